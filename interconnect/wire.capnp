@@ -1,0 +1,144 @@
+# The wire encoding of the nodes' messages: the coherence protocol (Message, decoded into
+# interconnect/message.h's Message by codec.h) and the launcher<->node control plane (Control,
+# decoded by control.h). Each ZeroMQ frame carries exactly one of them, serialized flat.
+#
+# Evolution rules: never renumber or retype a field; add union members and enum values only at
+# the end. A node that receives a discriminant or enum value it does not know drops the message
+# (DropReason::UnknownKind) rather than guessing.
+
+@0xa0648c442a588d07;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("disco::wire");
+
+enum GrantState {
+  shared @0;
+  exclusive @1;
+  modified @2;
+}
+
+enum NackReason {
+  badLine @0;
+  homeDown @1;
+  stopping @2;
+}
+
+struct LineRequest {
+  # GetS, GetX: a pcpu of node `src` asks the line's home for permission.
+  line @0 :UInt64;
+  pcpu @1 :UInt16;
+  txn @2 :UInt32;
+}
+
+struct Put {
+  # PutS, PutE, PutM: node `src` evicted its copy; the kind says which state it held.
+  line @0 :UInt64;
+  data @1 :Data;
+  # Cluster data path: a PutM's line bytes. Empty on one host, where the bytes live in the home
+  # segment; the decoder accepts only empty until Message grows a place for them.
+}
+
+struct Forward {
+  # FwdGetS, FwdGetX: the home asks the owner to serve `requester`'s pcpu.
+  line @0 :UInt64;
+  requester @1 :UInt16;
+  pcpu @2 :UInt16;
+  txn @3 :UInt32;
+  homeTxn @4 :UInt32;
+}
+
+struct Inv {
+  line @0 :UInt64;
+  homeTxn @1 :UInt32;
+}
+
+struct Grant {
+  line @0 :UInt64;
+  pcpu @1 :UInt16;
+  txn @2 :UInt32;
+  state @3 :GrantState;
+  data @4 :Data;  # cluster data path, as Put.data
+}
+
+struct Ack {
+  # InvAck, FwdAck.
+  line @0 :UInt64;
+  homeTxn @1 :UInt32;
+  dirty @2 :Bool;
+  data @3 :Data;  # cluster data path (FwdAck of a dirty line), as Put.data
+}
+
+struct PutAck {
+  line @0 :UInt64;
+}
+
+struct Nack {
+  line @0 :UInt64;
+  pcpu @1 :UInt16;
+  txn @2 :UInt32;
+  reason @3 :NackReason;
+}
+
+struct Ping {
+  # Ping, Pong: transport benchmark. `pad` is zero filler so that a ping can be sized like a
+  # protocol message; its length is the only thing that matters.
+  seq @0 :UInt64;
+  pcpu @1 :UInt16;
+  pad @2 :Data;
+}
+
+struct Message {
+  src @0 :UInt16;
+  union {
+    getS @1 :LineRequest;
+    getX @2 :LineRequest;
+    putS @3 :Put;
+    putE @4 :Put;
+    putM @5 :Put;
+    fwdGetS @6 :Forward;
+    fwdGetX @7 :Forward;
+    inv @8 :Inv;
+    grant @9 :Grant;
+    invAck @10 :Ack;
+    fwdAck @11 :Ack;
+    putAck @12 :PutAck;
+    nack @13 :Nack;
+    ping @14 :Ping;
+    pong @15 :Ping;
+  }
+}
+
+# --- control plane: launcher <-> node -------------------------------------------------------
+
+struct NodeEndpoints {
+  # Where a node listens: one endpoint per port, in PortIndex order.
+  node @0 :UInt16;
+  pid @1 :UInt32;
+  host @2 :Text;
+  ports @3 :List(Text);
+}
+
+struct Control {
+  union {
+    hello @0 :NodeEndpoints;           # node -> launcher: I am up, here are my ports
+    peerTable @1 :List(NodeEndpoints); # launcher -> nodes: everyone's ports
+    ready @2 :UInt16;                  # node -> launcher: connected to the peer table
+    start @3 :Void;                    # launcher -> nodes: run
+    heartbeat :group {                 # node -> launcher: alive, and how far it got
+      node @4 :UInt16;
+      opsDone @5 :UInt64;
+      virtualNs @6 :UInt64;
+    }
+    stats :group {                     # node -> launcher: the final stats tree
+      node @7 :UInt16;
+      json @8 :Text;
+    }
+    stop :group {                      # launcher -> nodes: finish now
+      reason @9 :Text;
+    }
+    peerDown :group {                  # launcher -> nodes: a node died; fail its requests fast
+      node @10 :UInt16;
+      reason @11 :Text;
+    }
+  }
+}

@@ -1,0 +1,81 @@
+// The cache side of the protocol for one node: its finite cache (LineCacheModel), the misses
+// in flight (one MSHR per line, shared by the node's pcpus), the eviction buffer, and the
+// per-pcpu filters it keeps a subset of.
+//
+// Call sequence of a miss, on the pcpu's thread:
+//   begin_miss() -> Issued: deliver `out`, wait for the reply on the pcpu's port, then
+//   on_reply() -> the grant is installed; do the access; finish_miss() (runs the forwards that
+//   arrived while the grant was in flight, after the access: forward progress).
+//   begin_miss() -> Retry: another pcpu's miss or an eviction of the line is in flight;
+//   wait_change() and begin again. -> Hit: the node already had it; the filter now has it.
+// The node's engine calls on_forward() (Inv/FwdGetS/FwdGetX) and on_put_ack().
+// Nothing here sends: every handler appends to `out` for its caller to deliver unlocked.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "node/coherence_types.h"
+#include "node/line_cache_model.h"
+#include "node/node_stats.h"
+#include "node/pcpu_filter.h"
+#include "shm/machine_types.h"
+
+namespace disco {
+
+class CacheController {
+ public:
+  CacheController(NodeId self, const MachineGeometry& g, const CacheConfig& c, uint32_t pcpus,
+                  NodeStats& stats);
+
+  PcpuFilter& filter(PcpuId p) { return *filters_[p]; }
+
+  enum class Begin { Hit, Issued, Retry };
+  Begin begin_miss(PcpuId p, LineAddr line, Access want, Sends& out);
+
+  enum class Reply { Granted, Refused, NotMine };
+  // A Grant or Nack that arrived on pcpu p's port. Granted: p may now perform its access.
+  Reply on_reply(PcpuId p, const Message& m, Sends& out);
+  void finish_miss(PcpuId p, LineAddr line, Sends& out);
+  // The pcpu gives up its miss (home died, run stopping); a late reply is then dropped.
+  void abandon_miss(PcpuId p, LineAddr line, Sends& out);
+  // Blocks until a miss or eviction completes somewhere in this node, or timeout.
+  void wait_change(int timeout_ms);
+
+  void on_forward(const Message& m, Sends& out);
+  void on_put_ack(const Message& m);
+
+  LineState state_of(LineAddr line);  // for tests and the random checker
+  bool idle();                         // no miss or eviction in flight (tests)
+
+ private:
+  struct Mshr {
+    PcpuId issuer;
+    uint32_t txn;
+    MsgKind kind;                  // GetS or GetX
+    bool granted = false;
+    std::vector<Message> deferred; // forwards for the grant in flight, run after the access
+  };
+
+  void serve_forward(const Message& m, Sends& out);  // under mu_, no MSHR for the line
+  void revoke(LineAddr line, bool keep_read);        // under mu_
+  void install(PcpuId p, LineAddr line, LineState s, bool want_write, Sends& out);
+  void evict(LineCacheModel::Way& w, Sends& out);
+  void reply_to_forward(const Message& f, LineState held, Sends& out);
+
+  const NodeId self_;
+  const MachineGeometry geometry_;
+  NodeStats& stats_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  LineCacheModel tags_;
+  std::vector<std::unique_ptr<PcpuFilter>> filters_;
+  std::vector<uint32_t> next_txn_;                 // per pcpu
+  std::unordered_map<LineAddr, Mshr> mshrs_;
+  std::unordered_map<LineAddr, LineState> evicting_;  // Put sent, PutAck not yet back
+};
+
+}  // namespace disco

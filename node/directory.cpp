@@ -1,0 +1,220 @@
+#include "node/directory.h"
+
+#include <spdlog/spdlog.h>
+
+namespace disco {
+
+std::string_view name(DirEvent e) {
+  static constexpr std::string_view kNames[] = {
+      "GetS", "GetX", "GetXOnlySharer", "OwnerRequest", "PutOwner", "PutSharer", "PutLastSharer",
+      "PutStale", "InvAck", "LastInvAck", "FwdAckShared", "FwdAckExclusive"};
+  return static_cast<unsigned>(e) < kDirEvents ? kNames[static_cast<unsigned>(e)] : "?";
+}
+
+const DirTransition* find_transition(DirState s, DirEvent e) {
+  static const auto index = [] {
+    std::array<const DirTransition*, kDirStates * kDirEvents> t{};
+    for (const DirTransition& row : kDirectoryTable)
+      t[static_cast<unsigned>(row.state) * kDirEvents + static_cast<unsigned>(row.event)] = &row;
+    return t;
+  }();
+  return index[static_cast<unsigned>(s) * kDirEvents + static_cast<unsigned>(e)];
+}
+
+Directory::Directory(NodeId self, const MachineGeometry& g, NodeStats& stats)
+    : self_(self),
+      geometry_(g),
+      first_line_(g.lines_per_node() * self),
+      lines_per_page_(static_cast<uint32_t>(kPageBytes / g.line_bytes)),
+      stats_(stats),
+      entries_(g.lines_per_node()),
+      page_misses_(g.mem_per_node / kPageBytes * g.nodes) {}
+
+void Directory::handle(const Message& m, Sends& out) {
+  std::lock_guard lock(mu_);
+  dispatch(m, out);
+}
+
+void Directory::dispatch(const Message& m, Sends& out) {
+  if (geometry_.home_of_line(m.line) != self_) {
+    // The decoder checked the line exists; only the protocol knows it is not homed here.
+    stats_.protocol_errors.add();
+    if (m.kind == MsgKind::GetS || m.kind == MsgKind::GetX) {
+      stats_.nacks.add();
+      Message n{.kind = MsgKind::Nack, .src = self_, .line = m.line, .pcpu = m.pcpu, .txn = m.txn,
+                .reason = NackReason::BadLine};
+      out.push_back({m.src, port_of(MsgKind::Nack, m.pcpu), n});
+    }
+    return;
+  }
+  Entry& e = entry(m.line);
+  if (m.kind == MsgKind::InvAck || m.kind == MsgKind::FwdAck) {
+    auto it = busy_.find(m.line);
+    const bool expected = it != busy_.end() && it->second.home_txn == m.home_txn &&
+                          (it->second.awaiting >> m.src & 1);
+    if (!expected) {  // a reply to no open transaction of this home: stale or forged
+      stats_.protocol_errors.add();
+      return;
+    }
+    it->second.awaiting &= ~(uint64_t{1} << m.src);
+  }
+  const DirEvent ev = classify(m, e);
+  const DirTransition* t = find_transition(e.state, ev);
+  if (t == nullptr) {
+    stats_.protocol_errors.add();
+    spdlog::warn("node {}: directory dropped {} from node {} for line {:#x}: no transition for {} in {}",
+                 self_, name(m.kind), m.src, m.line, name(ev), name(e.state));
+    return;
+  }
+  if ((m.kind == MsgKind::GetS || m.kind == MsgKind::GetX) && t->actions[0] != DirAction::Stall) {
+    const uint64_t local_page = (m.line - first_line_) / lines_per_page_;
+    ++page_misses_[local_page * geometry_.nodes + m.src];
+  }
+  run(*t, m, e, out);
+}
+
+DirEvent Directory::classify(const Message& m, const Entry& e) const {
+  const uint64_t bit = uint64_t{1} << m.src;
+  const bool exclusive = e.state == DirState::Exclusive || e.state == DirState::BusyFwd;
+  switch (m.kind) {
+    case MsgKind::GetS:
+    case MsgKind::GetX:
+      if (exclusive && e.sharers == bit) return DirEvent::OwnerRequest;
+      if (m.kind == MsgKind::GetS) return DirEvent::GetS;
+      if (!exclusive && (e.sharers & ~bit) == 0) return DirEvent::GetXOnlySharer;
+      return DirEvent::GetX;
+    case MsgKind::PutS:
+    case MsgKind::PutE:
+    case MsgKind::PutM:
+      if (!(e.sharers & bit)) return DirEvent::PutStale;
+      if (exclusive) return DirEvent::PutOwner;
+      return (e.sharers & ~bit) ? DirEvent::PutSharer : DirEvent::PutLastSharer;
+    case MsgKind::InvAck:
+      return busy_.at(m.line).awaiting ? DirEvent::InvAck : DirEvent::LastInvAck;
+    case MsgKind::FwdAck:
+      return busy_.at(m.line).request.kind == MsgKind::GetS ? DirEvent::FwdAckShared
+                                                            : DirEvent::FwdAckExclusive;
+    default:
+      return DirEvent::PutStale;  // unreachable: the engine routes only the kinds above here
+  }
+}
+
+void Directory::grant(const Message& req, GrantState g, Sends& out) {
+  Message m{.kind = MsgKind::Grant, .src = self_, .line = req.line, .pcpu = req.pcpu, .txn = req.txn,
+            .grant = g};
+  out.push_back({req.src, port_of(MsgKind::Grant, req.pcpu), m});
+}
+
+void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& out) {
+  const uint64_t bit = uint64_t{1} << m.src;
+  for (unsigned i = 0; i < t.action_count; ++i) {
+    switch (t.actions[i]) {
+      case DirAction::GrantShared: grant(m, GrantState::Shared, out); break;
+      case DirAction::GrantExclusive: grant(m, GrantState::Exclusive, out); break;
+      case DirAction::GrantModified: grant(m, GrantState::Modified, out); break;
+      case DirAction::GrantModifiedPending: grant(busy_.at(m.line).request, GrantState::Modified, out); break;
+      case DirAction::AddSharer: e.sharers |= bit; break;
+      case DirAction::RemoveSender: e.sharers &= ~bit; break;
+      case DirAction::SetOwner: e.sharers = bit; break;
+      case DirAction::SetOwnerPending: e.sharers = uint64_t{1} << busy_.at(m.line).request.src; break;
+      case DirAction::SharePending: {
+        const Pending& p = busy_.at(m.line);
+        e.sharers = (uint64_t{1} << p.old_owner) | (uint64_t{1} << p.request.src);
+        break;
+      }
+      case DirAction::RecordRequester: {
+        Pending& p = busy_[m.line];
+        p.request = m;
+        p.home_txn = next_txn_++;
+        break;
+      }
+      case DirAction::SendInvalidates: {
+        Pending& p = busy_.at(m.line);
+        p.awaiting = e.sharers & ~bit;
+        for (uint64_t s = p.awaiting; s; s &= s - 1) {
+          const NodeId n = static_cast<NodeId>(__builtin_ctzll(s));
+          Message inv{.kind = MsgKind::Inv, .src = self_, .line = m.line, .home_txn = p.home_txn};
+          out.push_back({n, kForwardPort, inv});
+          stats_.invalidations.add();
+        }
+        break;
+      }
+      case DirAction::ForwardGetS:
+      case DirAction::ForwardGetX: {
+        Pending& p = busy_.at(m.line);
+        p.old_owner = owner_of(e);
+        p.awaiting = uint64_t{1} << p.old_owner;
+        Message f{.kind = t.actions[i] == DirAction::ForwardGetS ? MsgKind::FwdGetS : MsgKind::FwdGetX,
+                  .src = self_, .line = m.line, .pcpu = m.pcpu, .requester = m.src, .txn = m.txn,
+                  .home_txn = p.home_txn};
+        out.push_back({p.old_owner, kForwardPort, f});
+        stats_.forwards.add();
+        break;
+      }
+      case DirAction::CountAck: break;  // the ack was struck off `awaiting` when it arrived
+      case DirAction::SendPutAck: {
+        Message a{.kind = MsgKind::PutAck, .src = self_, .line = m.line};
+        out.push_back({m.src, kResponsePort, a});
+        break;
+      }
+      case DirAction::Stall:
+        busy_.at(m.line).waiting.push_back(m);
+        stats_.stalls.add();
+        break;
+      case DirAction::CountStaleEviction: stats_.stale_evictions.add(); break;
+      case DirAction::Unblock: {
+        std::deque<Message> waiting = std::move(busy_.at(m.line).waiting);
+        busy_.erase(m.line);
+        e.state = t.next;
+        // Serve the parked requests in order until one makes the line busy again; the rest
+        // go back on the new transaction's queue, ahead of anything newer.
+        while (!waiting.empty()) {
+          Message w = waiting.front();
+          waiting.pop_front();
+          dispatch(w, out);
+          if (busy_.count(m.line)) {
+            auto& q = busy_.at(m.line).waiting;
+            q.insert(q.end(), waiting.begin(), waiting.end());
+            return;
+          }
+        }
+        return;
+      }
+    }
+  }
+  e.state = t.next;
+}
+
+void Directory::node_down(NodeId dead, Sends& out) {
+  std::lock_guard lock(mu_);
+  const uint64_t bit = uint64_t{1} << dead;
+  std::vector<Message> acks;
+  for (auto& [line, p] : busy_) {
+    if (!(p.awaiting & bit)) continue;
+    const bool forwarded = entry(line).state == DirState::BusyFwd;
+    // A dead owner never grants the requester it was forwarded: the home does, from memory.
+    if (forwarded)
+      grant(p.request, p.request.kind == MsgKind::GetS ? GrantState::Shared : GrantState::Modified, out);
+    acks.push_back({.kind = forwarded ? MsgKind::FwdAck : MsgKind::InvAck, .src = dead, .line = line,
+                    .home_txn = p.home_txn});
+  }
+  for (const Message& a : acks) dispatch(a, out);
+  for (Entry& e : entries_) {
+    if (!(e.sharers & bit) || e.state == DirState::BusyInv || e.state == DirState::BusyFwd) continue;
+    e.sharers &= ~bit;
+    if (e.sharers == 0) e.state = DirState::Uncached;
+  }
+}
+
+Directory::View Directory::view(LineAddr line) const {
+  std::lock_guard lock(mu_);
+  const Entry& e = entries_[line - first_line_];
+  return {e.state, e.sharers};
+}
+
+std::vector<uint32_t> Directory::page_miss_counts() const {
+  std::lock_guard lock(mu_);
+  return page_misses_;
+}
+
+}  // namespace disco

@@ -1,0 +1,75 @@
+// The home side of the protocol: the directory of the lines this node's memory holds.
+//
+// Call sequence: the node's engine (remote messages) and its own pcpus (local misses) call
+// handle() with validated messages of the request and response kinds; handle() appends what
+// must be sent to `out`, and the caller delivers it after handle() returns (no lock is held
+// then). The transitions are the table of directory_protocol.h; this file classifies each
+// message into an event and runs the table's actions.
+#pragma once
+
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "node/coherence_types.h"
+#include "node/directory_protocol.h"
+#include "node/node_stats.h"
+#include "shm/machine_types.h"
+
+namespace disco {
+
+class Directory {
+ public:
+  Directory(NodeId self, const MachineGeometry& g, NodeStats& stats);
+
+  // A request (GetS/GetX/Put*) or a response to this home (InvAck/FwdAck). Thread-safe.
+  void handle(const Message& m, Sends& out);
+
+  // A node died: it holds nothing any more and its missing acks are taken as given, so no
+  // transaction of this home waits for it.
+  void node_down(NodeId dead, Sends& out);
+
+  struct View {
+    DirState state;
+    uint64_t sharers;  // bit n: node n (Shared), or the owner's bit (Exclusive, Busy*)
+  };
+  View view(LineAddr line) const;  // for tests and reports
+
+  // Misses per machine page of this home per requesting node (FLASH's MAGIC counters), the
+  // input of the hot-page policy. Index: local page * nodes + requester.
+  std::vector<uint32_t> page_miss_counts() const;
+
+ private:
+  struct Entry {
+    uint64_t sharers = 0;  // Shared: sharer vector; Exclusive/BusyFwd: the owner's bit
+    DirState state = DirState::Uncached;
+  };
+  struct Pending {         // the busy transaction of a line
+    Message request;       // the GetS/GetX being served
+    uint32_t home_txn = 0;
+    uint64_t awaiting = 0; // nodes whose ack is still expected
+    NodeId old_owner = 0;  // BusyFwd: the owner that was forwarded to
+    std::deque<Message> waiting;  // requests that arrived while busy, in arrival order
+  };
+
+  void dispatch(const Message& m, Sends& out);  // under mu_
+  DirEvent classify(const Message& m, const Entry& e) const;
+  void run(const DirTransition& t, const Message& m, Entry& e, Sends& out);
+  void grant(const Message& req, GrantState g, Sends& out);
+  Entry& entry(LineAddr line) { return entries_[line - first_line_]; }
+  static NodeId owner_of(const Entry& e) { return static_cast<NodeId>(__builtin_ctzll(e.sharers)); }
+
+  const NodeId self_;
+  const MachineGeometry geometry_;
+  const LineAddr first_line_;
+  const uint32_t lines_per_page_;
+  NodeStats& stats_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;
+  std::unordered_map<LineAddr, Pending> busy_;
+  std::vector<uint32_t> page_misses_;
+  uint32_t next_txn_ = 1;
+};
+
+}  // namespace disco

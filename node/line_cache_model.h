@@ -1,0 +1,56 @@
+// The finite cache of a node: a set-associative tag store with LRU replacement, so capacity
+// and conflict misses to remote memory exist (page migration only matters if they do). It
+// holds tags and MESI states only; on one host the bytes stay in the home segment.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "node/coherence_types.h"
+
+namespace disco {
+
+struct CacheConfig {
+  uint64_t size_bytes = 1 << 20;
+  uint32_t ways = 8;
+  uint32_t filter_entries = 1024;  // per pcpu, power of two
+  std::string check(uint32_t line_bytes, uint32_t pcpus) const;  // empty if usable
+};
+
+class LineCacheModel {
+ public:
+  static constexpr LineAddr kNoLine = ~LineAddr{0};
+  struct Way {
+    LineAddr line = kNoLine;
+    LineState state = LineState::I;
+    uint64_t last_use = 0;
+  };
+
+  LineCacheModel(const CacheConfig& c, uint32_t line_bytes);
+
+  Way* find(LineAddr line);
+  void touch(Way* w) { w->last_use = ++clock_; }
+  // The way `line` should fill: an empty way of its set, else the least recently used way
+  // for which `evictable(way)` holds; nullptr if every way is pinned.
+  template <class Pred>
+  Way* choose(LineAddr line, Pred evictable) {
+    Way* set = &ways_[(line % sets_) * assoc_];
+    Way* best = nullptr;
+    for (uint32_t i = 0; i < assoc_; ++i) {
+      Way* w = &set[i];
+      if (w->line == kNoLine) return w;
+      if (evictable(*w) && (best == nullptr || w->last_use < best->last_use)) best = w;
+    }
+    return best;
+  }
+  void clear(Way* w) { *w = Way{}; }
+
+ private:
+  uint64_t sets_;
+  uint32_t assoc_;
+  uint64_t clock_ = 0;
+  std::vector<Way> ways_;
+};
+
+}  // namespace disco

@@ -1,0 +1,141 @@
+#include "node/node.h"
+
+#include <chrono>
+
+#include "interconnect/codec.h"
+#include "node/route.h"
+
+namespace disco {
+namespace {
+constexpr int kReplyPollMs = 20;   // how often a waiting pcpu looks at the stop and dead flags
+constexpr int kEnginePollMs = 50;  // how often the engine looks at its stop flag
+}  // namespace
+
+Node::Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& transport, DropCounters& drops)
+    : self_(self),
+      shape_(shape),
+      limits_(shape.limits()),
+      transport_(transport),
+      drops_(drops),
+      pcpu_stats_(std::make_unique<PcpuStats[]>(shape.pcpus)),
+      directory_(self, shape.geometry, stats_),
+      cache_(self, shape.geometry, shape.cache, shape.pcpus, stats_) {
+  for (PcpuId p = 0; p < shape.pcpus; ++p)
+    ports_.push_back(std::make_unique<MemoryPort>(p, cache_.filter(p), host_base, shape.geometry, shape.timing,
+                                                  pcpu_stats_[p], *this));
+}
+
+Node::~Node() { stop_engine(); }
+
+void Node::start_engine() {
+  engine_stop_ = false;
+  engine_ = std::thread([this] { engine_loop(); });
+}
+
+void Node::stop_engine() {
+  engine_stop_ = true;
+  if (engine_.joinable()) engine_.join();
+}
+
+void Node::peer_down(NodeId n) {
+  if (n >= kMaxNodes || dead_[n].exchange(true)) return;
+  Sends out;
+  directory_.node_down(n, out);
+  deliver(out, -1, nullptr);
+}
+
+void Node::engine_loop() {
+  static constexpr PortIndex kPorts[] = {kRequestPort, kForwardPort, kResponsePort};
+  Frame frame;
+  Sends out;
+  while (!engine_stop_.load(std::memory_order_relaxed)) {
+    const int ready = transport_.poll(kPorts, kEnginePollMs);
+    if (ready < 0) continue;
+    const PortIndex port = kPorts[ready];
+    while (transport_.recv(port, frame, 0)) {
+      std::optional<Message> m = decode(frame.data(), port, limits_, drops_);
+      if (!m) continue;
+      route_incoming(*m, self_, directory_, cache_, out);
+      deliver(out, -1, nullptr);
+    }
+  }
+}
+
+void Node::deliver(Sends& out, int me, std::vector<Message>* mine) {
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const Envelope e = out[i];  // a copy: local handlers append to `out`
+    const bool to_me = me >= 0 && e.port == kFirstPcpuPort + me;
+    if (e.dst == self_ && to_me && mine != nullptr) {
+      mine->push_back(e.msg);
+    } else if (e.dst == self_ && e.port < kFirstPcpuPort) {
+      route_incoming(e.msg, self_, directory_, cache_, out);
+    } else {
+      encode(e.msg, bytes);
+      if (!transport_.send(e.dst, e.port, bytes))
+        drops_.drop(DropReason::SendFailed, name(e.msg.kind));
+    }
+  }
+  out.clear();
+}
+
+MissClass Node::classify(const Message& grant, NodeId home) const {
+  if (grant.src == home) return home == self_ ? MissClass::Local : MissClass::Remote2Hop;
+  return home == self_ ? MissClass::Remote2Hop : MissClass::Remote3Hop;
+}
+
+bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) {
+  const NodeId home = shape_.geometry.home_of_line(line);
+  Sends out;
+  std::vector<Message> mine;
+  Frame frame;
+  for (;;) {
+    if (stopping() || dead_[home].load(std::memory_order_relaxed)) return false;
+    const CacheController::Begin b = cache_.begin_miss(p, line, want, out);
+    if (b == CacheController::Begin::Hit) {
+      how = MissClass::NodeHit;
+      held = false;
+      return true;
+    }
+    if (b == CacheController::Begin::Retry) {
+      cache_.wait_change(kReplyPollMs);
+      continue;
+    }
+    break;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  deliver(out, p, &mine);
+  const PortIndex my_port = kFirstPcpuPort + p;
+  for (;;) {
+    for (const Message& m : mine) {
+      const CacheController::Reply r = cache_.on_reply(p, m, out);
+      deliver(out, p, nullptr);
+      if (r == CacheController::Reply::NotMine) {
+        drops_.drop(DropReason::Stale, name(m.kind));
+        continue;
+      }
+      const auto waited = std::chrono::steady_clock::now() - t0;
+      pcpu_stats_[p].miss_host_ns.add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+      if (r == CacheController::Reply::Refused) return false;
+      how = classify(m, home);
+      held = true;
+      return true;
+    }
+    mine.clear();
+    if (stopping() || dead_[home].load(std::memory_order_relaxed)) {
+      cache_.abandon_miss(p, line, out);
+      deliver(out, p, nullptr);
+      return false;
+    }
+    if (!transport_.recv(my_port, frame, kReplyPollMs)) continue;
+    if (std::optional<Message> m = decode(frame.data(), my_port, limits_, drops_)) mine.push_back(*m);
+  }
+}
+
+void Node::release(PcpuId p, LineAddr line) {
+  Sends out;
+  cache_.finish_miss(p, line, out);
+  deliver(out, p, nullptr);
+}
+
+}  // namespace disco

@@ -1,0 +1,79 @@
+// One emulated NUMA node's coherence machinery, wired: its home directory, its cache
+// controller, its pcpus' memory ports and the engine thread that serves the messages other
+// nodes send it. The process around it (node_process.h) owns the memory and the transport.
+//
+// Call sequence: construct, start_engine(), run pcpu threads on port(p), stop_engine().
+// peer_down() and stop() make waiting pcpus give up at once instead of hanging.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "interconnect/drop_counters.h"
+#include "interconnect/transport.h"
+#include "node/cache_controller.h"
+#include "node/directory.h"
+#include "node/memory_port.h"
+#include "node/node_stats.h"
+#include "node/timing.h"
+
+namespace disco {
+
+struct NodeShape {
+  MachineGeometry geometry;
+  CacheConfig cache;
+  TimingConfig timing;
+  uint32_t pcpus = 1;
+  WireLimits limits() const {
+    return {geometry.nodes, pcpus, geometry.total_lines(), geometry.lines_per_node()};
+  }
+};
+
+class Node final : public MissPath {
+ public:
+  Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& transport, DropCounters& drops);
+  ~Node() override;
+
+  MemoryPort& port(PcpuId p) { return *ports_[p]; }
+  PcpuStats& pcpu_stats(PcpuId p) { return pcpu_stats_[p]; }
+  NodeStats& stats() { return stats_; }
+  Directory& directory() { return directory_; }
+  CacheController& cache() { return cache_; }
+  NodeId id() const { return self_; }
+
+  void start_engine();
+  void stop_engine();
+  void peer_down(NodeId n);
+  void stop() { stopping_.store(true); }
+  bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+
+  bool acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) override;
+  void release(PcpuId p, LineAddr line) override;
+
+ private:
+  void engine_loop();
+  // Delivers `out` (which grows while local handlers run): remote ones through the transport,
+  // local ones in this thread; replies for pcpu `me` are appended to `mine`.
+  void deliver(Sends& out, int me, std::vector<Message>* mine);
+  MissClass classify(const Message& grant, NodeId home) const;
+
+  const NodeId self_;
+  const NodeShape shape_;
+  const WireLimits limits_;
+  Transport& transport_;
+  DropCounters& drops_;
+  NodeStats stats_;
+  std::unique_ptr<PcpuStats[]> pcpu_stats_;
+  Directory directory_;
+  CacheController cache_;
+  std::vector<std::unique_ptr<MemoryPort>> ports_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> engine_stop_{false};
+  std::array<std::atomic<bool>, kMaxNodes> dead_{};
+  std::thread engine_;
+};
+
+}  // namespace disco

@@ -1,0 +1,81 @@
+// A pcpu's view of the permissions its node's cache holds: a small direct-mapped array of
+// read and write tags (zsim's FilterCache). The hit check is one compare of a tag, no lock.
+//
+// Revocation is the asymmetric half: CacheController clears the tags under its lock, issues
+// membarrier() so every pcpu thread has passed a full barrier, and then waits while a pcpu
+// still announces (in `active`) an access to that line that began before the tag was cleared.
+// Pcpus therefore pay two plain stores per access, not a fence.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "node/coherence_types.h"
+
+namespace disco {
+
+class PcpuFilter {
+ public:
+  static constexpr LineAddr kNone = ~LineAddr{0};
+  struct Entry {
+    std::atomic<LineAddr> rd{kNone};
+    std::atomic<LineAddr> wr{kNone};
+  };
+
+  explicit PcpuFilter(uint32_t entries_pow2)
+      : mask_(entries_pow2 - 1), entries_(std::make_unique<Entry[]>(entries_pow2)) {}
+
+  // The hit path: announce the access, then check the tag. On true the caller performs its
+  // access and calls end(); on false nothing is announced any more.
+  template <Access A>
+  bool begin(LineAddr line) {
+    active_.store(line + 1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    const Entry& e = entries_[line & mask_];
+    if ((A == Access::Read ? e.rd : e.wr).load(std::memory_order_relaxed) == line) return true;
+    active_.store(0, std::memory_order_relaxed);
+    return false;
+  }
+  void end() { active_.store(0, std::memory_order_release); }
+
+  // Under the cache controller's lock only.
+  void fill(LineAddr line, bool writable) {
+    Entry& e = entries_[line & mask_];
+    if (e.rd.load(std::memory_order_relaxed) != line) e.wr.store(kNone, std::memory_order_relaxed);
+    e.rd.store(line, std::memory_order_relaxed);
+    if (writable) e.wr.store(line, std::memory_order_relaxed);
+  }
+  // Clears this line's tags (all, or the write tag only); true if the filter held any.
+  // The LL link is broken separately, once no access of the line is in flight (break_link).
+  bool revoke(LineAddr line, bool keep_read) {
+    Entry& e = entries_[line & mask_];
+    bool held = false;
+    if (e.wr.load(std::memory_order_relaxed) == line) {
+      e.wr.store(kNone, std::memory_order_relaxed);
+      held = true;
+    }
+    if (!keep_read && e.rd.load(std::memory_order_relaxed) == line) {
+      e.rd.store(kNone, std::memory_order_relaxed);
+      held = true;
+    }
+    return held;
+  }
+  void break_link(LineAddr line) {
+    if (link_.load(std::memory_order_relaxed) == line) link_.store(kNone, std::memory_order_relaxed);
+  }
+  bool in_access(LineAddr line) const { return active_.load(std::memory_order_acquire) == line + 1; }
+
+  // LL/SC: the link names the line of the last LL; losing the line clears it.
+  void link(LineAddr line) { link_.store(line, std::memory_order_relaxed); }
+  bool linked(LineAddr line) const { return link_.load(std::memory_order_relaxed) == line; }
+  void unlink() { link_.store(kNone, std::memory_order_relaxed); }
+
+ private:
+  alignas(64) std::atomic<LineAddr> active_{0};
+  std::atomic<LineAddr> link_{kNone};
+  const LineAddr mask_;
+  std::unique_ptr<Entry[]> entries_;
+};
+
+}  // namespace disco

@@ -1,0 +1,168 @@
+#include "shm/machine_memory.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "shm/segment.h"
+#include "tests/shm/shm_run_fixture.h"
+
+namespace disco {
+namespace {
+
+constexpr MachineGeometry kFourNodes{.nodes = 4, .mem_per_node = 1 << 20, .line_bytes = 128};
+constexpr uint64_t kM = kFourNodes.mem_per_node;
+
+// The first and last byte of every node's slice: where an off-by-one in the map would show.
+std::vector<MachineAddr> boundary_addrs(const MachineGeometry& g) {
+  std::vector<MachineAddr> addrs;
+  for (uint64_t n = 0; n < g.nodes; ++n) {
+    addrs.push_back(n * g.mem_per_node);
+    addrs.push_back((n + 1) * g.mem_per_node - 1);
+  }
+  return addrs;
+}
+
+uint8_t pattern(MachineAddr a) { return static_cast<uint8_t>(0x5a ^ (a >> 20) ^ a); }
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "(no exception)";
+}
+
+using MachineMemoryTest = ShmRunTest;
+
+TEST_F(MachineMemoryTest, CreatedNodesAreZeroedAndAddressedByOneAdd) {
+  MachineMemory memory(kFourNodes, new_run(kFourNodes.nodes));
+  for (NodeId n = 0; n < kFourNodes.nodes; ++n) {
+    EXPECT_FALSE(memory.mapped(n));
+    memory.create(n);
+    EXPECT_TRUE(memory.mapped(n));
+  }
+  for (MachineAddr a : boundary_addrs(kFourNodes)) {
+    EXPECT_EQ(memory.host(a), memory.base() + a);
+    EXPECT_EQ(*memory.host(a), 0) << a;
+    *memory.host(a) = pattern(a);
+  }
+  for (MachineAddr a : boundary_addrs(kFourNodes)) EXPECT_EQ(*memory.host(a), pattern(a)) << a;
+}
+
+TEST_F(MachineMemoryTest, AnotherMapOfTheRunSeesTheSameBytes) {
+  std::string run = new_run(kFourNodes.nodes);
+  MachineMemory creator(kFourNodes, run);
+  for (NodeId n = 0; n < kFourNodes.nodes; ++n) creator.create(n);
+  for (MachineAddr a : boundary_addrs(kFourNodes)) *creator.host(a) = pattern(a);
+
+  MachineMemory reader(kFourNodes, run);
+  reader.open(2);
+  reader.open_all();
+  ASSERT_NE(reader.base(), creator.base());
+  for (MachineAddr a : boundary_addrs(kFourNodes)) EXPECT_EQ(*reader.host(a), pattern(a)) << a;
+  *reader.host(3 * kM + 5) = 0xee;
+  EXPECT_EQ(*creator.host(3 * kM + 5), 0xee);
+}
+
+TEST_F(MachineMemoryTest, AnotherProcessOpensAndWrites) {
+  std::string run = new_run(kFourNodes.nodes);
+  MachineMemory memory(kFourNodes, run);
+  for (NodeId n = 0; n < kFourNodes.nodes; ++n) memory.create(n);
+  *memory.host(kM - 1) = 0x11;
+
+  pid_t child = ::fork();
+  if (child == 0) {
+    // Its own map, not the one inherited through fork. No gtest assertions here: report by exit code.
+    try {
+      MachineMemory other(kFourNodes, run);
+      other.open_all();
+      if (*other.host(kM - 1) != 0x11) ::_exit(2);
+      *other.host(kM) = 0x22;
+      *other.host(4 * kM - 1) = 0x33;
+      ::_exit(0);
+    } catch (...) {
+      ::_exit(3);
+    }
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(*memory.host(kM), 0x22);
+  EXPECT_EQ(*memory.host(4 * kM - 1), 0x33);
+}
+
+TEST_F(MachineMemoryTest, CreatingAnExistingSegmentThrows) {
+  std::string run = new_run(kFourNodes.nodes);
+  MachineMemory first(kFourNodes, run);
+  first.create(1);
+  EXPECT_THROW(first.create(1), std::runtime_error);
+  MachineMemory second(kFourNodes, run);
+  std::string message = message_of([&] { second.create(1); });
+  EXPECT_NE(message.find(segment_name(run, 1)), std::string::npos) << message;
+  EXPECT_FALSE(second.mapped(1));
+  *first.host(kM) = 1;  // the failed create did not remove the first node's segment
+  EXPECT_TRUE(segment_exists(segment_name(run, 1)));
+}
+
+TEST_F(MachineMemoryTest, OpeningAMissingSegmentNamesIt) {
+  std::string run = new_run(kFourNodes.nodes);
+  MachineMemory memory(kFourNodes, run);
+  memory.create(0);
+  std::string message = message_of([&] { memory.open_all(); });
+  EXPECT_NE(message.find(segment_name(run, 1)), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_FALSE(memory.mapped(1));
+}
+
+TEST_F(MachineMemoryTest, OpeningASegmentOfAnotherSizeThrows) {
+  std::string run = new_run(kFourNodes.nodes);
+  MachineMemory memory(kFourNodes, run);
+  memory.create(0);
+  MachineGeometry bigger = kFourNodes;
+  bigger.mem_per_node *= 2;
+  MachineMemory mismatched(bigger, run);
+  std::string message = message_of([&] { mismatched.open(0); });
+  EXPECT_NE(message.find(segment_name(run, 0)), std::string::npos) << message;
+  EXPECT_FALSE(mismatched.mapped(0));
+}
+
+TEST_F(MachineMemoryTest, NodeOutsideTheMachineThrows) {
+  MachineMemory memory(kFourNodes, new_run(kFourNodes.nodes));
+  EXPECT_THROW(memory.create(4), std::runtime_error);
+  EXPECT_THROW(memory.open(4), std::runtime_error);
+}
+
+TEST_F(MachineMemoryTest, UnusableGeometryThrows) {
+  MachineGeometry none{.nodes = 0, .mem_per_node = kM, .line_bytes = 128};
+  EXPECT_THROW(MachineMemory(none, new_run(1)), std::runtime_error);
+}
+
+TEST_F(MachineMemoryTest, DestructionUnmapsButKeepsSegments) {
+  std::string run = new_run(kFourNodes.nodes);
+  {
+    MachineMemory memory(kFourNodes, run);
+    memory.create(0);
+    memory.create(3);
+    *memory.host(3 * kM + 9) = 0x99;
+  }
+  EXPECT_TRUE(segment_exists(segment_name(run, 0)));
+  EXPECT_TRUE(segment_exists(segment_name(run, 3)));
+  MachineMemory again(kFourNodes, run);
+  again.open(3);
+  EXPECT_EQ(*again.host(3 * kM + 9), 0x99);
+}
+
+// The default "fast" death test forks at EXPECT_DEATH; a re-executing style would rerun the
+// fixture in the child and leak the child's run.
+TEST_F(MachineMemoryTest, UnmappedSliceFaults) {
+  MachineMemory memory(kFourNodes, new_run(kFourNodes.nodes));
+  memory.create(0);
+  EXPECT_DEATH(*static_cast<volatile uint8_t*>(memory.host(kM)) = 1, "");
+}
+
+}  // namespace
+}  // namespace disco
