@@ -29,6 +29,9 @@ class MissPath {
   // stopping). On true with held == true the caller must call release() after its access.
   virtual bool acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) = 0;
   virtual void release(PcpuId p, LineAddr line) = 0;
+  // The raw round trip of the interconnect from pcpu p to node dst's engine and back, on the
+  // same sockets a miss uses (the benchmark's yardstick). False if no answer came.
+  virtual bool ping(PcpuId p, NodeId dst, uint64_t& rtt_ns) = 0;
 };
 
 class MemoryPort {
@@ -110,6 +113,8 @@ class MemoryPort {
     (stored ? stats_.sc_success : stats_.sc_failure).add();
     return ok;
   }
+
+  bool ping(NodeId dst, uint64_t& rtt_ns) { return miss_.ping(id_, dst, rtt_ns); }
 
   PcpuId id() const { return id_; }
   uint64_t virtual_ps() const { return vtime_ps_; }

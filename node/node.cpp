@@ -19,7 +19,9 @@ Node::Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& t
       drops_(drops),
       pcpu_stats_(std::make_unique<PcpuStats[]>(shape.pcpus)),
       directory_(self, shape.geometry, stats_),
-      cache_(self, shape.geometry, shape.cache, shape.pcpus, stats_) {
+      cache_(self, shape.geometry, shape.cache, shape.pcpus, stats_),
+      ping_seq_(shape.pcpus, 0) {
+  for (PcpuId p = 0; p < shape.pcpus; ++p) latency_.push_back(std::make_unique<PcpuLatency>());
   for (PcpuId p = 0; p < shape.pcpus; ++p)
     ports_.push_back(std::make_unique<MemoryPort>(p, cache_.filter(p), host_base, shape.geometry, shape.timing,
                                                   pcpu_stats_[p], *this));
@@ -114,10 +116,12 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
         drops_.drop(DropReason::Stale, name(m.kind));
         continue;
       }
-      const auto waited = std::chrono::steady_clock::now() - t0;
-      pcpu_stats_[p].miss_host_ns.add(std::chrono::duration_cast<std::chrono::nanoseconds>(waited).count());
+      const uint64_t waited = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      pcpu_stats_[p].miss_host_ns.add(waited);
       if (r == CacheController::Reply::Refused) return false;
       how = classify(m, home);
+      PcpuLatency& lat = *latency_[p];
+      (how == MissClass::Local ? lat.local : how == MissClass::Remote2Hop ? lat.remote_2hop : lat.remote_3hop).record(waited);
       held = true;
       return true;
     }
@@ -136,6 +140,34 @@ void Node::release(PcpuId p, LineAddr line) {
   Sends out;
   cache_.finish_miss(p, line, out);
   deliver(out, p, nullptr);
+}
+
+}  // namespace disco
+
+namespace disco {
+
+bool Node::ping(PcpuId p, NodeId dst, uint64_t& rtt_ns) {
+  if (dst >= shape_.geometry.nodes) return false;
+  Message ping{.kind = MsgKind::Ping, .src = self_, .pcpu = p, .seq = ++ping_seq_[p]};
+  std::vector<uint8_t> bytes;
+  encode(ping, bytes);
+  Frame frame;
+  const PortIndex my_port = kFirstPcpuPort + p;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!transport_.send(dst, kRequestPort, bytes)) return false;
+  while (!stopping() && !dead_[dst].load(std::memory_order_relaxed)) {
+    if (!transport_.recv(my_port, frame, kReplyPollMs)) continue;
+    std::optional<Message> m = decode(frame.data(), my_port, limits_, drops_);
+    if (!m) continue;
+    if (m->kind != MsgKind::Pong || m->seq != ping.seq) {
+      drops_.drop(DropReason::Stale, name(m->kind));
+      continue;
+    }
+    rtt_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+    latency_[p]->transport_rtt.record(rtt_ns);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace disco

@@ -16,6 +16,7 @@
 #include "interconnect/transport.h"
 #include "node/cache_controller.h"
 #include "node/directory.h"
+#include "node/latency_histogram.h"
 #include "node/memory_port.h"
 #include "node/node_stats.h"
 #include "node/timing.h"
@@ -32,6 +33,12 @@ struct NodeShape {
   }
 };
 
+// The real cost of one pcpu's misses, by how they were served (written by the pcpu only).
+struct PcpuLatency {
+  LatencyHistogram local, remote_2hop, remote_3hop, transport_rtt;
+  std::array<LatencyHistogram, kMaxNodes> by_fanout;  // write misses by sharers invalidated
+};
+
 class Node final : public MissPath {
  public:
   Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& transport, DropCounters& drops);
@@ -39,6 +46,7 @@ class Node final : public MissPath {
 
   MemoryPort& port(PcpuId p) { return *ports_[p]; }
   PcpuStats& pcpu_stats(PcpuId p) { return pcpu_stats_[p]; }
+  PcpuLatency& pcpu_latency(PcpuId p) { return *latency_[p]; }
   NodeStats& stats() { return stats_; }
   Directory& directory() { return directory_; }
   CacheController& cache() { return cache_; }
@@ -52,6 +60,7 @@ class Node final : public MissPath {
 
   bool acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) override;
   void release(PcpuId p, LineAddr line) override;
+  bool ping(PcpuId p, NodeId dst, uint64_t& rtt_ns) override;
 
  private:
   void engine_loop();
@@ -67,12 +76,14 @@ class Node final : public MissPath {
   DropCounters& drops_;
   NodeStats stats_;
   std::unique_ptr<PcpuStats[]> pcpu_stats_;
+  std::vector<std::unique_ptr<PcpuLatency>> latency_;
   Directory directory_;
   CacheController cache_;
   std::vector<std::unique_ptr<MemoryPort>> ports_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> engine_stop_{false};
   std::array<std::atomic<bool>, kMaxNodes> dead_{};
+  std::vector<uint64_t> ping_seq_;  // per pcpu
   std::thread engine_;
 };
 

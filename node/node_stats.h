@@ -22,13 +22,13 @@ struct alignas(64) PcpuStats {
   Counter local_misses;    // misses served by this node as home, no other node involved
   Counter remote_2hop;     // misses served by a remote home (request, grant)
   Counter remote_3hop;     // misses served by the line's owner on the home's forward
-  Counter upgrades;        // misses that only lacked write permission (S -> M)
   Counter sc_success;      // store-conditionals that stored
   Counter sc_failure;      // store-conditionals that failed (link lost or value changed)
   Counter failed_accesses; // accesses refused: nacked, or the home died
-  Counter ops;             // workload operations completed
   Counter virtual_ps;      // modelled time of this pcpu, picoseconds
   Counter miss_host_ns;    // host time spent waiting in misses
+
+  uint64_t accesses() const { return hits.get() + local_misses.get() + remote_2hop.get() + remote_3hop.get(); }
 };
 
 // Visits each counter of a PcpuStats with its name, in declaration order.
@@ -38,11 +38,9 @@ void for_each_counter(const PcpuStats& s, F&& f) {
   f("local_misses", s.local_misses.get());
   f("remote_2hop", s.remote_2hop.get());
   f("remote_3hop", s.remote_3hop.get());
-  f("upgrades", s.upgrades.get());
   f("sc_success", s.sc_success.get());
   f("sc_failure", s.sc_failure.get());
   f("failed_accesses", s.failed_accesses.get());
-  f("ops", s.ops.get());
   f("virtual_ps", s.virtual_ps.get());
   f("miss_host_ns", s.miss_host_ns.get());
 }

@@ -7,13 +7,15 @@
 namespace disco {
 namespace {
 
-constexpr std::array<std::pair<std::string_view, WorkloadKind>, 6> kKinds{{
+constexpr std::array<std::pair<std::string_view, WorkloadKind>, 8> kKinds{{
     {"private", WorkloadKind::Private},
     {"shared-read", WorkloadKind::SharedRead},
     {"migratory", WorkloadKind::Migratory},
     {"false-sharing", WorkloadKind::FalseSharing},
     {"counter", WorkloadKind::Counter},
     {"random", WorkloadKind::Random},
+    {"shared-write", WorkloadKind::SharedWrite},
+    {"latency", WorkloadKind::Latency},
 }};
 constexpr uint32_t kFalseSharingLines = 16;
 constexpr size_t kMaxReportedErrors = 5;
@@ -163,6 +165,7 @@ uint64_t workload_bytes_per_node(const WorkloadSpec& w, const MachineGeometry& g
     case WorkloadKind::Private: return uint64_t{w.lines} * g.line_bytes * pcpus_per_node;
     case WorkloadKind::Counter: return 0;
     case WorkloadKind::FalseSharing: return (kFalseSharingLines + g.nodes - 1) / g.nodes * g.line_bytes;
+    case WorkloadKind::Latency: return uint64_t{w.lines} * g.line_bytes;
     default: return spread;
   }
 }
@@ -244,6 +247,26 @@ WorkloadResult run_workload(const WorkloadSpec& spec, const MachineGeometry& g, 
       case WorkloadKind::Random:
         ok = checker.step(rng);
         break;
+      case WorkloadKind::SharedWrite: {
+        const MachineAddr a = interleaved_line(g, rng.below(spec.lines)) + (gid % words_per_line) * 8;
+        uint64_t v;
+        ok = rng.below(8) == 0 ? port.store<uint64_t>(a, i) : port.load(a, v);
+        break;
+      }
+      case WorkloadKind::Latency: {
+        // Lines of the next node, walked in order: with more lines than the cache holds each
+        // read misses, clean, to the same home the round trips go to.
+        const NodeId home = static_cast<NodeId>((where.node + 1) % g.nodes);
+        if (i & 1) {
+          uint64_t rtt;
+          ok = port.ping(home, rtt);
+        } else {
+          const uint64_t line = (i / 2 * total + gid) % spec.lines;
+          uint64_t v;
+          ok = port.load(uint64_t{home} * g.mem_per_node + kWorkloadAreaOffset + line * g.line_bytes, v);
+        }
+        break;
+      }
     }
     if (!ok) {
       ++res.failed_accesses;

@@ -8,6 +8,9 @@
 //   false-sharing  each pcpu writes its own word of a few shared lines: invalidation storms
 //   counter        LL/SC increments of counters homed on every node; finals must be exact
 //   random         mixed 1/2/4/8-byte reads and writes on contended lines, with a checker
+//   shared-write   reads of a few lines every node shares, one write in eight: invalidation fan-out
+//   latency        alternates a streaming read miss to the next node's memory with a raw
+//                  interconnect round trip to that node: the benchmark's pair of yardsticks
 #pragma once
 
 #include <atomic>
@@ -21,10 +24,11 @@
 
 namespace disco {
 
-enum class WorkloadKind { Private, SharedRead, Migratory, FalseSharing, Counter, Random };
+enum class WorkloadKind { Private, SharedRead, Migratory, FalseSharing, Counter, Random, SharedWrite, Latency };
 std::optional<WorkloadKind> parse_workload(std::string_view s);
 std::string_view name(WorkloadKind w);
-inline constexpr std::string_view kWorkloadNames = "private, shared-read, migratory, false-sharing, counter, random";
+inline constexpr std::string_view kWorkloadNames =
+    "private, shared-read, migratory, false-sharing, counter, random, shared-write, latency";
 
 struct WorkloadSpec {
   WorkloadKind kind = WorkloadKind::Random;

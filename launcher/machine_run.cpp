@@ -1,0 +1,301 @@
+#include "launcher/machine_run.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <zmq.hpp>
+
+#include "interconnect/control.h"
+#include "shm/machine_memory.h"
+#include "shm/segment.h"
+
+namespace disco {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kRendezvousSeconds = 60;
+constexpr int kStopGraceMs = 5000;
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) return fmt::format("killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  return "stopped";
+}
+
+// The node processes of a run and their exit statuses.
+class NodeProcesses {
+ public:
+  ~NodeProcesses() { kill_all(SIGKILL); reap_all(0); }
+
+  pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error(fmt::format("cannot start a node process: {}", strerror(errno)));
+    if (pid == 0) {
+      setpgid(0, 0);  // Ctrl-C reaches the launcher only; it stops the nodes cleanly
+      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) {
+        dup2(fd, STDOUT_FILENO);
+        dup2(fd, STDERR_FILENO);
+        close(fd);
+      }
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    pids_.push_back(pid);
+    status_.push_back(-1);
+    return pid;
+  }
+
+  // The first node that has exited since the last call, or -1.
+  int poll_exit() {
+    for (size_t i = 0; i < pids_.size(); ++i) {
+      if (status_[i] != -1) continue;
+      int st;
+      if (waitpid(pids_[i], &st, WNOHANG) == pids_[i]) {
+        status_[i] = st;
+        return static_cast<int>(i);
+      }
+    }
+    return -1;
+  }
+  bool exited(size_t i) const { return status_[i] != -1; }
+  int status(size_t i) const { return status_[i]; }
+  pid_t pid(size_t i) const { return pids_[i]; }
+
+  void kill_all(int sig) {
+    for (size_t i = 0; i < pids_.size(); ++i)
+      if (status_[i] == -1) kill(pids_[i], sig);
+  }
+  // Waits up to timeout_ms for every node to exit; true if all did.
+  bool reap_all(int timeout_ms) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      bool all = true;
+      for (size_t i = 0; i < pids_.size(); ++i) {
+        if (status_[i] != -1) continue;
+        int st;
+        if (waitpid(pids_[i], &st, WNOHANG) == pids_[i])
+          status_[i] = st;
+        else
+          all = false;
+      }
+      if (all || Clock::now() >= deadline) return all;
+      usleep(10000);
+    }
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+  std::vector<int> status_;
+};
+
+class ControlPlane {
+ public:
+  ControlPlane(zmq::context_t& ctx, const std::string& endpoint) : sock_(ctx, zmq::socket_type::router) {
+    sock_.set(zmq::sockopt::linger, 0);
+    sock_.set(zmq::sockopt::router_mandatory, 1);
+    sock_.bind(endpoint);
+  }
+  std::string endpoint() { return sock_.get(zmq::sockopt::last_endpoint); }
+  void send(NodeId n, const ControlMsg& m) {
+    const std::vector<uint8_t> bytes = encode_control(m);
+    const std::string id = fmt::format("n{}", n);
+    try {
+      sock_.send(zmq::buffer(id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      sock_.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {  // that node is gone: its exit is reported elsewhere
+    }
+  }
+  std::optional<ControlMsg> recv(int timeout_ms) {
+    zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
+    zmq::message_t id, body;
+    if (!sock_.recv(id, zmq::recv_flags::dontwait)) return std::nullopt;
+    if (!id.more() || !sock_.recv(body, zmq::recv_flags::dontwait)) return std::nullopt;
+    while (body.more()) sock_.recv(body, zmq::recv_flags::dontwait);  // extra frames: not ours
+    return decode_control({static_cast<const uint8_t*>(body.data()), body.size()}, drops_);
+  }
+
+ private:
+  zmq::socket_t sock_;
+  DropCounters drops_;
+};
+
+std::string human_rate(double per_second) {
+  if (per_second >= 1e6) return fmt::format("{:.2f} M", per_second / 1e6);
+  if (per_second >= 1e3) return fmt::format("{:.1f} k", per_second / 1e3);
+  return fmt::format("{:.0f} ", per_second);
+}
+
+}  // namespace
+
+RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupted) {
+  const MachineConfig& cfg = req.config;
+  const uint32_t n = cfg.shape.geometry.nodes;
+  RunOutcome out;
+  const std::string socket_dir = fmt::format("/tmp/disco-{}", cfg.run_id);
+  std::filesystem::create_directories(socket_dir);
+  const std::string config_path = req.results_dir + "/effective-config.json";
+  std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
+  // With tcp the control socket takes a free port and the nodes are told which.
+  const std::string control_bind = cfg.transport == TransportKind::Ipc ? fmt::format("ipc://{}/control", socket_dir)
+                                                                       : fmt::format("tcp://{}:*", cfg.tcp_host);
+
+  struct Cleanup {  // segments and sockets never outlive the run, whatever path it leaves by
+    const MachineConfig& cfg;
+    std::string dir;
+    ~Cleanup() {
+      remove_run_segments(cfg.run_id, cfg.shape.geometry.nodes);
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{cfg, socket_dir};
+
+  zmq::context_t ctx(1);
+  ControlPlane control(ctx, control_bind);
+  const std::string control_ep = control.endpoint();
+  NodeProcesses procs;
+  for (NodeId i = 0; i < n; ++i)
+    procs.spawn({req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i), "--control",
+                 control_ep, "--socket-dir", socket_dir},
+                fmt::format("{}/node{}.log", req.results_dir, i));
+
+  enum class Phase { Hello, Ready, Running, Stopping };
+  Phase phase = Phase::Hello;
+  std::vector<ControlMsg> hellos(n);
+  std::vector<bool> said_hello(n, false), ready(n, false), reported(n, false);
+  std::vector<uint64_t> accesses(n, 0), virtual_ns(n, 0);
+  out.nodes.assign(n, nlohmann::json());
+  uint32_t hellos_seen = 0, ready_seen = 0, reports_seen = 0;
+  const auto t_spawn = Clock::now();
+  auto t_start = Clock::now();
+  auto next_progress = t_start + std::chrono::seconds(1);
+  std::string failure;
+
+  auto stop_all = [&](const std::string& reason) {
+    for (NodeId i = 0; i < n; ++i) control.send(i, {.kind = ControlMsg::Kind::Stop, .reason = reason});
+    phase = Phase::Stopping;
+  };
+
+  while (phase != Phase::Stopping) {
+    if (interrupted.load()) {
+      failure = "interrupted";
+      stop_all(failure);
+      break;
+    }
+    if (const int dead = procs.poll_exit(); dead >= 0) {
+      failure = fmt::format("node {} (pid {}) {} before the run ended; its log: {}/node{}.log", dead, procs.pid(dead),
+                            describe_status(procs.status(dead)), req.results_dir, dead);
+      for (NodeId i = 0; i < n; ++i)
+        if (!procs.exited(i))
+          control.send(i, {.kind = ControlMsg::Kind::PeerDown, .node = static_cast<NodeId>(dead), .reason = failure});
+      stop_all(failure);
+      break;
+    }
+    if (phase != Phase::Running && Clock::now() - t_spawn > std::chrono::seconds(kRendezvousSeconds)) {
+      failure = fmt::format("the nodes did not meet within {} s ({} hello, {} ready of {})", kRendezvousSeconds,
+                            hellos_seen, ready_seen, n);
+      stop_all(failure);
+      break;
+    }
+    if (req.progress && phase == Phase::Running && Clock::now() >= next_progress) {
+      const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
+      uint64_t total = 0, vmax = 0;
+      for (NodeId i = 0; i < n; ++i) total += accesses[i], vmax = std::max(vmax, virtual_ns[i]);
+      fmt::print(stderr, "[{:6.1f} s] {}accesses/s, virtual time {:.3f} ms, {} of {} nodes reported\n", secs,
+                 human_rate(total / secs), vmax / 1e6, reports_seen, n);
+      next_progress += std::chrono::seconds(1);
+    }
+    std::optional<ControlMsg> m = control.recv(20);
+    if (!m) continue;
+    const NodeId from = m->kind == ControlMsg::Kind::Hello ? m->endpoints.node : m->node;
+    if (from >= n) continue;
+    switch (m->kind) {
+      case ControlMsg::Kind::Hello:
+        if (phase != Phase::Hello || said_hello[from]) break;
+        said_hello[from] = true;
+        hellos[from] = *m;
+        if (++hellos_seen == n) {
+          ControlMsg table{.kind = ControlMsg::Kind::PeerTable};
+          for (const auto& h : hellos) table.peers.push_back(h.endpoints);
+          for (NodeId i = 0; i < n; ++i) control.send(i, table);
+          phase = Phase::Ready;
+        }
+        break;
+      case ControlMsg::Kind::Ready:
+        if (phase != Phase::Ready || ready[from]) break;
+        ready[from] = true;
+        if (++ready_seen == n) {
+          t_start = Clock::now();
+          next_progress = t_start + std::chrono::seconds(1);
+          for (NodeId i = 0; i < n; ++i) control.send(i, {.kind = ControlMsg::Kind::Start});
+          phase = Phase::Running;
+        }
+        break;
+      case ControlMsg::Kind::Heartbeat:
+        accesses[from] = m->ops_done;
+        virtual_ns[from] = m->virtual_ns;
+        break;
+      case ControlMsg::Kind::Stats: {
+        if (reported[from]) break;
+        auto j = nlohmann::json::parse(m->json, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          failure = fmt::format("node {} sent a report that is not JSON", from);
+          stop_all(failure);
+          break;
+        }
+        out.nodes[from] = std::move(j);
+        reported[from] = true;
+        if (++reports_seen == n) {
+          out.host_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
+          if (cfg.workload.kind == WorkloadKind::Counter) {
+            // Every pcpu is done, so home memory holds the final values.
+            MachineMemory mem(cfg.shape.geometry, cfg.run_id);
+            mem.open_all();
+            for (NodeId h = 0; h < n; ++h)
+              for (uint32_t c = 0; c < kCountersPerNode; ++c)
+                out.counter_finals.push_back(*reinterpret_cast<const uint64_t*>(mem.host(counter_addr(cfg.shape.geometry, h, c))));
+          }
+          stop_all("done");
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+
+  if (!procs.reap_all(kStopGraceMs)) {
+    procs.kill_all(SIGKILL);
+    procs.reap_all(1000);
+    if (failure.empty()) failure = "a node did not stop within 5 s and was killed";
+  }
+  for (NodeId i = 0; i < n && failure.empty(); ++i)
+    if (!WIFEXITED(procs.status(i)) || WEXITSTATUS(procs.status(i)) != 0)
+      failure = fmt::format("node {} {}; its log: {}/node{}.log", i, describe_status(procs.status(i)), req.results_dir, i);
+  if (!failure.empty()) {
+    // Keep only the reports that arrived.
+    std::vector<nlohmann::json> got;
+    for (auto& j : out.nodes)
+      if (!j.is_null()) got.push_back(std::move(j));
+    out.nodes = std::move(got);
+  }
+  out.ok = failure.empty();
+  out.exit = out.ok ? "ok" : failure;
+  return out;
+}
+
+}  // namespace disco

@@ -1,0 +1,35 @@
+// One run of the emulated machine: the launcher's side of a run. It starts one process per
+// node (`disco node`), meets them at the rendezvous (hello -> peer table -> ready -> start),
+// shows progress, notices a node that dies (within a second), collects every node's report,
+// stops them, and removes the run's segments and sockets whatever happened.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "node/machine_config.h"
+
+namespace disco {
+
+struct RunRequest {
+  MachineConfig config;        // complete and checked; run_id filled
+  std::string results_dir;     // exists; node logs and the config go here
+  std::string disco_exe;       // the binary to start nodes with
+  bool progress = true;        // progress lines on stderr for long runs
+};
+
+struct RunOutcome {
+  bool ok = false;
+  std::string exit;                     // "ok" or what went wrong, one line
+  std::vector<nlohmann::json> nodes;    // each node's stats report (may be fewer after a failure)
+  std::vector<uint64_t> counter_finals; // counter workload: every counter, node-major
+  double host_seconds = 0;              // start to the last report
+};
+
+// `interrupted` (set by a signal handler) stops the run cleanly.
+RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupted);
+
+}  // namespace disco

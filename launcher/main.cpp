@@ -1,0 +1,98 @@
+// The `disco` command: `run` a machine, `bench` it, and the hidden `node` that the launcher
+// starts once per emulated node.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "launcher/bench_coherence.h"
+#include "launcher/run_command.h"
+#include "node/node_process.h"
+
+namespace {
+
+std::string self_exe(const char* argv0) {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(argv0) : p.string();
+}
+
+std::string joined(int argc, char** argv) {
+  std::string s;
+  for (int i = 0; i < argc; ++i) s += (i ? " " : "") + std::string(argv[i]);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace disco;
+  CLI::App app{"disco: the Disco VMM on an emulated cc-NUMA machine of node processes"};
+  app.require_subcommand(1);
+
+  RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand("run", "launch the machine's node processes and run a workload on every pcpu");
+  add_machine_flags(*run_cmd, run);
+  run_cmd->add_option("--workload", run.workload, std::string("one of ") + std::string(kWorkloadNames))->capture_default_str();
+  run_cmd->add_option("--ops", run.config.workload.ops, "operations per pcpu")->capture_default_str();
+  run_cmd->add_option("--lines", run.config.workload.lines, "working set in lines")->capture_default_str();
+  run_cmd->add_option("--seed", run.config.workload.seed, "workload seed")->capture_default_str();
+  run_cmd->add_option("--json", run.json_path, "also write the summary to this file");
+  run_cmd->add_option("--name", run.name, "name of the results folder (default: the workload)");
+  run.config.shape.geometry.nodes = 4;
+
+  BenchOptions bench;
+  CLI::App* bench_cmd = app.add_subcommand("bench", "measure the machine");
+  bench_cmd->require_subcommand(1);
+  CLI::App* coherence = bench_cmd->add_subcommand("coherence", "what memory accesses cost: latencies, fan-out, throughput");
+  add_bench_flags(*coherence, bench);
+
+  NodeProcessArgs node;
+  std::string node_config;
+  CLI::App* node_cmd = app.add_subcommand("node", "one node process (started by the launcher)");
+  node_cmd->group("");  // hidden
+  node_cmd->add_option("--config", node_config)->required();
+  node_cmd->add_option("--node", node.self)->required();
+  node_cmd->add_option("--control", node.control_endpoint)->required();
+  node_cmd->add_option("--socket-dir", node.socket_dir)->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "disco: {}\n", e.what());
+    return 2;
+  }
+
+  try {
+    if (*run_cmd) {
+      if (auto err = resolve(run)) {
+        fmt::print(stderr, "disco: {}\n", *err);
+        return 2;
+      }
+      return run_command(run, self_exe(argv[0]), joined(argc, argv));
+    }
+    if (*coherence) {
+      if (auto err = resolve_bench(bench)) {
+        fmt::print(stderr, "disco: {}\n", *err);
+        return 2;
+      }
+      return bench_coherence(bench, self_exe(argv[0]));
+    }
+    if (*node_cmd) {
+      std::ifstream in(node_config);
+      node.config = machine_config_from_json(nlohmann::json::parse(in));
+      return run_node_process(node);
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "disco: {}\n", e.what());
+    return 1;
+  }
+  return 2;
+}

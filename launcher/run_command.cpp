@@ -1,0 +1,105 @@
+#include "launcher/run_command.h"
+
+#include <fmt/format.h>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "launcher/machine_run.h"
+#include "launcher/run_report.h"
+#include "shm/segment.h"
+
+namespace disco {
+namespace {
+
+std::atomic<bool> g_interrupted{false};  // set by the signal handler only
+void on_signal(int) { g_interrupted.store(true); }
+
+}  // namespace
+
+void add_machine_flags(CLI::App& cmd, RunOptions& o) {
+  auto& s = o.config.shape;
+  cmd.add_option("--nodes", s.geometry.nodes, "emulated NUMA nodes (one process each)")->capture_default_str();
+  cmd.add_option("--cpus-per-node", s.pcpus, "pcpus (threads) per node")->capture_default_str();
+  cmd.add_option("--mem-per-node", o.mem_per_node, "machine memory per node (a multiple of 4KiB)")->capture_default_str();
+  cmd.add_option("--line-size", s.geometry.line_bytes, "coherence line size in bytes")->capture_default_str();
+  cmd.add_option("--cache-size", o.cache_size, "each node's cache size")->capture_default_str();
+  cmd.add_option("--cache-ways", s.cache.ways, "each node's cache associativity")->capture_default_str();
+  cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
+  cmd.add_option("--transport", o.transport, "ipc or tcp (loopback)")->capture_default_str();
+  cmd.add_option("--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu")->capture_default_str();
+  cmd.add_option("--local-miss-ns", s.timing.local_miss_ns, "modelled local miss latency")->capture_default_str();
+  cmd.add_option("--remote-miss-ns", s.timing.remote_miss_ns, "modelled 2-hop remote miss latency")->capture_default_str();
+  cmd.add_option("--remote-dirty-ns", s.timing.remote_dirty_ns, "modelled 3-hop (dirty remote) miss latency")
+      ->capture_default_str();
+  cmd.add_option("--results", o.results_root, "folder that receives one folder per run")->capture_default_str();
+  cmd.add_flag("--quiet", o.quiet, "no progress lines");
+}
+
+std::optional<std::string> resolve(RunOptions& o) {
+  MachineConfig& c = o.config;
+  const auto mem = parse_size(o.mem_per_node);
+  if (!mem) return fmt::format("--mem-per-node '{}' is not a size (like 64MiB)", o.mem_per_node);
+  c.shape.geometry.mem_per_node = *mem;
+  const auto cache = parse_size(o.cache_size);
+  if (!cache) return fmt::format("--cache-size '{}' is not a size (like 1MiB)", o.cache_size);
+  c.shape.cache.size_bytes = *cache;
+  const auto w = parse_workload(o.workload);
+  if (!w) return fmt::format("--workload '{}' is not one of {}", o.workload, kWorkloadNames);
+  c.workload.kind = *w;
+  const auto pin = parse_pin_policy(o.pin);
+  if (!pin) return fmt::format("--pin '{}' is not none, core or numa-node", o.pin);
+  c.pin = *pin;
+  if (o.transport != "ipc" && o.transport != "tcp") return fmt::format("--transport '{}' is not ipc or tcp", o.transport);
+  c.transport = o.transport == "ipc" ? TransportKind::Ipc : TransportKind::Tcp;
+  if (auto e = c.check(); !e.empty()) return e;
+  return std::nullopt;
+}
+
+std::string make_results_dir(const std::string& root, const std::string& name) {
+  const std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&now));
+  std::string dir = fmt::format("{}/{}-{}", root, stamp, name);
+  for (int i = 2; std::filesystem::exists(dir); ++i) dir = fmt::format("{}/{}-{}-{}", root, stamp, name, i);
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
+int run_command(RunOptions& o, const std::string& disco_exe, const std::string& command_line) {
+  sweep_stale_segments();
+  MachineConfig& c = o.config;
+  c.run_id = make_run_id();
+  const std::string dir = make_results_dir(o.results_root, o.name.empty() ? std::string(name(c.workload.kind)) : o.name);
+  std::ofstream(dir + "/command.txt") << command_line << "\n";
+
+  const auto& g = c.shape.geometry;
+  fmt::print("disco: {} nodes x {} pcpus, {} MiB per node, {} B lines, {} KiB {}-way cache per node, {} transport\n",
+             g.nodes, c.shape.pcpus, g.mem_per_node >> 20, g.line_bytes, c.shape.cache.size_bytes >> 10,
+             c.shape.cache.ways, o.transport);
+  fmt::print("workload {}: {} ops per pcpu, {} lines, seed {}\n", name(c.workload.kind), c.workload.ops,
+             c.workload.lines, c.workload.seed);
+  const PinPlan plan = plan_pinning(c.pin, g.nodes);
+  for (size_t i = 0; i < plan.node_places.size(); ++i)
+    fmt::print("  node {:>2} -> {}\n", i, plan.node_places[i]);
+  std::fflush(stdout);
+
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet}, g_interrupted);
+  const nlohmann::json summary = summarize(c, run, dir);
+  for (const auto& nj : run.nodes)
+    std::ofstream(fmt::format("{}/node{}-stats.json", dir, nj.value("node", 0u))) << nj.dump(2) << "\n";
+  std::ofstream(dir + "/summary.json") << summary.dump(2) << "\n";
+  if (!o.json_path.empty()) std::ofstream(o.json_path) << summary.dump(2) << "\n";
+  print_summary(summary);
+  if (g_interrupted.load()) return 130;
+  return summary_ok(summary) ? 0 : 1;
+}
+
+}  // namespace disco

@@ -1,0 +1,35 @@
+// `disco run`: the flags, the effective configuration, the results folder, the run, the report.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "node/machine_config.h"
+
+namespace disco {
+
+struct RunOptions {
+  MachineConfig config;
+  std::string mem_per_node = "64MiB";
+  std::string cache_size = "1MiB";
+  std::string workload = "random";
+  std::string pin = "core";
+  std::string transport = "ipc";
+  std::string json_path;
+  std::string results_root = "results";
+  std::string name;
+  bool quiet = false;
+};
+
+// Declares the machine's flags (shared by `run` and `bench`) on a subcommand.
+void add_machine_flags(CLI::App& cmd, RunOptions& o);
+// Turns the flags into a complete configuration; a one-line reason when they cannot run.
+std::optional<std::string> resolve(RunOptions& o);
+
+// The whole `disco run`; returns the exit status (0 ok, 1 the run failed, 130 interrupted).
+int run_command(RunOptions& o, const std::string& disco_exe, const std::string& command_line);
+
+// A fresh results/<time>-<name>/ folder.
+std::string make_results_dir(const std::string& root, const std::string& name);
+
+}  // namespace disco

@@ -1,0 +1,151 @@
+#include "node/machine_config.h"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <set>
+#include <stdexcept>
+
+namespace disco {
+namespace {
+
+using nlohmann::json;
+
+// Reads the keys of one JSON object, rejecting any key nobody asked for.
+class StrictObject {
+ public:
+  StrictObject(const json& j, std::string path) : j_(j), path_(std::move(path)) {
+    if (!j_.is_object()) throw std::runtime_error(fmt::format("config: {} must be an object", path_));
+  }
+  template <class T>
+  void get(const char* key, T& out) {
+    seen_.insert(key);
+    auto it = j_.find(key);
+    if (it == j_.end()) return;  // absent: the default stays
+    try {
+      out = it->template get<T>();
+    } catch (const json::exception&) {
+      throw std::runtime_error(fmt::format("config: {}.{} has the wrong type", path_, key));
+    }
+  }
+  const json& sub(const char* key) {
+    seen_.insert(key);
+    static const json kEmpty = json::object();
+    auto it = j_.find(key);
+    return it == j_.end() ? kEmpty : *it;
+  }
+  void finish() const {
+    for (auto& [k, v] : j_.items())
+      if (!seen_.count(k)) throw std::runtime_error(fmt::format("config: unknown key {}.{}", path_, k));
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace
+
+std::string MachineConfig::check() const {
+  if (auto e = shape.geometry.check(); !e.empty()) return e;
+  if (shape.pcpus == 0 || shape.pcpus > kMaxPcpusPerNode)
+    return fmt::format("cpus per node must be 1..{}", kMaxPcpusPerNode);
+  if (auto e = shape.cache.check(shape.geometry.line_bytes, shape.pcpus); !e.empty()) return e;
+  if (auto e = shape.timing.check(); !e.empty()) return e;
+  if (workload.lines == 0) return "the workload needs at least one line";
+  const uint64_t need = kWorkloadAreaOffset + workload_bytes_per_node(workload, shape.geometry, shape.pcpus);
+  if (need > shape.geometry.mem_per_node)
+    return fmt::format("workload {} with {} lines needs {} bytes per node, the nodes have {}", name(workload.kind),
+                       workload.lines, need, shape.geometry.mem_per_node);
+  if (heartbeat_ms == 0 || heartbeat_ms > 60000) return "heartbeat must be 1..60000 ms";
+  return {};
+}
+
+json to_json(const MachineConfig& c) {
+  const auto& s = c.shape;
+  return {
+      {"nodes", s.geometry.nodes},
+      {"cpus_per_node", s.pcpus},
+      {"mem_per_node", s.geometry.mem_per_node},
+      {"line_bytes", s.geometry.line_bytes},
+      {"cache", {{"size_bytes", s.cache.size_bytes}, {"ways", s.cache.ways}, {"filter_entries", s.cache.filter_entries}}},
+      {"timing",
+       {{"cpu_mhz", s.timing.cpu_mhz},
+        {"cycles_per_access", s.timing.cycles_per_access},
+        {"local_miss_ns", s.timing.local_miss_ns},
+        {"remote_miss_ns", s.timing.remote_miss_ns},
+        {"remote_dirty_ns", s.timing.remote_dirty_ns}}},
+      {"workload",
+       {{"name", name(c.workload.kind)}, {"ops", c.workload.ops}, {"lines", c.workload.lines}, {"seed", c.workload.seed}}},
+      {"pin", name(c.pin)},
+      {"transport", c.transport == TransportKind::Ipc ? "ipc" : "tcp"},
+      {"tcp_host", c.tcp_host},
+      {"heartbeat_ms", c.heartbeat_ms},
+      {"run_id", c.run_id},
+  };
+}
+
+MachineConfig machine_config_from_json(const json& j) {
+  MachineConfig c;
+  auto& s = c.shape;
+  StrictObject top(j, "config");
+  top.get("nodes", s.geometry.nodes);
+  top.get("cpus_per_node", s.pcpus);
+  top.get("mem_per_node", s.geometry.mem_per_node);
+  top.get("line_bytes", s.geometry.line_bytes);
+  StrictObject cache(top.sub("cache"), "cache");
+  cache.get("size_bytes", s.cache.size_bytes);
+  cache.get("ways", s.cache.ways);
+  cache.get("filter_entries", s.cache.filter_entries);
+  cache.finish();
+  StrictObject timing(top.sub("timing"), "timing");
+  timing.get("cpu_mhz", s.timing.cpu_mhz);
+  timing.get("cycles_per_access", s.timing.cycles_per_access);
+  timing.get("local_miss_ns", s.timing.local_miss_ns);
+  timing.get("remote_miss_ns", s.timing.remote_miss_ns);
+  timing.get("remote_dirty_ns", s.timing.remote_dirty_ns);
+  timing.finish();
+  StrictObject w(top.sub("workload"), "workload");
+  std::string wname(name(c.workload.kind));
+  w.get("name", wname);
+  w.get("ops", c.workload.ops);
+  w.get("lines", c.workload.lines);
+  w.get("seed", c.workload.seed);
+  w.finish();
+  const auto kind = parse_workload(wname);
+  if (!kind) throw std::runtime_error(fmt::format("config: unknown workload '{}' (one of {})", wname, kWorkloadNames));
+  c.workload.kind = *kind;
+  std::string pin(name(c.pin)), transport = "ipc";
+  top.get("pin", pin);
+  top.get("transport", transport);
+  top.get("tcp_host", c.tcp_host);
+  top.get("heartbeat_ms", c.heartbeat_ms);
+  top.get("run_id", c.run_id);
+  top.finish();
+  const auto policy = parse_pin_policy(pin);
+  if (!policy) throw std::runtime_error(fmt::format("config: pin '{}' is not none, core or numa-node", pin));
+  c.pin = *policy;
+  if (transport != "ipc" && transport != "tcp")
+    throw std::runtime_error(fmt::format("config: transport '{}' is not ipc or tcp", transport));
+  c.transport = transport == "ipc" ? TransportKind::Ipc : TransportKind::Tcp;
+  if (auto e = c.check(); !e.empty()) throw std::runtime_error("config: " + e);
+  return c;
+}
+
+std::optional<uint64_t> parse_size(std::string_view s) {
+  uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p == s.data()) return std::nullopt;
+  const std::string_view unit(p, s.data() + s.size() - p);
+  uint64_t mul = 1;
+  if (unit.empty() || unit == "B") mul = 1;
+  else if (unit == "KiB" || unit == "K" || unit == "k") mul = uint64_t{1} << 10;
+  else if (unit == "MiB" || unit == "M") mul = uint64_t{1} << 20;
+  else if (unit == "GiB" || unit == "G") mul = uint64_t{1} << 30;
+  else return std::nullopt;
+  if (v > (uint64_t{1} << 50) / mul) return std::nullopt;
+  return v * mul;
+}
+
+}  // namespace disco

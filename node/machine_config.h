@@ -1,0 +1,38 @@
+// The whole configuration of a run, as the launcher fills it (every default explicit) and
+// writes it to effective-config.json; each node process reads that same file. Reading is
+// strict: an unknown key, a wrong type or an impossible combination is a one-line error.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "node/host_pinning.h"
+#include "node/node.h"
+#include "node/workloads.h"
+
+namespace disco {
+
+enum class TransportKind { Ipc, Tcp };
+
+struct MachineConfig {
+  NodeShape shape;
+  WorkloadSpec workload;
+  PinPolicy pin = PinPolicy::Core;
+  TransportKind transport = TransportKind::Ipc;
+  std::string tcp_host = "127.0.0.1";
+  uint32_t heartbeat_ms = 250;
+  std::string run_id;  // names the segments and the socket folder of this run
+
+  std::string check() const;  // empty when the configuration can run
+};
+
+nlohmann::json to_json(const MachineConfig& c);
+// Throws std::runtime_error with a one-line message on any problem.
+MachineConfig machine_config_from_json(const nlohmann::json& j);
+
+// "64MiB", "1GiB", "4096", "512KiB": sizes for flags; nullopt if not a size.
+std::optional<uint64_t> parse_size(std::string_view s);
+
+}  // namespace disco

@@ -1,0 +1,210 @@
+#include "node/node_process.h"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <csignal>
+#include <thread>
+#include <zmq.hpp>
+
+#include "interconnect/control.h"
+#include "interconnect/zmq_transport.h"
+#include "shm/machine_memory.h"
+
+namespace disco {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kRendezvousTimeoutMs = 60000;
+constexpr size_t kHotPagesReported = 16;
+
+class ControlLink {
+ public:
+  ControlLink(zmq::context_t& ctx, NodeId self, const std::string& endpoint) : sock_(ctx, zmq::socket_type::dealer) {
+    sock_.set(zmq::sockopt::linger, 1000);
+    sock_.set(zmq::sockopt::routing_id, fmt::format("n{}", self));
+    sock_.connect(endpoint);
+  }
+  void send(const ControlMsg& m) {
+    const std::vector<uint8_t> bytes = encode_control(m);
+    sock_.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+  // The next valid control message, or nullopt after timeout_ms.
+  std::optional<ControlMsg> recv(int timeout_ms) {
+    zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
+    zmq::message_t msg;
+    if (!sock_.recv(msg, zmq::recv_flags::dontwait)) return std::nullopt;
+    return decode_control({static_cast<const uint8_t*>(msg.data()), msg.size()}, drops_);
+  }
+  // Waits for a message of `kind`; Stop or timeout -> nullopt.
+  std::optional<ControlMsg> expect(ControlMsg::Kind kind, int timeout_ms) {
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (Clock::now() < deadline) {
+      auto m = recv(100);
+      if (!m) continue;
+      if (m->kind == kind) return m;
+      if (m->kind == ControlMsg::Kind::Stop) return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  zmq::socket_t sock_;
+  DropCounters drops_;
+};
+
+nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<WorkloadResult>& results,
+                          const DropCounters& drops, const std::string& place, double host_seconds) {
+  nlohmann::json j;
+  j["node"] = node.id();
+  j["place"] = place;
+  j["host_seconds"] = host_seconds;
+  nlohmann::json pcpus = nlohmann::json::array();
+  for (PcpuId p = 0; p < shape.pcpus; ++p) {
+    nlohmann::json pj;
+    for_each_counter(node.pcpu_stats(p), [&](std::string_view n, uint64_t v) { pj[std::string(n)] = v; });
+    pj["ops"] = results[p].ops;
+    pj["checker_errors"] = results[p].checker_errors;
+    pj["first_errors"] = results[p].first_errors;
+    pcpus.push_back(pj);
+  }
+  j["pcpus"] = pcpus;
+  nlohmann::json nj;
+  for_each_counter(node.stats(), [&](std::string_view n, uint64_t v) { nj[std::string(n)] = v; });
+  j["node_stats"] = nj;
+  nlohmann::json dj;
+  for (unsigned r = 0; r < kDropReasons; ++r)
+    dj[std::string(name(static_cast<DropReason>(r)))] = drops.count(static_cast<DropReason>(r));
+  j["drops"] = dj;
+  // The pages of this home that missed most, with who missed them (the hot-page policy's input).
+  const std::vector<uint32_t> counts = node.directory().page_miss_counts();
+  const uint32_t nodes = shape.geometry.nodes;
+  std::vector<std::pair<uint64_t, uint64_t>> totals;  // (misses, local page)
+  for (uint64_t page = 0; page * nodes < counts.size(); ++page) {
+    uint64_t t = 0;
+    for (uint32_t r = 0; r < nodes; ++r) t += counts[page * nodes + r];
+    if (t) totals.emplace_back(t, page);
+  }
+  std::partial_sort(totals.begin(), totals.begin() + std::min(totals.size(), kHotPagesReported), totals.end(),
+                    std::greater<>());
+  nlohmann::json hot = nlohmann::json::array();
+  for (size_t i = 0; i < std::min(totals.size(), kHotPagesReported); ++i) {
+    const uint64_t page = totals[i].second;
+    hot.push_back({{"machine_page", node.id() * shape.geometry.mem_per_node / kPageBytes + page},
+                   {"misses_by_node", std::vector<uint32_t>(counts.begin() + page * nodes,
+                                                            counts.begin() + (page + 1) * nodes)}});
+  }
+  j["hot_pages"] = hot;
+  PcpuLatency sum;
+  for (PcpuId p = 0; p < shape.pcpus; ++p) {
+    const PcpuLatency& l = node.pcpu_latency(p);
+    sum.local.merge(l.local);
+    sum.remote_2hop.merge(l.remote_2hop);
+    sum.remote_3hop.merge(l.remote_3hop);
+    sum.transport_rtt.merge(l.transport_rtt);
+    for (unsigned k = 0; k < kMaxNodes; ++k) sum.by_fanout[k].merge(l.by_fanout[k]);
+  }
+  nlohmann::json lat = {{"local_miss", sum.local.to_json()},
+                        {"remote_2hop", sum.remote_2hop.to_json()},
+                        {"remote_3hop", sum.remote_3hop.to_json()},
+                        {"transport_rtt", sum.transport_rtt.to_json()}};
+  for (unsigned k = 1; k < kMaxNodes; ++k)
+    if (sum.by_fanout[k].count()) lat[fmt::format("invalidate_{}", k)] = sum.by_fanout[k].to_json();
+  j["latency_histograms"] = lat;
+  return j;
+}
+
+}  // namespace
+
+int run_node_process(const NodeProcessArgs& args) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the launcher
+  const MachineConfig& cfg = args.config;
+  const NodeShape& shape = cfg.shape;
+  const NodeId self = args.self;
+  const std::string place = pin_self(cfg.pin, self, shape.geometry.nodes);
+
+  MachineMemory memory(shape.geometry, cfg.run_id);
+  memory.create(self);
+  zmq::context_t ctx(1);
+  ZmqTransport transport(ctx, self, kFirstPcpuPort + shape.pcpus);
+  const std::vector<std::string> endpoints = transport.bind(
+      cfg.transport == TransportKind::Ipc ? "ipc://" + args.socket_dir : "tcp://" + cfg.tcp_host);
+  ControlLink control(ctx, self, args.control_endpoint);
+  ControlMsg hello{.kind = ControlMsg::Kind::Hello, .node = self};
+  hello.endpoints = {.node = self, .pid = static_cast<uint32_t>(getpid()), .host = "localhost", .ports = endpoints};
+  control.send(hello);
+
+  auto table = control.expect(ControlMsg::Kind::PeerTable, kRendezvousTimeoutMs);
+  if (!table || table->peers.size() != shape.geometry.nodes) {
+    spdlog::error("node {}: no usable peer table from the launcher", self);
+    return 1;
+  }
+  std::vector<std::vector<std::string>> by_node(shape.geometry.nodes);
+  for (const NodeEndpoints& e : table->peers)
+    if (e.node < by_node.size()) by_node[e.node] = e.ports;
+  transport.connect(by_node);
+  memory.open_all();
+
+  DropCounters drops;
+  Node node(self, shape, memory.base(), transport, drops);
+  node.start_engine();
+  control.send({.kind = ControlMsg::Kind::Ready, .node = self});
+  if (!control.expect(ControlMsg::Kind::Start, kRendezvousTimeoutMs)) {
+    node.stop();
+    return 0;  // stopped before the start (another node failed): nothing to report
+  }
+
+  const auto t0 = Clock::now();
+  std::atomic<bool> stop{false};
+  std::atomic<uint32_t> finished{0};
+  std::vector<WorkloadResult> results(shape.pcpus);
+  std::vector<std::thread> pcpus;
+  for (PcpuId p = 0; p < shape.pcpus; ++p)
+    pcpus.emplace_back([&, p] {
+      results[p] = run_workload(cfg.workload, shape.geometry, {self, p, shape.pcpus}, node.port(p), stop);
+      finished.fetch_add(1);
+    });
+
+  bool reported = false, stopped = false;
+  auto report = [&] {
+    for (auto& t : pcpus)
+      if (t.joinable()) t.join();
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    control.send({.kind = ControlMsg::Kind::Stats, .node = self,
+                  .json = stats_json(node, shape, results, drops, place, secs).dump()});
+    reported = true;
+  };
+  auto next_beat = Clock::now();
+  while (!stopped) {
+    if (!reported && finished.load() == shape.pcpus) report();
+    if (Clock::now() >= next_beat) {
+      uint64_t accesses = 0, vps = 0;
+      for (PcpuId p = 0; p < shape.pcpus; ++p) {
+        accesses += node.pcpu_stats(p).accesses();
+        vps = std::max(vps, node.pcpu_stats(p).virtual_ps.get());
+      }
+      control.send({.kind = ControlMsg::Kind::Heartbeat, .node = self, .ops_done = accesses, .virtual_ns = vps / 1000});
+      next_beat = Clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
+    }
+    auto m = control.recv(20);
+    if (!m) continue;
+    if (m->kind == ControlMsg::Kind::PeerDown) {
+      spdlog::warn("node {}: node {} is down ({}); requests to it now fail", self, m->node, m->reason);
+      node.peer_down(m->node);
+    } else if (m->kind == ControlMsg::Kind::Stop) {
+      stopped = true;
+    }
+  }
+  stop = true;
+  node.stop();
+  if (!reported) report();
+  node.stop_engine();
+  return 0;
+}
+
+}  // namespace disco
