@@ -92,6 +92,7 @@ void build(const Message& m, wire::Message::Builder root) {
       b.setPcpu(m.pcpu);
       b.setTxn(m.txn);
       b.setState(static_cast<wire::GrantState>(m.grant));
+      b.setInvalidated(m.invalidated);
       return;
     }
     case MsgKind::InvAck: return fill(root.initInvAck(), m);
@@ -223,6 +224,9 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
       if (state > static_cast<unsigned>(GrantState::Modified))
         return reject(drops, DropReason::UnknownKind, fmt::format("Grant state {}", state));
       m.grant = static_cast<GrantState>(state);
+      m.invalidated = g.getInvalidated();
+      if (m.invalidated >= limits.nodes)
+        return reject(drops, DropReason::BadNode, fmt::format("Grant invalidated {} sharers of {} nodes", m.invalidated, limits.nodes));
       r.data_bytes = g.getData().size();
       break;
     }

@@ -59,6 +59,7 @@ struct Message {
   uint32_t txn = 0;         // requester's transaction id, echoed by Grant/Nack
   uint32_t home_txn = 0;    // home's transaction id, echoed by InvAck/FwdAck
   GrantState grant = GrantState::Shared;  // Grant
+  uint16_t invalidated = 0;  // Grant: sharers the home invalidated for it
   bool dirty = false;       // FwdAck/PutM: the line was modified
   NackReason reason = NackReason::BadLine;  // Nack
   uint64_t seq = 0;         // Ping/Pong sequence number

@@ -58,6 +58,7 @@ struct Grant {
   txn @2 :UInt32;
   state @3 :GrantState;
   data @4 :Data;  # cluster data path, as Put.data
+  invalidated @5 :UInt16;  # sharers the home invalidated for this grant (fan-out statistics)
 }
 
 struct Ack {

@@ -121,7 +121,7 @@ class ControlPlane {
   }
   std::optional<ControlMsg> recv(int timeout_ms) {
     zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
+    if (zmq_poll(&item, 1, timeout_ms) <= 0) return std::nullopt;  // EINTR too: the caller checks `interrupted`
     zmq::message_t id, body;
     if (!sock_.recv(id, zmq::recv_flags::dontwait)) return std::nullopt;
     if (!id.more() || !sock_.recv(body, zmq::recv_flags::dontwait)) return std::nullopt;

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
 
   RunOptions run;
+  run.config.shape.geometry.nodes = 4;
   CLI::App* run_cmd = app.add_subcommand("run", "launch the machine's node processes and run a workload on every pcpu");
   add_machine_flags(*run_cmd, run);
   run_cmd->add_option("--workload", run.workload, std::string("one of ") + std::string(kWorkloadNames))->capture_default_str();
@@ -42,7 +43,6 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--seed", run.config.workload.seed, "workload seed")->capture_default_str();
   run_cmd->add_option("--json", run.json_path, "also write the summary to this file");
   run_cmd->add_option("--name", run.name, "name of the results folder (default: the workload)");
-  run.config.shape.geometry.nodes = 4;
 
   BenchOptions bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "measure the machine");

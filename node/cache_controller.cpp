@@ -51,9 +51,12 @@ void CacheController::revoke(LineAddr line, bool keep_read) {
     for (auto& f : filters_) f->break_link(line);
 }
 
-CacheController::Begin CacheController::begin_miss(PcpuId p, LineAddr line, Access want, Sends& out) {
+CacheController::Begin CacheController::begin_miss(PcpuId p, LineAddr line, Access want, Sends& out, uint64_t* seen) {
   std::lock_guard lock(mu_);
-  if (evicting_.count(line) || mshrs_.count(line)) return Begin::Retry;
+  if (evicting_.count(line) || mshrs_.count(line)) {
+    if (seen) *seen = changes_;
+    return Begin::Retry;
+  }
   LineCacheModel::Way* w = tags_.find(line);
   if (w != nullptr && (want == Access::Read || w->state != LineState::S)) {
     if (want == Access::Write) w->state = LineState::M;  // E -> M needs no message
@@ -75,10 +78,7 @@ CacheController::Reply CacheController::on_reply(PcpuId p, const Message& m, Sen
   if (it == mshrs_.end() || it->second.issuer != p || it->second.txn != m.txn || it->second.granted)
     return Reply::NotMine;
   if (m.kind == MsgKind::Nack) {
-    std::vector<Message> deferred = std::move(it->second.deferred);
-    mshrs_.erase(it);
-    for (const Message& f : deferred) serve_forward(f, out);
-    changed_.notify_all();
+    close_miss(it, out);
     return Reply::Refused;
   }
   it->second.granted = true;
@@ -117,17 +117,22 @@ void CacheController::finish_miss(PcpuId p, LineAddr line, Sends& out) {
   std::lock_guard lock(mu_);
   auto it = mshrs_.find(line);
   if (it == mshrs_.end() || it->second.issuer != p) return;
+  close_miss(it, out);
+}
+
+void CacheController::close_miss(std::unordered_map<LineAddr, Mshr>::iterator it, Sends& out) {
   std::vector<Message> deferred = std::move(it->second.deferred);
   mshrs_.erase(it);
   for (const Message& f : deferred) serve_forward(f, out);
+  ++changes_;
   changed_.notify_all();
 }
 
 void CacheController::abandon_miss(PcpuId p, LineAddr line, Sends& out) { finish_miss(p, line, out); }
 
-void CacheController::wait_change(int timeout_ms) {
+void CacheController::wait_change(uint64_t seen, int timeout_ms) {
   std::unique_lock lock(mu_);
-  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms));
+  changed_.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return changes_ != seen; });
 }
 
 void CacheController::on_forward(const Message& m, Sends& out) {
@@ -192,6 +197,7 @@ void CacheController::on_put_ack(const Message& m) {
     stats_.protocol_errors.add();
     return;
   }
+  ++changes_;
   changed_.notify_all();
 }
 

@@ -34,7 +34,8 @@ class CacheController {
   PcpuFilter& filter(PcpuId p) { return *filters_[p]; }
 
   enum class Begin { Hit, Issued, Retry };
-  Begin begin_miss(PcpuId p, LineAddr line, Access want, Sends& out);
+  // On Retry, `seen` receives the change count to hand to wait_change.
+  Begin begin_miss(PcpuId p, LineAddr line, Access want, Sends& out, uint64_t* seen = nullptr);
 
   enum class Reply { Granted, Refused, NotMine };
   // A Grant or Nack that arrived on pcpu p's port. Granted: p may now perform its access.
@@ -42,8 +43,8 @@ class CacheController {
   void finish_miss(PcpuId p, LineAddr line, Sends& out);
   // The pcpu gives up its miss (home died, run stopping); a late reply is then dropped.
   void abandon_miss(PcpuId p, LineAddr line, Sends& out);
-  // Blocks until a miss or eviction completes somewhere in this node, or timeout.
-  void wait_change(int timeout_ms);
+  // Blocks until a miss or eviction completed in this node since begin_miss saw `seen`, or timeout.
+  void wait_change(uint64_t seen, int timeout_ms);
 
   void on_forward(const Message& m, Sends& out);
   void on_put_ack(const Message& m);
@@ -61,6 +62,8 @@ class CacheController {
   };
 
   void serve_forward(const Message& m, Sends& out);  // under mu_, no MSHR for the line
+  // Under mu_: ends a miss and runs the forwards that waited for it.
+  void close_miss(std::unordered_map<LineAddr, Mshr>::iterator it, Sends& out);
   void revoke(LineAddr line, bool keep_read);        // under mu_
   void install(PcpuId p, LineAddr line, LineState s, bool want_write, Sends& out);
   void evict(LineCacheModel::Way& w, Sends& out);
@@ -71,6 +74,7 @@ class CacheController {
   NodeStats& stats_;
   std::mutex mu_;
   std::condition_variable changed_;
+  uint64_t changes_ = 0;  // completed misses and evictions, under mu_
   LineCacheModel tags_;
   std::vector<std::unique_ptr<PcpuFilter>> filters_;
   std::vector<uint32_t> next_txn_;                 // per pcpu

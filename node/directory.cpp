@@ -112,7 +112,12 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
       case DirAction::GrantShared: grant(m, GrantState::Shared, out); break;
       case DirAction::GrantExclusive: grant(m, GrantState::Exclusive, out); break;
       case DirAction::GrantModified: grant(m, GrantState::Modified, out); break;
-      case DirAction::GrantModifiedPending: grant(busy_.at(m.line).request, GrantState::Modified, out); break;
+      case DirAction::GrantModifiedPending: {
+        const Pending& p = busy_.at(m.line);
+        grant(p.request, GrantState::Modified, out);
+        out.back().msg.invalidated = p.invalidated;
+        break;
+      }
       case DirAction::AddSharer: e.sharers |= bit; break;
       case DirAction::RemoveSender: e.sharers &= ~bit; break;
       case DirAction::SetOwner: e.sharers = bit; break;
@@ -131,6 +136,7 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
       case DirAction::SendInvalidates: {
         Pending& p = busy_.at(m.line);
         p.awaiting = e.sharers & ~bit;
+        p.invalidated = static_cast<uint16_t>(__builtin_popcountll(p.awaiting));
         for (uint64_t s = p.awaiting; s; s &= s - 1) {
           const NodeId n = static_cast<NodeId>(__builtin_ctzll(s));
           Message inv{.kind = MsgKind::Inv, .src = self_, .line = m.line, .home_txn = p.home_txn};

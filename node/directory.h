@@ -50,6 +50,7 @@ class Directory {
     uint32_t home_txn = 0;
     uint64_t awaiting = 0; // nodes whose ack is still expected
     NodeId old_owner = 0;  // BusyFwd: the owner that was forwarded to
+    uint16_t invalidated = 0;  // BusyInv: how many sharers were sent an Inv
     std::deque<Message> waiting;  // requests that arrived while busy, in arrival order
   };
 

@@ -93,14 +93,15 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
   Frame frame;
   for (;;) {
     if (stopping() || dead_[home].load(std::memory_order_relaxed)) return false;
-    const CacheController::Begin b = cache_.begin_miss(p, line, want, out);
+    uint64_t seen = 0;
+    const CacheController::Begin b = cache_.begin_miss(p, line, want, out, &seen);
     if (b == CacheController::Begin::Hit) {
       how = MissClass::NodeHit;
       held = false;
       return true;
     }
     if (b == CacheController::Begin::Retry) {
-      cache_.wait_change(kReplyPollMs);
+      cache_.wait_change(seen, kReplyPollMs);
       continue;
     }
     break;
@@ -122,6 +123,7 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
       how = classify(m, home);
       PcpuLatency& lat = *latency_[p];
       (how == MissClass::Local ? lat.local : how == MissClass::Remote2Hop ? lat.remote_2hop : lat.remote_3hop).record(waited);
+      if (m.invalidated) lat.by_fanout[m.invalidated].record(waited);
       held = true;
       return true;
     }
