@@ -135,9 +135,9 @@ class ControlPlane {
 };
 
 std::string human_rate(double per_second) {
-  if (per_second >= 1e6) return fmt::format("{:.2f} M", per_second / 1e6);
-  if (per_second >= 1e3) return fmt::format("{:.1f} k", per_second / 1e3);
-  return fmt::format("{:.0f} ", per_second);
+  if (per_second >= 1e6) return fmt::format("{:.2f}M", per_second / 1e6);
+  if (per_second >= 1e3) return fmt::format("{:.1f}k", per_second / 1e3);
+  return fmt::format("{:.0f}", per_second);
 }
 
 }  // namespace
@@ -177,7 +177,8 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   Phase phase = Phase::Hello;
   std::vector<ControlMsg> hellos(n);
   std::vector<bool> said_hello(n, false), ready(n, false), reported(n, false);
-  std::vector<uint64_t> accesses(n, 0), virtual_ns(n, 0);
+  std::vector<uint64_t> accesses(n, 0), accesses_shown(n, 0), virtual_ns(n, 0);
+  std::vector<Clock::time_point> last_beat(n, Clock::now());
   out.nodes.assign(n, nlohmann::json());
   uint32_t hellos_seen = 0, ready_seen = 0, reports_seen = 0;
   const auto t_spawn = Clock::now();
@@ -212,11 +213,26 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
       break;
     }
     if (req.progress && phase == Phase::Running && Clock::now() >= next_progress) {
-      const double secs = std::chrono::duration<double>(Clock::now() - t_start).count();
+      // One line a second: the machine's rate, then each node's own rate since the last line
+      // (its heartbeat), or how long it has been silent.
+      const auto now = Clock::now();
+      const double secs = std::chrono::duration<double>(now - t_start).count();
       uint64_t total = 0, vmax = 0;
-      for (NodeId i = 0; i < n; ++i) total += accesses[i], vmax = std::max(vmax, virtual_ns[i]);
-      fmt::print(stderr, "[{:6.1f} s] {}accesses/s, virtual time {:.3f} ms, {} of {} nodes reported\n", secs,
-                 human_rate(total / secs), vmax / 1e6, reports_seen, n);
+      std::string per_node;
+      for (NodeId i = 0; i < n; ++i) {
+        total += accesses[i];
+        vmax = std::max(vmax, virtual_ns[i]);
+        const double silent = std::chrono::duration<double>(now - last_beat[i]).count();
+        if (reported[i])
+          per_node += " done";
+        else if (silent > 2.0)
+          per_node += fmt::format(" silent {:.0f}s", silent);
+        else
+          per_node += fmt::format(" {}", human_rate(static_cast<double>(accesses[i] - accesses_shown[i])));
+        accesses_shown[i] = accesses[i];
+      }
+      fmt::print(stderr, "[{:6.1f} s] {} accesses/s, virtual {:.3f} ms | per node:{}\n", secs, human_rate(total / secs),
+                 vmax / 1e6, per_node);
       next_progress += std::chrono::seconds(1);
     }
     std::optional<ControlMsg> m = control.recv(20);
@@ -241,11 +257,13 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
         if (++ready_seen == n) {
           t_start = Clock::now();
           next_progress = t_start + std::chrono::seconds(1);
+          std::fill(last_beat.begin(), last_beat.end(), t_start);
           for (NodeId i = 0; i < n; ++i) control.send(i, {.kind = ControlMsg::Kind::Start});
           phase = Phase::Running;
         }
         break;
       case ControlMsg::Kind::Heartbeat:
+        last_beat[from] = Clock::now();
         accesses[from] = m->ops_done;
         virtual_ns[from] = m->virtual_ns;
         break;
