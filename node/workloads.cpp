@@ -1,5 +1,7 @@
 #include "node/workloads.h"
 
+#include "node/splitmix.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -20,17 +22,6 @@ constexpr std::array<std::pair<std::string_view, WorkloadKind>, 8> kKinds{{
 constexpr uint32_t kFalseSharingLines = 16;
 constexpr size_t kMaxReportedErrors = 5;
 
-// splitmix64: small, fast and good enough to pick addresses.
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 // Line i of an array spread round-robin over every node's workload area.
 MachineAddr interleaved_line(const MachineGeometry& g, uint64_t i) {
@@ -47,7 +38,7 @@ class RandomChecker {
         words_(uint64_t{spec.lines} * (g.line_bytes / 8)), pairs_(words_ / 2),
         mine_(pairs_ > me_ ? (pairs_ - me_ - 1) / total_ + 1 : 0), last_seen_(pairs_, 0), shadow_(mine_, 0) {}
 
-  bool step(Rng& rng) {
+  bool step(SplitMix64& rng) {
     const uint64_t r = rng.below(10);
     if (r < 4 || mine_ == 0) return read_designated(rng.below(pairs_), rng.below(4) == 0);
     const uint64_t k = rng.below(mine_);
@@ -101,7 +92,7 @@ class RandomChecker {
 
   // Scratch words have one writer too, which stores random 1/2/4/8-byte pieces and reads back
   // pieces of other sizes against its shadow copy: lost or torn stores show up here.
-  bool scratch(uint64_t k, uint64_t pair, Rng& rng) {
+  bool scratch(uint64_t k, uint64_t pair, SplitMix64& rng) {
     const MachineAddr a = word_addr(2 * pair + 1);
     const unsigned size = 1u << rng.below(4);
     const unsigned off = static_cast<unsigned>(rng.below(8 / size)) * size;
@@ -187,7 +178,7 @@ WorkloadResult run_workload(const WorkloadSpec& spec, const MachineGeometry& g, 
   WorkloadResult res;
   const uint32_t total = g.nodes * where.pcpus_per_node;
   const uint32_t gid = where.global();
-  Rng rng{spec.seed * 0x100000001b3ull + gid};
+  SplitMix64 rng{spec.seed * 0x100000001b3ull + gid};
   const uint64_t words_per_line = g.line_bytes / 8;
   const uint64_t counters = uint64_t{g.nodes} * kCountersPerNode;
   const MachineAddr private_base = uint64_t{where.node} * g.mem_per_node + kWorkloadAreaOffset +

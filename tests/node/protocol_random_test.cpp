@@ -16,20 +16,11 @@
 #include "node/cache_controller.h"
 #include "node/directory.h"
 #include "node/route.h"
+#include "node/splitmix.h"
 
 namespace disco {
 namespace {
 
-struct Rng {
-  uint64_t s;
-  uint64_t next() {
-    uint64_t z = (s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  uint64_t below(uint64_t n) { return next() % n; }
-};
 
 enum class Op { Load, Store, LoadLinked, StoreConditional };
 
@@ -286,7 +277,7 @@ class Harness {
   MachineGeometry g_;
   CacheConfig cache_;
   const uint32_t pcpus_;
-  Rng rng_;
+  SplitMix64 rng_;
   std::vector<uint8_t> mem_;
   std::vector<LineAddr> lines_;
   std::vector<std::unique_ptr<NodeStats>> stats_;
