@@ -1,21 +1,645 @@
 #include "launcher/bench_coherence.h"
 
+#include <sched.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/interprocess/anonymous_shared_memory.hpp>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <new>
+#include <thread>
+
+#include "interconnect/drop_counters.h"
+#include "interconnect/transport.h"
+#include "launcher/machine_run.h"
+#include "launcher/run_report.h"
+#include "node/node.h"
+#include "shm/segment.h"
 
 namespace disco {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// The shape of the benchmark. Sub-run sizes are chosen to keep the default bench under about
+// two minutes on a 2-core host while giving each latency figure `--samples` misses or so.
+constexpr int kHitBatches = 100;
+constexpr uint64_t kHitLoadsPerBatch = 1'000'000;
+constexpr int kShmWarmup = 10'000;
+constexpr int kShmRoundTrips = 100'000;
+constexpr auto kShmTimeout = std::chrono::seconds(30);
+constexpr uint64_t kCacheMultiple = 4;        // streaming working sets: this many times the cache
+constexpr uint32_t kMaxStreamLines = 1u << 24;
+constexpr uint32_t kMigratoryLines = 64;
+constexpr uint32_t kSharedWriteLines = 16;
+constexpr uint32_t kFanouts[] = {1, 3, 7};    // sharers invalidated; runs of k + 1 nodes
+constexpr uint64_t kThroughputOps = 20'000;   // per pcpu
+constexpr double kShortRunSeconds = 0.25;     // a throughput run this short mostly measures overhead
+constexpr double kTarget2HopOverTransport = 1.2;
+constexpr double kTargetHitNs = 5;
+constexpr uint64_t kMiB = uint64_t{1} << 20;
+constexpr uint64_t kHitMemoryCap = 64 * kMiB;
+
+std::atomic<bool> g_interrupted{false};  // set by the signal handler only
+void on_signal(int) { g_interrupted.store(true); }
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+#endif
+}
+
+// A latency figure: median and p99 in the unit of its JSON key, and how many samples it has.
+struct Figure {
+  double median = 0;
+  double p99 = 0;
+  uint64_t count = 0;
+};
+
+json to_json(const std::optional<Figure>& f) {
+  if (!f) return nullptr;
+  return {{"median", f->median}, {"p99", f->p99}, {"count", f->count}};
+}
+
+// Exact nearest-rank percentiles of samples (already in the figure's unit).
+Figure exact_percentiles(std::vector<double> v) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  auto at = [&](double q) {
+    const size_t rank = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size())));
+    return v[std::max<size_t>(rank, 1) - 1];
+  };
+  return {at(0.5), at(0.99), v.size()};
+}
+
+std::optional<double> ratio(const std::optional<Figure>& a, const std::optional<Figure>& b) {
+  if (!a || !b || b->median <= 0) return std::nullopt;
+  return a->median / b->median;
+}
+
+json to_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
+
+// ---- 1. The hit path, in process ----------------------------------------------------------
+
+// The transport of a 1-node machine: it never sends (there is no other node) and nothing ever
+// arrives. recv/poll wait out their timeout like an idle socket (a forever wait returns after
+// a while, as a spurious timeout); only an engine would call them, and this bench runs none.
+class SilentTransport final : public Transport {
+ public:
+  bool send(NodeId, PortIndex, std::span<const uint8_t>) override { return false; }
+  bool recv(PortIndex, Frame&, int timeout_ms) override {
+    idle(timeout_ms);
+    return false;
+  }
+  int poll(std::span<const PortIndex>, int timeout_ms) override {
+    idle(timeout_ms);
+    return -1;
+  }
+
+ private:
+  static void idle(int timeout_ms) { std::this_thread::sleep_for(std::chrono::milliseconds(timeout_ms < 0 ? 50 : timeout_ms)); }
+};
+
+struct HitResult {
+  std::optional<Figure> hit_ns, raw_ns;
+  std::string error;
+};
+
+// A 1-node Node over plain host memory: one line is touched (a local miss), then batches of
+// loads of that line through MemoryPort::load (all filter hits) alternate with the same number
+// of plain loads of the same host memory. Per-access ns per batch -> percentiles over batches.
+HitResult measure_hits(const MachineConfig& base) {
+  NodeShape shape = base.shape;
+  shape.geometry.nodes = 1;
+  shape.pcpus = 1;
+  shape.geometry.mem_per_node = std::min(shape.geometry.mem_per_node, kHitMemoryCap);
+  std::vector<uint8_t> memory(shape.geometry.mem_per_node);
+  DropCounters drops;
+  SilentTransport transport;
+  Node node(0, shape, memory.data(), transport, drops);
+  MemoryPort& port = node.port(0);
+
+  const MachineAddr line = kWorkloadAreaOffset;
+  uint64_t v = 0;
+  if (!port.load<uint64_t>(line, v)) return {.error = "the first load (a local miss) of the hit benchmark failed"};
+  const uint64_t hits_before = node.pcpu_stats(0).hits.get();
+  const uint64_t word_mask = shape.geometry.line_bytes / 8 - 1;
+  const volatile uint64_t* raw = reinterpret_cast<const volatile uint64_t*>(memory.data() + line);
+
+  std::vector<double> hit_ns, raw_ns;
+  uint64_t sink = 0, failed = 0;
+  for (int b = 0; b < kHitBatches; ++b) {
+    const auto t0 = Clock::now();
+    for (uint64_t i = 0; i < kHitLoadsPerBatch; ++i) {
+      failed += !port.load<uint64_t>(line + ((i & word_mask) << 3), v);
+      sink += v;
+    }
+    const auto t1 = Clock::now();
+    for (uint64_t i = 0; i < kHitLoadsPerBatch; ++i) sink += raw[i & word_mask];
+    const auto t2 = Clock::now();
+    hit_ns.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count() / kHitLoadsPerBatch);
+    raw_ns.push_back(std::chrono::duration<double, std::nano>(t2 - t1).count() / kHitLoadsPerBatch);
+  }
+  asm volatile("" : : "r"(sink));
+  const uint64_t hits = node.pcpu_stats(0).hits.get() - hits_before;
+  if (failed) return {.error = fmt::format("{} loads of the hit benchmark failed", failed)};
+  if (hits != kHitBatches * kHitLoadsPerBatch)
+    return {.error = fmt::format("only {} of {} timed loads were hits", hits, kHitBatches * kHitLoadsPerBatch)};
+  return {exact_percentiles(std::move(hit_ns)), exact_percentiles(std::move(raw_ns)), {}};
+}
+
+// ---- 7. The shared-memory round trip between two processes ------------------------------
+
+struct Mailbox {
+  alignas(64) std::atomic<uint64_t> ping{0};
+  alignas(64) std::atomic<uint64_t> pong{0};
+  alignas(64) std::atomic<uint64_t> ready{0};
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free, "the mailbox must work across processes");
+constexpr uint64_t kStopSeq = ~uint64_t{0};
+
+struct ShmResult {
+  std::optional<Figure> rtt_ns;
+  std::string placement;
+  std::string error;
+};
+
+bool pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+// Stops and reaps the mailbox child, whatever state it is in.
+void end_child(pid_t child, Mailbox* box) {
+  box->ping.store(kStopSeq, std::memory_order_release);
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  int status;
+  while (waitpid(child, &status, WNOHANG) == 0) {
+    if (Clock::now() > deadline) {
+      kill(child, SIGKILL);
+      waitpid(child, &status, 0);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// The physical limit of this host: a sequence number ping-pongs through two cache lines of a
+// real cross-process mapping between this process and a forked child, both spinning, pinned to
+// different CPUs when there are two. Each round trip is timed on its own.
+ShmResult measure_shm_rtt() {
+  namespace bip = boost::interprocess;
+  bip::mapped_region region = bip::anonymous_shared_memory(sizeof(Mailbox));
+  Mailbox* box = new (region.get_address()) Mailbox;
+
+  cpu_set_t saved;
+  CPU_ZERO(&saved);
+  if (sched_getaffinity(0, sizeof saved, &saved) != 0) return {.error = fmt::format("sched_getaffinity: {}", strerror(errno))};
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &saved)) cpus.push_back(c);
+  const bool pin = cpus.size() >= 2;
+  ShmResult res;
+  res.placement = pin ? fmt::format("CPUs {} and {}", cpus[0], cpus[1]) : "one CPU, unpinned";
+
+  const pid_t parent = getpid();
+  const pid_t child = fork();
+  if (child < 0) return {.error = fmt::format("fork: {}", strerror(errno))};
+  if (child == 0) {
+    // The child only spins on the mailbox: it dies with the parent and never outlives it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(1);
+    if (pin) pin_to(cpus[1]);
+    box->ready.store(1, std::memory_order_release);
+    uint64_t expect = 1;
+    for (unsigned spins = 0;; ++spins) {
+      const uint64_t s = box->ping.load(std::memory_order_acquire);
+      if (s == expect) {
+        box->pong.store(s, std::memory_order_release);
+        ++expect;
+      } else if (s == kStopSeq) {
+        _exit(0);
+      } else {
+        cpu_relax();
+        if (!pin && (spins & 63) == 0) sched_yield();
+      }
+    }
+  }
+
+  if (pin) pin_to(cpus[0]);
+  const auto deadline = Clock::now() + kShmTimeout;
+  std::string error;
+  auto waiting_too_long = [&](unsigned spins) {
+    if (!pin && (spins & 63) == 0) sched_yield();
+    if ((spins & 0xfff) != 0) return false;
+    if (g_interrupted.load()) error = "interrupted";
+    else if (Clock::now() > deadline) error = fmt::format("no answer from the mailbox child within {} s", kShmTimeout.count());
+    return !error.empty();
+  };
+  for (unsigned spins = 1; box->ready.load(std::memory_order_acquire) == 0 && error.empty(); ++spins) {
+    cpu_relax();
+    waiting_too_long(spins);
+  }
+  std::vector<double> rtt;
+  rtt.reserve(kShmRoundTrips);
+  for (uint64_t seq = 1; seq <= kShmWarmup + kShmRoundTrips && error.empty(); ++seq) {
+    const auto t0 = Clock::now();
+    box->ping.store(seq, std::memory_order_release);
+    for (unsigned spins = 1; box->pong.load(std::memory_order_acquire) != seq; ++spins) {
+      cpu_relax();
+      if (waiting_too_long(spins)) break;
+    }
+    const auto t1 = Clock::now();
+    if (seq > kShmWarmup) rtt.push_back(std::chrono::duration<double, std::nano>(t1 - t0).count());
+  }
+  end_child(child, box);
+  sched_setaffinity(0, sizeof saved, &saved);  // the node processes started later inherit it
+  if (!error.empty()) return {.placement = res.placement, .error = error};
+  res.rtt_ns = exact_percentiles(std::move(rtt));
+  return res;
+}
+
+// ---- 2.-6. Runs of the emulated machine --------------------------------------------------
+
+std::optional<Figure> latency_us(const json* summary, const std::string& key) {
+  if (summary == nullptr) return std::nullopt;
+  const json lat = summary->value("latency_ns", json::object());
+  auto it = lat.find(key);
+  if (it == lat.end()) return std::nullopt;
+  return Figure{it->value("median", 0.0) / 1e3, it->value("p99", 0.0) / 1e3, it->value("count", uint64_t{0})};
+}
+
+uint64_t count_of(const json& summary, const char* key) { return summary["stats"].value(key, uint64_t{0}); }
+
+class Bench {
+ public:
+  Bench(const BenchOptions& o, std::string exe, std::string dir, int steps)
+      : o_(o), exe_(std::move(exe)), dir_(std::move(dir)), steps_(steps) {}
+
+  template <class... A>
+  void progress(fmt::format_string<A...> f, A&&... a) {
+    if (o_.machine.quiet) return;
+    fmt::print(stderr, "bench: {}\n", fmt::format(f, std::forward<A>(a)...));
+    std::fflush(stderr);
+  }
+  int next_step() { return ++step_; }
+  int steps() const { return steps_; }
+
+  void fail(const std::string& name, const std::string& why) {
+    failures_.push_back({{"run", name}, {"exit", why}});
+    progress("  FAILED: {}", why);
+  }
+
+  // One sub-run; its summary, or nullopt (with a failure recorded) when it did not succeed.
+  std::optional<json> run(const std::string& name, std::string_view what, uint32_t nodes, std::optional<uint32_t> pcpus,
+                          WorkloadKind kind, uint32_t lines, uint64_t ops) {
+    if (g_interrupted.load()) return std::nullopt;
+    MachineConfig c = o_.machine.config;
+    c.shape.geometry.nodes = nodes;
+    if (pcpus) c.shape.pcpus = *pcpus;
+    c.workload.kind = kind;
+    c.workload.lines = lines;
+    c.workload.ops = ops;
+    auto& g = c.shape.geometry;
+    const uint64_t need = kWorkloadAreaOffset + workload_bytes_per_node(c.workload, g, c.shape.pcpus);
+    if (need > g.mem_per_node) g.mem_per_node = (need + kMiB - 1) / kMiB * kMiB;
+    progress("[{}/{}] {}: {} nodes x {} pcpus, {}, {} lines, {} ops per pcpu", next_step(), steps_, what, nodes,
+             c.shape.pcpus, name_of(kind), lines, ops);
+    if (auto e = c.check(); !e.empty()) {
+      fail(name, "configuration: " + e);
+      return std::nullopt;
+    }
+    c.run_id = make_run_id();
+    const std::string dir = make_results_dir(dir_, name);
+    runs_[name] = dir;
+    RunOutcome outcome;
+    try {
+      outcome = run_machine({c, dir, exe_, false}, g_interrupted);
+    } catch (const std::exception& e) {
+      fail(name, e.what());
+      return std::nullopt;
+    }
+    json summary = summarize(c, outcome, dir);
+    for (const auto& nj : outcome.nodes)
+      std::ofstream(fmt::format("{}/node{}-stats.json", dir, nj.value("node", 0u))) << nj.dump(2) << "\n";
+    std::ofstream(dir + "/summary.json") << summary.dump(2) << "\n";
+    if (!summary_ok(summary)) {
+      fail(name, summary.value("exit", std::string("?")));
+      return std::nullopt;
+    }
+    progress("  ok in {:.2f} s ({} local, {} 2-hop, {} 3-hop misses)", outcome.host_seconds, count_of(summary, "local_misses"),
+             count_of(summary, "remote_2hop"), count_of(summary, "remote_3hop"));
+    return summary;
+  }
+
+  const json& failures() const { return failures_; }
+  const json& runs() const { return runs_; }
+
+ private:
+  static std::string name_of(WorkloadKind k) { return std::string(name(k)); }
+
+  const BenchOptions& o_;
+  const std::string exe_, dir_;
+  const int steps_;
+  int step_ = 0;
+  json failures_ = json::array();
+  json runs_ = json::object();
+};
+
+// ---- The table -------------------------------------------------------------------------
+
+std::string num(double v) {
+  if (v >= 1000) return fmt::format("{:.0f}", v);
+  if (v >= 100) return fmt::format("{:.1f}", v);
+  if (v >= 10) return fmt::format("{:.2f}", v);
+  return fmt::format("{:.3f}", v);
+}
+
+void row(std::string_view label, const std::optional<Figure>& f, std::string_view unit, std::string_view note) {
+  if (!f) {
+    fmt::print("  {:<40} {:>10}   {:>10}   {:>8}   {}\n", label, "-", "-", "-", note);
+    return;
+  }
+  fmt::print("  {:<40} {:>10}   {:>10}   {:>8}   {}\n", label, num(f->median) + " " + std::string(unit),
+             num(f->p99) + " " + std::string(unit), f->count, note);
+}
+
+std::string verdict(bool met) { return met ? "met" : "NOT met"; }
+
+void print_table(const json& j, const BenchOptions& o, const std::optional<Figure>& hit, const std::optional<Figure>& raw,
+                 const std::string& hit_note, const std::string& shm_note, const std::map<std::string, std::string>& notes) {
+  const auto& s = o.machine.config.shape;
+  fmt::print("disco bench coherence: {} B lines, {} KiB {}-way cache per node, {} transport, pin {}, {} host CPUs, {} samples\n",
+             s.geometry.line_bytes, s.cache.size_bytes >> 10, s.cache.ways, o.machine.transport, o.machine.pin,
+             j["host_cpus"].get<unsigned>(), o.samples);
+  fmt::print("  {:<40} {:>10}   {:>10}   {:>8}\n", "latency (host time)", "median", "p99", "samples");
+  auto fig = [&](const char* key, double scale = 1) -> std::optional<Figure> {
+    if (j[key].is_null()) return std::nullopt;
+    return Figure{j[key]["median"].get<double>() * scale, j[key]["p99"].get<double>() * scale, j[key]["count"].get<uint64_t>()};
+  };
+  auto note = [&](const std::string& k) {
+    auto it = notes.find(k);
+    return it == notes.end() ? std::string() : it->second;
+  };
+  row("hit: MemoryPort::load, 1 node", hit, "ns", hit_note);
+  row("raw host load of the same memory", raw, "ns", "same loop, plain volatile load");
+  row("local miss (1 node, private)", fig("local_miss_us"), "us", note("local_miss_us"));
+  row("remote 2-hop miss (2 nodes, latency)", fig("remote_2hop_us"), "us", note("remote_2hop_us"));
+  row("transport round trip (same run, ZeroMQ)", fig("transport_rtt_us"), "us", note("transport_rtt_us"));
+  row("remote 3-hop miss (3 nodes, migratory)", fig("remote_3hop_us"), "us", note("remote_3hop_us"));
+  row("shm round trip (2 processes, spinning)", fig("shm_rtt_us"), "us", shm_note);
+  for (uint32_t k : kFanouts) {
+    const json& v = j["upgrade_invalidate_us"][std::to_string(k)];
+    std::optional<Figure> f;
+    if (!v.is_null()) f = Figure{v["median"].get<double>(), v["p99"].get<double>(), v["count"].get<uint64_t>()};
+    row(fmt::format("write miss invalidating {} ({} nodes)", k, k + 1), f, "us", note(fmt::format("invalidate_{}", k)));
+  }
+  auto ratio_cell = [&](const char* key) { return j[key].is_null() ? std::string("-") : fmt::format("{:.2f}", j[key].get<double>()); };
+  const json& t = j["targets"];
+  fmt::print("ratios (measured in this bench)\n");
+  fmt::print("  {:<40} {:>10}   target <= {}: {}\n", "remote 2-hop / transport round trip", ratio_cell("ratio_2hop_to_transport"),
+             t["remote_2hop_over_transport"].get<double>(), verdict(t["met_2hop"].get<bool>()));
+  fmt::print("  {:<40} {:>10}   target <= {} ns: {}\n", "hit (ns)", hit ? num(hit->median) : std::string("-"),
+             t["hit_ns"].get<double>(), verdict(t["met_hit"].get<bool>()));
+  fmt::print("  {:<40} {:>10}\n", "hit / raw host load", ratio_cell("hit_overhead_ratio"));
+  fmt::print("  {:<40} {:>10}\n", "remote 2-hop / shm round trip", ratio_cell("ratio_2hop_to_shm"));
+  fmt::print("  {:<40} {:>10}\n", "remote 2-hop / local miss", ratio_cell("ratio_2hop_to_local"));
+  fmt::print("  (miss and round-trip percentiles come from the nodes' histograms, buckets ~6 % wide: a ratio\n"
+             "   of 1.00 means both medians fell in the same bucket)\n");
+  if (!j["remote_2hop_minus_transport_us"].is_null())
+    fmt::print("  {:<40} {:>10}   (difference of medians: protocol work + message handling)\n",
+               "remote 2-hop - transport round trip (us)", num(j["remote_2hop_minus_transport_us"].get<double>()));
+  fmt::print("throughput, shared-read, {} ops per pcpu (misses per host second per node)\n", kThroughputOps);
+  for (uint32_t n : o.node_count_list) {
+    const json& v = j["throughput"][std::to_string(n)];
+    const double secs = j["throughput_detail"].value(std::to_string(n), json::object()).value("host_seconds", 0.0);
+    fmt::print("  {:<40} {:>10}   {}\n", fmt::format("{} node{}", n, n == 1 ? "" : "s"),
+               v.is_null() ? std::string("failed") : fmt::format("{:.0f}", v.get<double>()),
+               v.is_null() || secs >= kShortRunSeconds
+                   ? std::string()
+                   : fmt::format("short run ({:.3f} s): start/stop overhead weighs in", secs));
+  }
+  if (j["failures"].empty()) {
+    fmt::print("all sub-runs ok; results: {}\n", j["results_dir"].get<std::string>());
+  } else {
+    fmt::print("FAILED sub-runs:\n");
+    for (const auto& f : j["failures"]) fmt::print("  {}: {}\n", f["run"].get<std::string>(), f["exit"].get<std::string>());
+    fmt::print("results: {}\n", j["results_dir"].get<std::string>());
+  }
+}
+
+std::optional<std::vector<uint32_t>> parse_counts(std::string_view s) {
+  std::vector<uint32_t> out;
+  while (!s.empty()) {
+    const size_t comma = s.find(',');
+    const std::string_view item = s.substr(0, comma);
+    uint32_t v = 0;
+    auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || p != item.data() + item.size() || v == 0 || v > kMaxNodes) return std::nullopt;
+    if (std::find(out.begin(), out.end(), v) == out.end()) out.push_back(v);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  if (out.empty()) return std::nullopt;
+  return out;
+}
+
+}  // namespace
 
 void add_bench_flags(CLI::App& cmd, BenchOptions& o) {
   add_machine_flags(cmd, o.machine);
+  if (CLI::Option* nodes = cmd.get_option_no_throw("--nodes"))
+    nodes->description("ignored: every sub-run of the bench sets its own node count");
   cmd.add_option("--samples", o.samples, "misses measured per latency figure")->capture_default_str();
   cmd.add_option("--node-counts", o.node_counts, "node counts of the throughput sweep")->capture_default_str();
   cmd.add_option("--json", o.json_path, "also write the results to this file");
 }
 
-std::optional<std::string> resolve_bench(BenchOptions& o) { return resolve(o.machine); }
+std::optional<std::string> resolve_bench(BenchOptions& o) {
+  auto& c = o.machine.config;
+  // Sub-runs set nodes and workload; resolve checks the rest with a minimal machine.
+  o.nodes_flag_given = c.shape.geometry.nodes != 0;
+  c.shape.geometry.nodes = 1;
+  c.workload.lines = 1;
+  if (o.samples == 0) return "--samples must be at least 1";
+  if (o.samples > (uint64_t{1} << 32)) return "--samples is larger than 2^32";
+  const auto counts = parse_counts(o.node_counts);
+  if (!counts) return fmt::format("--node-counts '{}' is not a list of node counts 1..{} like 1,2,4,8", o.node_counts, kMaxNodes);
+  o.node_count_list = *counts;
+  return resolve(o.machine);
+}
 
 int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
-  fmt::print(stderr, "TEMPORARY\n");
-  return 1;
+  sweep_stale_segments();
+  struct sigaction sa {};
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+
+  const MachineConfig& base = o.machine.config;
+  const auto& g = base.shape.geometry;
+  const std::string dir = make_results_dir(o.machine.results_root, "bench-coherence");
+  const int steps = 2 + 3 + static_cast<int>(std::size(kFanouts)) + static_cast<int>(o.node_count_list.size());
+  Bench bench(o, disco_exe, dir, steps);
+  std::map<std::string, std::string> notes;
+  if (o.nodes_flag_given) bench.progress("note: --nodes is ignored, every sub-run sets its own node count");
+
+  const uint64_t cache_lines = base.shape.cache.size_bytes / g.line_bytes;
+  const uint32_t stream_lines = static_cast<uint32_t>(std::min<uint64_t>(kCacheMultiple * cache_lines, kMaxStreamLines));
+
+  // 1. hit
+  bench.progress("[{}/{}] hit: 1-node Node in process, {} batches of {} loads", bench.next_step(), steps, kHitBatches,
+                 kHitLoadsPerBatch);
+  HitResult hit;
+  try {
+    hit = measure_hits(base);
+  } catch (const std::exception& e) {
+    hit.error = e.what();
+  }
+  if (!hit.error.empty()) bench.fail("hit", hit.error);
+  else bench.progress("  ok: {} ns per hit, {} ns per raw load", num(hit.hit_ns->median), num(hit.raw_ns->median));
+
+  // 7. shared-memory round trip (before the machine runs: the process has no other thread yet)
+  bench.progress("[{}/{}] shm round trip: 2 processes, {} timed round trips", bench.next_step(), steps, kShmRoundTrips);
+  ShmResult shm;
+  if (!g_interrupted.load()) {
+    try {
+      shm = measure_shm_rtt();
+    } catch (const std::exception& e) {
+      shm.error = e.what();
+    }
+    if (!shm.error.empty()) bench.fail("shm-rtt", shm.error);
+    else bench.progress("  ok: {} ns median on {}", num(shm.rtt_ns->median), shm.placement);
+  }
+  std::optional<Figure> shm_us;
+  if (shm.rtt_ns) shm_us = Figure{shm.rtt_ns->median / 1e3, shm.rtt_ns->p99 / 1e3, shm.rtt_ns->count};
+
+  // 2. local miss
+  const auto local = bench.run("local-miss", "local miss", 1, std::nullopt, WorkloadKind::Private, stream_lines, o.samples);
+  // 3. remote 2-hop and the transport round trip, one run
+  const auto remote = bench.run("remote-2hop", "remote 2-hop + transport round trip", 2, 1u, WorkloadKind::Latency,
+                                stream_lines, 2 * o.samples);
+  // 4. remote 3-hop
+  const auto three = bench.run("remote-3hop", "remote 3-hop", 3, std::nullopt, WorkloadKind::Migratory, kMigratoryLines,
+                               o.samples);
+  // 5. write misses by invalidation fan-out
+  json upgrade = json::object();
+  for (uint32_t k : kFanouts) {
+    const auto s = bench.run(fmt::format("invalidate-{}", k), fmt::format("write miss invalidating {}", k), k + 1,
+                             std::nullopt, WorkloadKind::SharedWrite, kSharedWriteLines, o.samples);
+    const std::string key = fmt::format("invalidate_{}", k);
+    const auto f = latency_us(s ? &*s : nullptr, key);
+    upgrade[std::to_string(k)] = to_json(f);
+    if (s && !f) notes[key] = fmt::format("the run produced no write miss invalidating {} sharers", k);
+    else if (!s) notes[key] = "the run failed";
+  }
+  // 6. throughput
+  json throughput = json::object(), throughput_detail = json::object();
+  for (uint32_t n : o.node_count_list) {
+    const auto s = bench.run(fmt::format("throughput-{}", n), "throughput", n, std::nullopt, WorkloadKind::SharedRead,
+                             stream_lines, kThroughputOps);
+    const std::string key = std::to_string(n);
+    if (!s) {
+      throughput[key] = nullptr;
+      continue;
+    }
+    const uint64_t misses = count_of(*s, "local_misses") + count_of(*s, "remote_2hop") + count_of(*s, "remote_3hop");
+    const double secs = s->value("host_seconds", 0.0);
+    throughput[key] = secs > 0 ? json(static_cast<double>(misses) / secs / n) : json(nullptr);
+    throughput_detail[key] = {{"misses", misses},
+                              {"hits", count_of(*s, "hits")},
+                              {"local_misses", count_of(*s, "local_misses")},
+                              {"remote_2hop", count_of(*s, "remote_2hop")},
+                              {"remote_3hop", count_of(*s, "remote_3hop")},
+                              {"host_seconds", secs},
+                              {"pcpus_per_node", s->value("cpus_per_node", 0u)}};
+  }
+
+  const auto local_us = latency_us(local ? &*local : nullptr, "local_miss");
+  const auto r2_us = latency_us(remote ? &*remote : nullptr, "remote_2hop");
+  const auto rtt_us = latency_us(remote ? &*remote : nullptr, "transport_rtt");
+  const auto r3_us = latency_us(three ? &*three : nullptr, "remote_3hop");
+  auto missing = [&](const char* key, const std::optional<json>& run, const std::optional<Figure>& f, const char* what) {
+    if (!run) notes[key] = "the run failed";
+    else if (!f) notes[key] = fmt::format("the run produced no {}", what);
+  };
+  missing("local_miss_us", local, local_us, "local miss");
+  missing("remote_2hop_us", remote, r2_us, "remote 2-hop miss");
+  missing("transport_rtt_us", remote, rtt_us, "transport round trip");
+  missing("remote_3hop_us", three, r3_us, "remote 3-hop miss");
+
+  std::optional<Figure> hit_ns = hit.hit_ns, raw_ns = hit.raw_ns;
+  const auto r2_over_rtt = ratio(r2_us, rtt_us);
+  const bool met_2hop = r2_over_rtt && *r2_over_rtt <= kTarget2HopOverTransport;
+  const bool met_hit = hit_ns && hit_ns->median <= kTargetHitNs;
+  json notes_json = json::object();
+  for (auto& [k, v] : notes) notes_json[k] = v;
+
+  json j = {
+      {"hit_ns", to_json(hit_ns)},
+      {"raw_load_ns", to_json(raw_ns)},
+      {"hit_overhead_ratio", to_json(ratio(hit_ns, raw_ns))},
+      {"local_miss_us", to_json(local_us)},
+      {"remote_2hop_us", to_json(r2_us)},
+      {"transport_rtt_us", to_json(rtt_us)},
+      {"remote_3hop_us", to_json(r3_us)},
+      {"shm_rtt_us", to_json(shm_us)},
+      {"ratio_2hop_to_transport", to_json(r2_over_rtt)},
+      {"ratio_2hop_to_shm", to_json(ratio(r2_us, shm_us))},
+      {"ratio_2hop_to_local", to_json(ratio(r2_us, local_us))},
+      {"remote_2hop_minus_transport_us",
+       r2_us && rtt_us ? json(r2_us->median - rtt_us->median) : json(nullptr)},
+      {"upgrade_invalidate_us", upgrade},
+      {"throughput", throughput},
+      {"throughput_detail", throughput_detail},
+      {"targets",
+       {{"remote_2hop_over_transport", kTarget2HopOverTransport},
+        {"hit_ns", kTargetHitNs},
+        {"met_2hop", met_2hop},
+        {"met_hit", met_hit}}},
+      {"samples", o.samples},
+      {"host_cpus", std::thread::hardware_concurrency()},
+      {"shm_placement", shm.placement},
+      {"machine",
+       {{"line_bytes", g.line_bytes},
+        {"cache_bytes", base.shape.cache.size_bytes},
+        {"cache_ways", base.shape.cache.ways},
+        {"cpus_per_node", base.shape.pcpus},
+        {"mem_per_node", g.mem_per_node},
+        {"transport", o.machine.transport},
+        {"pin", o.machine.pin},
+        {"stream_lines", stream_lines}}},
+      {"notes", notes_json},
+      {"runs", bench.runs()},
+      {"failures", bench.failures()},
+      {"exit", g_interrupted.load() ? "interrupted" : bench.failures().empty() ? "ok" : "a sub-run failed"},
+      {"results_dir", dir},
+  };
+  std::ofstream(dir + "/summary.json") << j.dump(2) << "\n";
+  if (!o.json_path.empty()) std::ofstream(o.json_path) << j.dump(2) << "\n";
+
+  const std::string hit_note =
+      hit_ns ? fmt::format("{} batches of {} loads", kHitBatches, kHitLoadsPerBatch) : "failed: " + hit.error;
+  const std::string shm_note = shm_us ? shm.placement : shm.error.empty() ? "not run" : "failed: " + shm.error;
+  print_table(j, o, hit_ns, raw_ns, hit_note, shm_note, notes);
+  if (g_interrupted.load()) return 130;
+  return bench.failures().empty() ? 0 : 1;
 }
 
 }  // namespace disco

@@ -1,10 +1,10 @@
 #include "node/workloads.h"
 
-#include "node/splitmix.h"
-
 #include <fmt/format.h>
 
 #include <array>
+
+#include "node/splitmix.h"
 
 namespace disco {
 namespace {
