@@ -125,7 +125,8 @@ class ControlPlane {
     zmq::message_t id, body;
     if (!sock_.recv(id, zmq::recv_flags::dontwait)) return std::nullopt;
     if (!id.more() || !sock_.recv(body, zmq::recv_flags::dontwait)) return std::nullopt;
-    while (body.more()) sock_.recv(body, zmq::recv_flags::dontwait);  // extra frames: not ours
+    while (body.more() && sock_.recv(body, zmq::recv_flags::dontwait)) {
+    }  // extra frames: not ours
     return decode_control({static_cast<const uint8_t*>(body.data()), body.size()}, drops_);
   }
 
