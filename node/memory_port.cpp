@@ -6,19 +6,18 @@ void MemoryPort::account(MissClass how) {
   switch (how) {
     case MissClass::NodeHit:
       stats_.hits.add();
-      charge(access_ps_);
       return;
     case MissClass::Local:
       stats_.local_misses.add();
-      charge(access_ps_ + uint64_t{timing_.local_miss_ns} * 1000);
+      stats_.miss_penalty_ps.add(uint64_t{timing_.local_miss_ns} * 1000);
       return;
     case MissClass::Remote2Hop:
       stats_.remote_2hop.add();
-      charge(access_ps_ + uint64_t{timing_.remote_miss_ns} * 1000);
+      stats_.miss_penalty_ps.add(uint64_t{timing_.remote_miss_ns} * 1000);
       return;
     case MissClass::Remote3Hop:
       stats_.remote_3hop.add();
-      charge(access_ps_ + uint64_t{timing_.remote_dirty_ns} * 1000);
+      stats_.miss_penalty_ps.add(uint64_t{timing_.remote_dirty_ns} * 1000);
       return;
   }
 }

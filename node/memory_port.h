@@ -101,7 +101,7 @@ class MemoryPort {
     };
     bool ok = true;
     if (!filter_.linked(l)) {
-      charge(access_ps_);
+      // fails without touching memory
     } else if (filter_.begin<Access::Write>(l)) {
       body();
       filter_.end();
@@ -117,17 +117,11 @@ class MemoryPort {
   bool ping(NodeId dst, uint64_t& rtt_ns) { return miss_.ping(id_, dst, rtt_ns); }
 
   PcpuId id() const { return id_; }
-  uint64_t virtual_ps() const { return vtime_ps_; }
+  uint64_t virtual_ps() const { return stats_.virtual_ps(access_ps_); }
 
  private:
-  void hit() {
-    stats_.hits.add();
-    charge(access_ps_);
-  }
-  void charge(uint64_t ps) {
-    vtime_ps_ += ps;
-    stats_.virtual_ps.add(ps);
-  }
+  // A hit bumps one counter: virtual time is derived from the counts (PcpuStats::virtual_ps).
+  void hit() { stats_.hits.add(); }
   void account(MissClass how);
 
   template <Access A, class Body>
@@ -169,7 +163,6 @@ class MemoryPort {
   const TimingConfig timing_;
   PcpuStats& stats_;
   MissPath& miss_;
-  uint64_t vtime_ps_ = 0;
   uint64_t link_value_ = 0;
 };
 

@@ -68,6 +68,7 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
   for (PcpuId p = 0; p < shape.pcpus; ++p) {
     nlohmann::json pj;
     for_each_counter(node.pcpu_stats(p), [&](std::string_view n, uint64_t v) { pj[std::string(n)] = v; });
+    pj["virtual_ps"] = node.pcpu_stats(p).virtual_ps(shape.timing.access_ps());
     pj["ops"] = results[p].ops;
     pj["checker_errors"] = results[p].checker_errors;
     pj["first_errors"] = results[p].first_errors;
@@ -186,7 +187,7 @@ int run_node_process(const NodeProcessArgs& args) {
       uint64_t accesses = 0, vps = 0;
       for (PcpuId p = 0; p < shape.pcpus; ++p) {
         accesses += node.pcpu_stats(p).accesses();
-        vps = std::max(vps, node.pcpu_stats(p).virtual_ps.get());
+        vps = std::max(vps, node.pcpu_stats(p).virtual_ps(shape.timing.access_ps()));
       }
       control.send({.kind = ControlMsg::Kind::Heartbeat, .node = self, .ops_done = accesses, .virtual_ns = vps / 1000});
       next_beat = Clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);

@@ -25,10 +25,12 @@ struct alignas(64) PcpuStats {
   Counter sc_success;      // store-conditionals that stored
   Counter sc_failure;      // store-conditionals that failed (link lost or value changed)
   Counter failed_accesses; // accesses refused: nacked, or the home died
-  Counter virtual_ps;      // modelled time of this pcpu, picoseconds
+  Counter miss_penalty_ps; // modelled latency of this pcpu's misses, picoseconds
   Counter miss_host_ns;    // host time spent waiting in misses
 
   uint64_t accesses() const { return hits.get() + local_misses.get() + remote_2hop.get() + remote_3hop.get(); }
+  // Modelled time: every access costs access_ps, every miss its class's latency on top.
+  uint64_t virtual_ps(uint64_t access_ps) const { return accesses() * access_ps + miss_penalty_ps.get(); }
 };
 
 // Visits each counter of a PcpuStats with its name, in declaration order.
@@ -41,7 +43,7 @@ void for_each_counter(const PcpuStats& s, F&& f) {
   f("sc_success", s.sc_success.get());
   f("sc_failure", s.sc_failure.get());
   f("failed_accesses", s.failed_accesses.get());
-  f("virtual_ps", s.virtual_ps.get());
+  f("miss_penalty_ps", s.miss_penalty_ps.get());
   f("miss_host_ns", s.miss_host_ns.get());
 }
 
