@@ -1,0 +1,155 @@
+// A node that dies mid-run, and a launcher interrupted mid-run: the launcher notices, says
+// what happened, stops every node of the run and removes its segments and sockets.
+#include <gtest/gtest.h>
+
+#include "tests/launcher/launcher_harness.h"
+
+namespace disco::launcher_test {
+namespace {
+
+constexpr unsigned kNodes = 4;
+
+// A counter run that would last many minutes: it only ends because the test ends it.
+std::vector<std::string> endless_run(const TempDir& dir) {
+  return {"run", "--nodes", std::to_string(kNodes), "--workload", "counter", "--ops", "5000000", "--mem-per-node", "4MiB",
+          "--results", (dir / "results").string(), "--json", (dir / "summary.json").string()};
+}
+
+// Every node process and every file of the run are gone.
+void expect_run_gone(pid_t launcher, const std::map<unsigned, pid_t>& nodes) {
+  // The launcher has exited and reaped its nodes; give an orphan a moment to be reaped by init.
+  for (int i = 0; i < 100; ++i) {
+    bool any = false;
+    for (const auto& [k, pid] : nodes) any |= fs::exists(fmt_proc(pid, "stat"));
+    if (!any) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  for (const auto& [k, pid] : nodes) {
+    const auto st = stat_of(pid);
+    EXPECT_FALSE(st.has_value()) << "node " << k << " (pid " << pid << ") still exists, state " << (st ? st->state : '?');
+  }
+  EXPECT_TRUE(processes_mentioning("/tmp/disco-" + std::to_string(launcher) + "-").empty())
+      << "a process of the run survives";
+  EXPECT_TRUE(run_segments(launcher).empty()) << "segments left: " << joined(run_segments(launcher));
+  EXPECT_TRUE(run_socket_dirs(launcher).empty()) << "socket folders left: " << joined(run_socket_dirs(launcher));
+}
+
+nlohmann::json read_summary(const TempDir& dir) {
+  if (!fs::exists(dir / "summary.json")) return nullptr;
+  return nlohmann::json::parse(slurp(dir / "summary.json"), nullptr, false);
+}
+
+class NodeKilled : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
+  const unsigned kVictim = GetParam();
+  TempDir dir;
+  Launcher l(endless_run(dir), dir);
+  const auto nodes = l.wait_for_nodes(kNodes, 60s);
+  ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
+  // Let the machine get going (rendezvous, then the workload) before one of its nodes dies.
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(l.running()) << l.out() << l.err();
+
+  const auto t_kill = Clock::now();
+  ASSERT_EQ(kill(nodes.at(kVictim), SIGKILL), 0);
+  const auto exit = l.wait_for(10s);
+  const double noticed = std::chrono::duration<double>(Clock::now() - t_kill).count();
+  ASSERT_TRUE(exit) << "the launcher did not end the run within 10 s of node " << kVictim << "'s death";
+  EXPECT_LT(noticed, 10.0);
+  RecordProperty("seconds_to_notice", std::to_string(noticed));
+
+  const std::string said = l.out() + l.err();
+  EXPECT_TRUE(exit->exited) << describe(*exit);
+  EXPECT_NE(exit->code, 0) << said;
+  EXPECT_NE(said.find("node " + std::to_string(kVictim)), std::string::npos) << said;
+
+  const nlohmann::json summary = read_summary(dir);
+  ASSERT_TRUE(summary.is_object()) << "no JSON summary\n" << said;
+  const std::string why = summary.value("exit", std::string("ok"));
+  EXPECT_NE(why, "ok");
+  EXPECT_NE(why.find("node " + std::to_string(kVictim)), std::string::npos) << why;
+  EXPECT_TRUE(why.find("signal 9") != std::string::npos || why.find("killed") != std::string::npos) << why;
+
+  expect_run_gone(l.pid(), nodes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Victims, NodeKilled, ::testing::Values(0u, 2u, kNodes - 1),
+                         [](const ::testing::TestParamInfo<unsigned>& i) { return "Node" + std::to_string(i.param); });
+
+class Interrupted : public ::testing::TestWithParam<int> {};
+
+TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
+  const int sig = GetParam();
+  TempDir dir;
+  Launcher l(endless_run(dir), dir);
+  const auto nodes = l.wait_for_nodes(kNodes, 60s);
+  ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_TRUE(l.running()) << l.out() << l.err();
+
+  ASSERT_EQ(kill(l.pid(), sig), 0);
+  const auto exit = l.wait_for(20s);
+  ASSERT_TRUE(exit) << "the launcher did not stop within 20 s of " << strsignal(sig);
+  const std::string said = l.out() + l.err();
+  EXPECT_TRUE(exit->exited && exit->code == 130) << describe(*exit) << "\n" << said;
+
+  const nlohmann::json summary = read_summary(dir);
+  ASSERT_TRUE(summary.is_object()) << "no JSON summary\n" << said;
+  EXPECT_NE(summary.value("exit", std::string("ok")).find("interrupted"), std::string::npos) << summary["exit"];
+
+  expect_run_gone(l.pid(), nodes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Signals, Interrupted, ::testing::Values(SIGINT, SIGTERM),
+                         [](const ::testing::TestParamInfo<int>& i) {
+                           return std::string(i.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
+
+// The launcher itself killed with SIGKILL: it can clean nothing, so its nodes must die with it
+// (they ask for SIGKILL when their parent dies) and the next run sweeps its segments.
+TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
+  TempDir dir;
+  pid_t launcher = -1;
+  std::map<unsigned, pid_t> nodes;
+  {
+    Launcher l(endless_run(dir), dir);
+    launcher = l.pid();
+    nodes = l.wait_for_nodes(kNodes, 60s);
+    ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
+    std::this_thread::sleep_for(1500ms);
+    ASSERT_TRUE(l.running()) << l.out() << l.err();
+    ASSERT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
+    ASSERT_EQ(kill(launcher, SIGKILL), 0);
+    const auto exit = l.wait_for(10s);
+    ASSERT_TRUE(exit);
+    EXPECT_FALSE(exit->exited);
+
+    // The orphaned nodes go away by themselves (the Launcher's destructor would kill them).
+    const auto deadline = Clock::now() + 10s;
+    std::vector<unsigned> alive;
+    do {
+      alive.clear();
+      for (const auto& [k, pid] : nodes)
+        if (auto st = stat_of(pid); st && st->state != 'Z') alive.push_back(k);
+      if (!alive.empty()) std::this_thread::sleep_for(20ms);
+    } while (!alive.empty() && Clock::now() < deadline);
+    EXPECT_TRUE(alive.empty()) << alive.size() << " nodes outlived their launcher by 10 s";
+
+    // What a dead launcher leaves: its segments, until the next run sweeps them.
+    EXPECT_EQ(run_segments(launcher).size(), kNodes);
+
+    TempDir next_dir;
+    const RunResult next = run_disco({"--nodes", "2", "--workload", "counter", "--ops", "50", "--mem-per-node", "1MiB",
+                                      "--quiet"},
+                                     next_dir);
+    expect_clean_success(next);
+    EXPECT_TRUE(run_segments(launcher).empty()) << "the next run left the dead run's segments: "
+                                                << joined(run_segments(launcher));
+    // (The dead run's socket folder /tmp/disco-<run id>/ is not swept by anyone; the Launcher's
+    // destructor removes it here.)
+  }
+}
+
+}  // namespace
+}  // namespace disco::launcher_test
