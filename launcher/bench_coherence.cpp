@@ -489,7 +489,7 @@ std::optional<std::string> resolve_bench(BenchOptions& o) {
 }
 
 int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
-  sweep_stale_segments();
+  sweep_stale_runs();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigaction(SIGINT, &sa, nullptr);

@@ -24,6 +24,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kRendezvousSeconds = 60;
+constexpr std::string_view kSocketDirPrefix = "/tmp/disco-";
 constexpr int kStopGraceMs = 5000;
 
 std::string describe_status(int status) {
@@ -143,11 +144,25 @@ std::string human_rate(double per_second) {
 
 }  // namespace
 
+void sweep_stale_runs() {
+  sweep_stale_segments();
+  const std::filesystem::path prefix(kSocketDirPrefix);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(prefix.parent_path(), ec)) {
+    const std::string name = entry.path().filename().string();
+    const std::string_view want = prefix.filename().native();
+    if (!name.starts_with(want) || !entry.is_directory(ec)) continue;
+    if (!run_is_stale(std::string_view(name).substr(want.size()))) continue;
+    std::filesystem::remove_all(entry.path(), ec);
+    spdlog::info("removed the socket folder of run {}: its launcher is gone", name.substr(want.size()));
+  }
+}
+
 RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupted) {
   const MachineConfig& cfg = req.config;
   const uint32_t n = cfg.shape.geometry.nodes;
   RunOutcome out;
-  const std::string socket_dir = fmt::format("/tmp/disco-{}", cfg.run_id);
+  const std::string socket_dir = fmt::format("{}{}", kSocketDirPrefix, cfg.run_id);
   std::filesystem::create_directories(socket_dir);
   const std::string config_path = req.results_dir + "/effective-config.json";
   std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
@@ -297,7 +312,18 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     }
   }
 
-  if (!procs.reap_all(kStopGraceMs)) {
+  // The nodes answer Stop with their report: keep them, also after a failure, so the survivors'
+  // counters are not lost with the run.
+  const auto grace = Clock::now() + std::chrono::milliseconds(kStopGraceMs);
+  while (Clock::now() < grace && !procs.reap_all(0)) {
+    std::optional<ControlMsg> m = control.recv(20);
+    if (!m || m->kind != ControlMsg::Kind::Stats || m->node >= n || reported[m->node]) continue;
+    auto j = nlohmann::json::parse(m->json, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    out.nodes[m->node] = std::move(j);
+    reported[m->node] = true;
+  }
+  if (!procs.reap_all(0)) {
     procs.kill_all(SIGKILL);
     procs.reap_all(1000);
     if (failure.empty()) failure = "a node did not stop within 5 s and was killed";

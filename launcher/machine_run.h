@@ -32,4 +32,7 @@ struct RunOutcome {
 // `interrupted` (set by a signal handler) stops the run cleanly.
 RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupted);
 
+// Removes what runs whose launcher died left behind: segments and ipc socket folders.
+void sweep_stale_runs();
+
 }  // namespace disco

@@ -69,7 +69,7 @@ std::string make_results_dir(const std::string& root, const std::string& name) {
 }
 
 int run_command(RunOptions& o, const std::string& disco_exe, const std::string& command_line) {
-  sweep_stale_segments();
+  sweep_stale_runs();
   MachineConfig& c = o.config;
   c.run_id = make_run_id();
   const std::string dir = make_results_dir(o.results_root, o.name.empty() ? std::string(name(c.workload.kind)) : o.name);

@@ -36,7 +36,7 @@ class ControlLink {
   // The next valid control message, or nullopt after timeout_ms.
   std::optional<ControlMsg> recv(int timeout_ms) {
     zmq::pollitem_t item{sock_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) <= 0) return std::nullopt;
+    if (zmq_poll(&item, 1, timeout_ms) <= 0) return std::nullopt;  // EINTR too
     zmq::message_t msg;
     if (!sock_.recv(msg, zmq::recv_flags::dontwait)) return std::nullopt;
     return decode_control({static_cast<const uint8_t*>(msg.data()), msg.size()}, drops_);

@@ -50,6 +50,16 @@ std::optional<ParsedSegmentName> parse_segment_name(std::string_view name) {
   size_t node_sep = rest.rfind("-n");
   if (node_sep == std::string_view::npos || !all_of_digits(rest.substr(node_sep + 2), false)) return std::nullopt;
   std::string_view run_id = rest.substr(0, node_sep);
+  const std::optional<pid_t> pid = run_launcher_pid(run_id);
+  if (!pid) return std::nullopt;
+  return ParsedSegmentName{.run_id = run_id, .pid = *pid};
+}
+
+bool process_is_gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
+
+}  // namespace
+
+std::optional<pid_t> run_launcher_pid(std::string_view run_id) {
   size_t pid_sep = run_id.find('-');
   if (pid_sep == std::string_view::npos) return std::nullopt;
   std::string_view pid_text = run_id.substr(0, pid_sep);
@@ -59,12 +69,13 @@ std::optional<ParsedSegmentName> parse_segment_name(std::string_view name) {
   pid_t pid = 0;
   auto [end, ec] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
   if (ec != std::errc{} || end != pid_text.data() + pid_text.size() || pid <= 0) return std::nullopt;
-  return ParsedSegmentName{.run_id = run_id, .pid = pid};
+  return pid;
 }
 
-bool process_is_gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
-
-}  // namespace
+bool run_is_stale(std::string_view run_id) {
+  const std::optional<pid_t> pid = run_launcher_pid(run_id);
+  return pid && process_is_gone(*pid);
+}
 
 std::string make_run_id() {
   std::random_device entropy;

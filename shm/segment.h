@@ -6,8 +6,11 @@
 // ends (remove_run_segments) and, at start, removes those whose launcher died (sweep_stale_segments).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,6 +21,11 @@ namespace disco {
 std::string make_run_id();
 // "<this pid>-<8 random hex>". The pid lets a later run tell a dead run's segments from a live
 // one's; the random part keeps two runs of one pid (or a recycled pid) apart.
+
+// The launcher pid a run id names, or nullopt if it is not a run id.
+std::optional<pid_t> run_launcher_pid(std::string_view run_id);
+// True when run_id is a run id whose launcher no longer exists: what it left may be removed.
+bool run_is_stale(std::string_view run_id);
 
 std::string segment_name(std::string_view run_id, NodeId node);
 // "disco-<run_id>-n<node>", without the leading '/': that is how Boost.Interprocess names it.

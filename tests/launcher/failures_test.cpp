@@ -70,6 +70,10 @@ TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
   EXPECT_NE(why, "ok");
   EXPECT_NE(why.find("node " + std::to_string(kVictim)), std::string::npos) << why;
   EXPECT_TRUE(why.find("signal 9") != std::string::npos || why.find("killed") != std::string::npos) << why;
+  // The survivors stopped cleanly and reported what they did.
+  ASSERT_TRUE(summary.contains("per_node"));
+  EXPECT_EQ(summary["per_node"].size(), kNodes - 1) << summary["per_node"].dump();
+  for (const auto& node : summary["per_node"]) EXPECT_NE(node.value("node", kVictim), kVictim);
 
   expect_run_gone(l.pid(), nodes);
 }
@@ -146,8 +150,8 @@ TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
     expect_clean_success(next);
     EXPECT_TRUE(run_segments(launcher).empty()) << "the next run left the dead run's segments: "
                                                 << joined(run_segments(launcher));
-    // (The dead run's socket folder /tmp/disco-<run id>/ is not swept by anyone; the Launcher's
-    // destructor removes it here.)
+    EXPECT_TRUE(run_socket_dirs(launcher).empty()) << "the next run left the dead run's socket folder: "
+                                                   << joined(run_socket_dirs(launcher));
   }
 }
 
