@@ -75,6 +75,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
       {"virtual_seconds", static_cast<double>(vps_max) / 1e12},
       {"results_dir", results_dir},
       {"latency_ns", lat},
+      {"counter_descriptions", run.nodes.empty() ? json::object() : run.nodes[0].value("counter_descriptions", json::object())},
       {"per_node", run.nodes},
   };
   if (cfg.workload.kind == WorkloadKind::Counter && run.ok) {

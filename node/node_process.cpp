@@ -67,7 +67,8 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
   nlohmann::json pcpus = nlohmann::json::array();
   for (PcpuId p = 0; p < shape.pcpus; ++p) {
     nlohmann::json pj;
-    for_each_counter(node.pcpu_stats(p), [&](std::string_view n, uint64_t v) { pj[std::string(n)] = v; });
+    for_each_counter(node.pcpu_stats(p), kPcpuCounters,
+                     [&](std::string_view n, std::string_view, uint64_t v) { pj[std::string(n)] = v; });
     pj["virtual_ps"] = node.pcpu_stats(p).virtual_ps(shape.timing.access_ps());
     pj["ops"] = results[p].ops;
     pj["checker_errors"] = results[p].checker_errors;
@@ -76,7 +77,13 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
   }
   j["pcpus"] = pcpus;
   nlohmann::json nj;
-  for_each_counter(node.stats(), [&](std::string_view n, uint64_t v) { nj[std::string(n)] = v; });
+  nlohmann::json described;
+  for_each_counter(node.stats(), kNodeCounters, [&](std::string_view n, std::string_view d, uint64_t v) {
+    nj[std::string(n)] = v;
+    described[std::string(n)] = d;
+  });
+  for (const auto& c : kPcpuCounters) described[std::string(c.name)] = c.description;
+  j["counter_descriptions"] = described;
   j["node_stats"] = nj;
   nlohmann::json dj;
   for (unsigned r = 0; r < kDropReasons; ++r)

@@ -5,8 +5,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstddef>
 #include <string_view>
-#include <vector>
 
 namespace disco {
 
@@ -17,60 +17,58 @@ struct Counter {
   uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
+// Each counter is declared once below, in a table with its name and description; the reports
+// (node<i>-stats.json, the summary) carry both.
 struct alignas(64) PcpuStats {
-  Counter hits;            // accesses served by the node's cache with no message
-  Counter local_misses;    // misses served by this node as home, no other node involved
-  Counter remote_2hop;     // misses served by a remote home (request, grant)
-  Counter remote_3hop;     // misses served by the line's owner on the home's forward
-  Counter sc_success;      // store-conditionals that stored
-  Counter sc_failure;      // store-conditionals that failed (link lost or value changed)
-  Counter failed_accesses; // accesses refused: nacked, or the home died
-  Counter miss_penalty_ps; // modelled latency of this pcpu's misses, picoseconds
-  Counter miss_host_ns;    // host time spent waiting in misses
+  Counter hits, local_misses, remote_2hop, remote_3hop, sc_success, sc_failure, failed_accesses, miss_penalty_ps,
+      miss_host_ns;
 
   uint64_t accesses() const { return hits.get() + local_misses.get() + remote_2hop.get() + remote_3hop.get(); }
   // Modelled time: every access costs access_ps, every miss its class's latency on top.
   uint64_t virtual_ps(uint64_t access_ps) const { return accesses() * access_ps + miss_penalty_ps.get(); }
 };
 
-// Visits each counter of a PcpuStats with its name, in declaration order.
-template <class F>
-void for_each_counter(const PcpuStats& s, F&& f) {
-  f("hits", s.hits.get());
-  f("local_misses", s.local_misses.get());
-  f("remote_2hop", s.remote_2hop.get());
-  f("remote_3hop", s.remote_3hop.get());
-  f("sc_success", s.sc_success.get());
-  f("sc_failure", s.sc_failure.get());
-  f("failed_accesses", s.failed_accesses.get());
-  f("miss_penalty_ps", s.miss_penalty_ps.get());
-  f("miss_host_ns", s.miss_host_ns.get());
-}
-
 // Counters of the node's cache controller and home directory (bumped under their locks).
 struct alignas(64) NodeStats {
-  Counter invalidations;     // Inv messages this home sent
-  Counter forwards;          // FwdGetS/FwdGetX this home sent
-  Counter writebacks;        // PutM this node's cache sent (dirty evictions)
-  Counter evictions;         // all evictions of this node's cache
-  Counter stalls;            // requests parked behind a busy line at this home
-  Counter stale_evictions;   // eviction notices that crossed a forward or an invalidation
-  Counter deferred_forwards; // forwards that waited for this node's grant in flight
-  Counter protocol_errors;   // messages no correct peer sends (dropped)
-  Counter nacks;             // requests this home refused
+  Counter invalidations, forwards, writebacks, evictions, stalls, stale_evictions, deferred_forwards,
+      protocol_errors, nacks;
 };
 
-template <class F>
-void for_each_counter(const NodeStats& s, F&& f) {
-  f("invalidations", s.invalidations.get());
-  f("forwards", s.forwards.get());
-  f("writebacks", s.writebacks.get());
-  f("evictions", s.evictions.get());
-  f("stalls", s.stalls.get());
-  f("stale_evictions", s.stale_evictions.get());
-  f("deferred_forwards", s.deferred_forwards.get());
-  f("protocol_errors", s.protocol_errors.get());
-  f("nacks", s.nacks.get());
+template <class Stats>
+struct CounterInfo {
+  std::string_view name;
+  std::string_view description;
+  Counter Stats::*member;
+};
+
+inline constexpr CounterInfo<PcpuStats> kPcpuCounters[] = {
+    {"hits", "accesses served by the node's cache, no message", &PcpuStats::hits},
+    {"local_misses", "misses to lines homed on this node, granted by it", &PcpuStats::local_misses},
+    {"remote_2hop", "misses granted by a remote home (request, grant)", &PcpuStats::remote_2hop},
+    {"remote_3hop", "misses granted by the line's owner on its home's forward", &PcpuStats::remote_3hop},
+    {"sc_success", "store-conditionals that stored", &PcpuStats::sc_success},
+    {"sc_failure", "store-conditionals that failed: link lost or word changed", &PcpuStats::sc_failure},
+    {"failed_accesses", "accesses refused: nacked, home dead, or run stopping", &PcpuStats::failed_accesses},
+    {"miss_penalty_ps", "modelled latency of the misses (virtual time), ps", &PcpuStats::miss_penalty_ps},
+    {"miss_host_ns", "host time spent waiting for grants, ns", &PcpuStats::miss_host_ns},
+};
+
+inline constexpr CounterInfo<NodeStats> kNodeCounters[] = {
+    {"invalidations", "Inv messages this home sent", &NodeStats::invalidations},
+    {"forwards", "FwdGetS/FwdGetX this home sent to owners", &NodeStats::forwards},
+    {"writebacks", "PutM this node's cache sent (dirty evictions)", &NodeStats::writebacks},
+    {"evictions", "lines this node's cache evicted", &NodeStats::evictions},
+    {"stalls", "requests parked behind a busy line at this home", &NodeStats::stalls},
+    {"stale_evictions", "eviction notices that crossed a forward or an invalidation", &NodeStats::stale_evictions},
+    {"deferred_forwards", "forwards that waited for this node's grant in flight", &NodeStats::deferred_forwards},
+    {"protocol_errors", "messages no correct peer sends, dropped by the protocol", &NodeStats::protocol_errors},
+    {"nacks", "requests this home refused", &NodeStats::nacks},
+};
+
+// Visits every counter with its name, description and value, in table order.
+template <class Stats, size_t N, class F>
+void for_each_counter(const Stats& s, const CounterInfo<Stats> (&table)[N], F&& f) {
+  for (const auto& c : table) f(c.name, c.description, (s.*c.member).get());
 }
 
 }  // namespace disco
