@@ -39,17 +39,23 @@ nlohmann::json read_summary(const TempDir& dir) {
   return nlohmann::json::parse(slurp(dir / "summary.json"), nullptr, false);
 }
 
+// The node processes of a run once its workload has been going a moment (rendezvous done),
+// or none if it never got there.
+std::map<unsigned, pid_t> busy_nodes(Launcher& l) {
+  auto nodes = l.wait_for_nodes(kNodes, 60s);
+  if (nodes.size() != kNodes) return {};
+  std::this_thread::sleep_for(1500ms);
+  return l.running() ? nodes : std::map<unsigned, pid_t>{};
+}
+
 class NodeKilled : public ::testing::TestWithParam<unsigned> {};
 
 TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
   const unsigned kVictim = GetParam();
   TempDir dir;
   Launcher l(endless_run(dir), dir);
-  const auto nodes = l.wait_for_nodes(kNodes, 60s);
-  ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
-  // Let the machine get going (rendezvous, then the workload) before one of its nodes dies.
-  std::this_thread::sleep_for(1500ms);
-  ASSERT_TRUE(l.running()) << l.out() << l.err();
+  const auto nodes = busy_nodes(l);
+  ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
   const auto t_kill = Clock::now();
   ASSERT_EQ(kill(nodes.at(kVictim), SIGKILL), 0);
@@ -87,10 +93,8 @@ TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
   const int sig = GetParam();
   TempDir dir;
   Launcher l(endless_run(dir), dir);
-  const auto nodes = l.wait_for_nodes(kNodes, 60s);
-  ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
-  std::this_thread::sleep_for(1500ms);
-  ASSERT_TRUE(l.running()) << l.out() << l.err();
+  const auto nodes = busy_nodes(l);
+  ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
   ASSERT_EQ(kill(l.pid(), sig), 0);
   const auto exit = l.wait_for(20s);

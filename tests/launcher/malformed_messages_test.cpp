@@ -22,6 +22,7 @@
 #include "interconnect/drop_counters.h"
 #include "interconnect/message.h"
 #include "interconnect/wire.capnp.h"
+#include "tests/interconnect/sample_messages.h"
 #include "tests/launcher/launcher_harness.h"
 
 namespace disco::launcher_test {
@@ -38,17 +39,9 @@ constexpr WireLimits kMachine{.nodes = kNodes,
                               .total_lines = kNodes * kMemPerNode / kLineBytes,
                               .lines_per_node = kMemPerNode / kLineBytes};
 
-bool carries_line(MsgKind k) { return k != MsgKind::Ping && k != MsgKind::Pong; }
-bool carries_pcpu(MsgKind k) {
-  switch (k) {
-    case MsgKind::GetS: case MsgKind::GetX: case MsgKind::FwdGetS: case MsgKind::FwdGetX:
-    case MsgKind::Grant: case MsgKind::Nack: case MsgKind::Ping: case MsgKind::Pong:
-      return true;
-    default:
-      return false;
-  }
-}
-bool is_forward(MsgKind k) { return k == MsgKind::FwdGetS || k == MsgKind::FwdGetX; }
+using test::carries_pcpu;
+using test::is_forward;
+bool carries_line(MsgKind k) { return !test::is_ping(k); }
 
 // A well-formed message of kind k for node `to`, every field in range. Never sent as is.
 Message legal(MsgKind k, NodeId to) {
@@ -326,7 +319,7 @@ TEST(MalformedMessages, RunningMachineDropsThemAndStaysCorrect) {
   spdlog::set_level(spdlog::level::off);  // the local decoder's verdicts need no log lines
   TempDir dir;
   Launcher l({"run", "--nodes", std::to_string(kNodes), "--cpus-per-node", std::to_string(kPcpus), "--mem-per-node",
-              "4MiB", "--line-size", std::to_string(kLineBytes), "--workload", "counter", "--ops", "12000", "--results",
+              "4MiB", "--line-size", std::to_string(kLineBytes), "--workload", "counter", "--ops", "24000", "--results",
               (dir / "results").string(), "--json", (dir / "summary.json").string()},
              dir);
 
