@@ -312,16 +312,24 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     }
   }
 
-  // The nodes answer Stop with their report: keep them, also after a failure, so the survivors'
-  // counters are not lost with the run.
+  // The nodes answer Stop with their final report, which replaces the one they sent when their
+  // pcpus finished; keep them also after a failure, so the survivors' counters are not lost.
+  // A node that exits cleanly has sent that report first, but it may still be on its way here.
   const auto grace = Clock::now() + std::chrono::milliseconds(kStopGraceMs);
-  while (Clock::now() < grace && !procs.reap_all(0)) {
+  std::vector<bool> final_report(n, false);
+  auto all_in = [&] {
+    if (!procs.reap_all(0)) return false;
+    for (NodeId i = 0; i < n; ++i)
+      if (!final_report[i] && WIFEXITED(procs.status(i)) && WEXITSTATUS(procs.status(i)) == 0) return false;
+    return true;
+  };
+  while (Clock::now() < grace && !all_in()) {
     std::optional<ControlMsg> m = control.recv(20);
-    if (!m || m->kind != ControlMsg::Kind::Stats || m->node >= n || reported[m->node]) continue;
+    if (!m || m->kind != ControlMsg::Kind::Stats || m->node >= n) continue;
     auto j = nlohmann::json::parse(m->json, nullptr, false);
     if (j.is_discarded() || !j.is_object()) continue;
     out.nodes[m->node] = std::move(j);
-    reported[m->node] = true;
+    reported[m->node] = final_report[m->node] = true;
   }
   if (!procs.reap_all(0)) {
     procs.kill_all(SIGKILL);

@@ -210,8 +210,10 @@ int run_node_process(const NodeProcessArgs& args) {
   }
   stop = true;
   node.stop();
-  if (!reported) report();
   node.stop_engine();
+  // The final report, after the engine stopped: it replaces the one sent when the pcpus
+  // finished and counts what arrived since (late drops, the last forwards served).
+  report();
   return 0;
 }
 
