@@ -24,7 +24,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kRendezvousSeconds = 60;
-constexpr std::string_view kSocketDirPrefix = "/tmp/disco-";
+// A run's ipc sockets live in /tmp/disco-<run id>/.
+constexpr std::string_view kSocketParent = "/tmp";
+constexpr std::string_view kSocketDirStem = "disco-";
 constexpr int kStopGraceMs = 5000;
 
 std::string describe_status(int status) {
@@ -146,15 +148,14 @@ std::string human_rate(double per_second) {
 
 void sweep_stale_runs() {
   sweep_stale_segments();
-  const std::filesystem::path prefix(kSocketDirPrefix);
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(prefix.parent_path(), ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(kSocketParent, ec)) {
     const std::string name = entry.path().filename().string();
-    const std::string_view want = prefix.filename().native();
-    if (!name.starts_with(want) || !entry.is_directory(ec)) continue;
-    if (!run_is_stale(std::string_view(name).substr(want.size()))) continue;
+    if (!name.starts_with(kSocketDirStem) || !entry.is_directory(ec)) continue;
+    const std::string run_id = name.substr(kSocketDirStem.size());
+    if (!run_is_stale(run_id)) continue;
     std::filesystem::remove_all(entry.path(), ec);
-    spdlog::info("removed the socket folder of run {}: its launcher is gone", name.substr(want.size()));
+    spdlog::info("removed the socket folder of run {}: its launcher is gone", run_id);
   }
 }
 
@@ -162,7 +163,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   const MachineConfig& cfg = req.config;
   const uint32_t n = cfg.shape.geometry.nodes;
   RunOutcome out;
-  const std::string socket_dir = fmt::format("{}{}", kSocketDirPrefix, cfg.run_id);
+  const std::string socket_dir = fmt::format("{}/{}{}", kSocketParent, kSocketDirStem, cfg.run_id);
   std::filesystem::create_directories(socket_dir);
   const std::string config_path = req.results_dir + "/effective-config.json";
   std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
