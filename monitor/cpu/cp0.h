@@ -1,0 +1,103 @@
+// Coprocessor 0 of the emulated MIPS32r2 CPU (a 24Kf): the privileged registers Linux uses,
+// as typed bit-field views with each register's write mask beside it (STYLE habit 4). A write
+// merges under the mask; read-only fields keep their value; registers with side effects
+// (Compare clears the timer interrupt, Wired resets Random, Count and Random follow the
+// virtual clock) are handled here, so the interpreter only moves values.
+//
+// Sources: MIPS32 Architecture for Programmers Vol. III, The MIPS32 Privileged Resource
+// Architecture (MD00090), chapter 9; MIPS32 24K Processor Core Family Software User's Manual
+// (MD00343), chapter "CP0 registers". Where the manuals leave room, the choice is QEMU's 24Kf
+// (target/mips/cpu-defs.c.inc), so the same kernel sees the same CPU under both.
+//
+// Time is lazy: Count and Random are computed from the vcpu's cycle count when read, and the
+// timer's next deadline is a cycle number the vcpu's run loop compares against.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace disco::mips {
+
+// A CP0 register is named by (register number, select).
+struct Cp0Id {
+  uint8_t reg;
+  uint8_t sel;
+  constexpr bool operator==(const Cp0Id&) const = default;
+};
+
+namespace cp0 {
+inline constexpr Cp0Id Index{0, 0}, Random{1, 0}, EntryLo0{2, 0}, EntryLo1{3, 0}, Context{4, 0}, UserLocal{4, 2},
+    PageMask{5, 0}, Wired{6, 0}, HWREna{7, 0}, BadVAddr{8, 0}, Count{9, 0}, EntryHi{10, 0}, Compare{11, 0},
+    Status{12, 0}, IntCtl{12, 1}, SRSCtl{12, 2}, SRSMap{12, 3}, Cause{13, 0}, EPC{14, 0}, PRId{15, 0},
+    EBase{15, 1}, Config{16, 0}, Config1{16, 1}, Config2{16, 2}, Config3{16, 3}, LLAddr{17, 0},
+    ErrorEPC{30, 0};
+}  // namespace cp0
+
+// One row per implemented register: its reset value and which bits software may write.
+struct Cp0RegisterInfo {
+  Cp0Id id;
+  std::string_view name;
+  uint32_t reset;
+  uint32_t write_mask;
+};
+
+// The shape of the CPU that the constant registers describe.
+struct Cp0Config {
+  uint32_t tlb_entries = 16;  // JTLB size; Config1.MMUSize = entries - 1
+  uint32_t cpu_number = 0;    // EBase.CPUNum
+  bool fpu = true;            // Config1.FP (a 24Kf has one)
+};
+
+// Status bits the interpreter tests on its hot path.
+struct StatusBits {
+  static constexpr uint32_t IE = 1u << 0, EXL = 1u << 1, ERL = 1u << 2, KSU = 3u << 3, UM = 1u << 4,
+                            IM = 0xffu << 8, BEV = 1u << 22, FR = 1u << 26, CU0 = 1u << 28, CU1 = 1u << 29;
+};
+struct CauseBits {
+  static constexpr uint32_t ExcCode = 0x1fu << 2, IP = 0xffu << 8, IP_SW = 3u << 8, IP_TIMER = 1u << 15,
+                            IV = 1u << 23, DC = 1u << 27, CE = 3u << 28, TI = 1u << 30, BD = 1u << 31;
+};
+
+class Cp0 {
+ public:
+  explicit Cp0(const Cp0Config& c = {});
+
+  // The register table this CP0 was built with (for tests and for `mfc0` of unknown ids).
+  static std::span<const Cp0RegisterInfo> registers();
+
+  // mfc0 / mtc0. `cycles` is the vcpu's virtual cycle count now. An unimplemented (reg, sel)
+  // reads 0 and ignores writes, as the 24K does; both return false for it so the caller can
+  // count a guest error.
+  bool read(Cp0Id id, uint64_t cycles, uint32_t& out) const;
+  bool write(Cp0Id id, uint32_t value, uint64_t cycles);
+
+  // Raw state for the interpreter's exception and TLB paths (no masks, no side effects).
+  uint32_t& raw(Cp0Id id);
+  uint32_t raw(Cp0Id id) const;
+
+  // Hardware inputs of Cause.IP7..2 (interrupt lines), merged with the software bits.
+  void set_hw_interrupts(uint8_t ip7_2);
+  // The cycle at which Count will next equal Compare (the timer's deadline), after `cycles`.
+  // The vcpu's run loop runs to the earliest deadline and then calls raise_timer(); a write to
+  // Count or Compare moves the deadline, so the loop asks again after one.
+  uint64_t next_timer_cycle(uint64_t cycles) const;
+  void raise_timer();
+
+  uint32_t count(uint64_t cycles) const { return count_base_ + static_cast<uint32_t>((cycles - cycles_base_) / 2); }
+
+ private:
+  static int index_of(Cp0Id id);
+  uint32_t random(uint64_t cycles) const;
+
+  Cp0Config config_;
+  std::array<uint32_t, 32> values_{};  // indexed like registers()
+  std::array<uint32_t, 32> masks_{};   // the table's write masks, sized to this CPU's TLB
+  uint32_t count_base_ = 0;   // Count when cycles == cycles_base_; Count ticks every other cycle (24K)
+  uint64_t cycles_base_ = 0;
+  uint64_t random_base_ = 0;  // cycle at which Random was last reset (Wired write)
+  bool timer_pending_ = false;
+};
+
+}  // namespace disco::mips
