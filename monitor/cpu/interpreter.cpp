@@ -1,0 +1,393 @@
+#include "monitor/cpu/interpreter.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+
+namespace disco::mips {
+namespace {
+
+constexpr uint32_t kUserLocalHwr = 29;
+constexpr uint32_t kSynciStep = 32;  // the 24K's cache line size, as RDHWR $1 reports it
+constexpr uint32_t kCountResolution = 2;  // Count ticks every other cycle
+// CACHE op field (rt): bits 4..2 the operation, 1..0 the cache; 0b100'00 is Hit_Invalidate on the
+// primary I-cache, which Linux's flush_icache_range issues per line after writing code.
+constexpr uint8_t kHitInvalidateI = 0b10000;
+
+bool user_mode(const Cp0& cp0) {
+  const uint32_t status = cp0.raw(cp0::Status);
+  return (status & (StatusBits::EXL | StatusBits::ERL)) == 0 && (status & StatusBits::KSU) == StatusBits::UM;
+}
+
+StepResult raise(Exception e, bool in_delay_slot, uint32_t bad_vaddr = 0) {
+  return {.exc = e, .bad_vaddr = bad_vaddr, .in_delay_slot = in_delay_slot};
+}
+
+uint32_t sign_extend_byte(uint32_t v) { return static_cast<uint32_t>(static_cast<int32_t>(static_cast<int8_t>(v))); }
+uint32_t sign_extend_half(uint32_t v) { return static_cast<uint32_t>(static_cast<int32_t>(static_cast<int16_t>(v))); }
+
+// Conditional traps: the condition of TGE..TNE (rt operand) and TGEI..TNEI (immediate operand).
+bool trap_condition(Op op, uint32_t a, uint32_t b) {
+  const auto sa = static_cast<int32_t>(a), sb = static_cast<int32_t>(b);
+  switch (op) {
+    case Op::TGE: case Op::TGEI: return sa >= sb;
+    case Op::TGEU: case Op::TGEIU: return a >= b;  // TGEIU/TLTIU: sign-extended imm, unsigned compare
+    case Op::TLT: case Op::TLTI: return sa < sb;
+    case Op::TLTU: case Op::TLTIU: return a < b;
+    case Op::TEQ: case Op::TEQI: return a == b;
+    case Op::TNE: case Op::TNEI: return a != b;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::string_view name(Exception e) {
+  switch (e) {
+    case Exception::None: return "None";
+    case Exception::AddressErrorLoad: return "AddressErrorLoad";
+    case Exception::AddressErrorStore: return "AddressErrorStore";
+    case Exception::Overflow: return "Overflow";
+    case Exception::Trap: return "Trap";
+    case Exception::Syscall: return "Syscall";
+    case Exception::Break: return "Break";
+    case Exception::ReservedInstruction: return "ReservedInstruction";
+    case Exception::BusErrorData: return "BusErrorData";
+    case Exception::BusErrorInstruction: return "BusErrorInstruction";
+    case Exception::CoprocessorUnusable: return "CoprocessorUnusable";
+  }
+  return "?";
+}
+
+void Interpreter::invalidate_page(uint32_t addr) {
+  const uint32_t number = addr >> kPageShift;
+  pages_.erase(number);
+  has_page_[number / 64] &= ~(uint64_t{1} << (number % 64));
+  if (last_page_ != nullptr && last_page_number_ == number) last_page_ = nullptr;
+}
+
+void Interpreter::invalidate_all() {
+  pages_.clear();
+  std::fill(has_page_.begin(), has_page_.end(), 0);
+  last_page_ = nullptr;
+}
+
+const Decoded* Interpreter::predecoded(uint32_t pc, GuestMemory& memory) {
+  const uint32_t number = pc >> kPageShift;
+  if (last_page_ == nullptr || last_page_number_ != number) {
+    std::unique_ptr<PredecodedPage>& page = pages_[number];
+    if (!page) {
+      page = std::make_unique<PredecodedPage>();
+      has_page_[number / 64] |= uint64_t{1} << (number % 64);
+    }
+    last_page_ = page.get();
+    last_page_number_ = number;
+  }
+  const uint32_t index = (pc >> 2) & (kWordsPerPage - 1);
+  if (!last_page_->valid[index]) {
+    uint32_t word;
+    if (!memory.fetch(pc, word)) return nullptr;
+    last_page_->insts[index] = decode(word);
+    last_page_->valid[index] = true;
+  }
+  return &last_page_->insts[index];
+}
+
+StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
+  const uint32_t pc = v.pc;
+  const bool in_ds = v.in_delay_slot;
+  if (pc & 3) return raise(Exception::AddressErrorLoad, in_ds, pc);
+  const Decoded* cached = predecoded(pc, mem);
+  if (cached == nullptr) return raise(Exception::BusErrorInstruction, in_ds, pc);
+  const Decoded d = *cached;  // a copy: SYNCI may drop the page it lives in
+
+  auto& r = v.gpr;
+  const uint32_t rs = r[d.rs], rt = r[d.rt];
+  // Where control goes after this instruction, unless a branch changes it.
+  uint32_t pc_after = v.next_pc;
+  uint32_t next_after = v.next_pc + 4;
+  bool branch_taken_or_jump = false;  // the next instruction is a delay slot
+
+  // A branch: the delay slot (pc_after) runs, then `target` if taken. Likely forms skip the
+  // delay slot when not taken.
+  const auto branch = [&](bool taken) {
+    if (taken) {
+      next_after = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
+      branch_taken_or_jump = true;
+    } else if (d.flags & kLikely) {
+      pc_after = v.next_pc + 4;
+      next_after = pc_after + 4;
+    }
+  };
+  const auto link = [&](unsigned reg) { r[reg] = pc + 8; };
+  const uint32_t addr = rs + static_cast<uint32_t>(d.simm);  // loads, stores, CACHE, PREF
+
+  switch (d.op) {
+    // ---- ALU, register and immediate
+    case Op::ADD: {
+      int32_t out;
+      if (__builtin_add_overflow(static_cast<int32_t>(rs), static_cast<int32_t>(rt), &out))
+        return raise(Exception::Overflow, in_ds);
+      r[d.rd] = static_cast<uint32_t>(out);
+      break;
+    }
+    case Op::ADDU: r[d.rd] = rs + rt; break;
+    case Op::SUB: {
+      int32_t out;
+      if (__builtin_sub_overflow(static_cast<int32_t>(rs), static_cast<int32_t>(rt), &out))
+        return raise(Exception::Overflow, in_ds);
+      r[d.rd] = static_cast<uint32_t>(out);
+      break;
+    }
+    case Op::SUBU: r[d.rd] = rs - rt; break;
+    case Op::ADDI: {
+      int32_t out;
+      if (__builtin_add_overflow(static_cast<int32_t>(rs), d.simm, &out)) return raise(Exception::Overflow, in_ds);
+      r[d.rt] = static_cast<uint32_t>(out);
+      break;
+    }
+    case Op::ADDIU: r[d.rt] = rs + static_cast<uint32_t>(d.simm); break;
+    case Op::SLT: r[d.rd] = static_cast<int32_t>(rs) < static_cast<int32_t>(rt); break;
+    case Op::SLTU: r[d.rd] = rs < rt; break;
+    case Op::SLTI: r[d.rt] = static_cast<int32_t>(rs) < d.simm; break;
+    case Op::SLTIU: r[d.rt] = rs < static_cast<uint32_t>(d.simm); break;
+    case Op::AND: r[d.rd] = rs & rt; break;
+    case Op::OR: r[d.rd] = rs | rt; break;
+    case Op::XOR: r[d.rd] = rs ^ rt; break;
+    case Op::NOR: r[d.rd] = ~(rs | rt); break;
+    case Op::ANDI: r[d.rt] = rs & d.imm; break;
+    case Op::ORI: r[d.rt] = rs | d.imm; break;
+    case Op::XORI: r[d.rt] = rs ^ d.imm; break;
+    case Op::LUI: r[d.rt] = uint32_t{d.imm} << 16; break;
+    case Op::MOVZ: if (rt == 0) r[d.rd] = rs; break;
+    case Op::MOVN: if (rt != 0) r[d.rd] = rs; break;
+
+    // ---- shifts and rotates
+    case Op::SLL: r[d.rd] = rt << d.sa; break;
+    case Op::SRL: r[d.rd] = rt >> d.sa; break;
+    case Op::SRA: r[d.rd] = static_cast<uint32_t>(static_cast<int32_t>(rt) >> d.sa); break;
+    case Op::ROTR: r[d.rd] = std::rotr(rt, d.sa); break;
+    case Op::SLLV: r[d.rd] = rt << (rs & 31); break;
+    case Op::SRLV: r[d.rd] = rt >> (rs & 31); break;
+    case Op::SRAV: r[d.rd] = static_cast<uint32_t>(static_cast<int32_t>(rt) >> (rs & 31)); break;
+    case Op::ROTRV: r[d.rd] = std::rotr(rt, static_cast<int>(rs & 31)); break;
+
+    // ---- multiply and divide
+    case Op::MULT: {
+      const auto p = static_cast<uint64_t>(int64_t{static_cast<int32_t>(rs)} * static_cast<int32_t>(rt));
+      v.lo = static_cast<uint32_t>(p);
+      v.hi = static_cast<uint32_t>(p >> 32);
+      break;
+    }
+    case Op::MULTU: {
+      const uint64_t p = uint64_t{rs} * rt;
+      v.lo = static_cast<uint32_t>(p);
+      v.hi = static_cast<uint32_t>(p >> 32);
+      break;
+    }
+    case Op::DIV: {
+      const auto n = static_cast<int32_t>(rs), q = static_cast<int32_t>(rt);
+      if (q == 0) break;  // HI/LO UNPREDICTABLE, no exception: left unchanged
+      if (n == std::numeric_limits<int32_t>::min() && q == -1) {  // overflows in C++; MIPS gives these
+        v.lo = rs;
+        v.hi = 0;
+        break;
+      }
+      v.lo = static_cast<uint32_t>(n / q);
+      v.hi = static_cast<uint32_t>(n % q);
+      break;
+    }
+    case Op::DIVU:
+      if (rt == 0) break;  // as DIV
+      v.lo = rs / rt;
+      v.hi = rs % rt;
+      break;
+    case Op::MFHI: r[d.rd] = v.hi; break;
+    case Op::MFLO: r[d.rd] = v.lo; break;
+    case Op::MTHI: v.hi = rs; break;
+    case Op::MTLO: v.lo = rs; break;
+    case Op::MUL:  // HI/LO UNPREDICTABLE afterwards on Release 2: left unchanged
+      r[d.rd] = static_cast<uint32_t>(static_cast<int32_t>(rs) * int64_t{static_cast<int32_t>(rt)});
+      break;
+    case Op::MADD: case Op::MSUB: case Op::MADDU: case Op::MSUBU: {
+      const uint64_t acc = uint64_t{v.hi} << 32 | v.lo;
+      const bool is_signed = d.op == Op::MADD || d.op == Op::MSUB;
+      const uint64_t p = is_signed
+          ? static_cast<uint64_t>(int64_t{static_cast<int32_t>(rs)} * static_cast<int32_t>(rt))
+          : uint64_t{rs} * rt;
+      const uint64_t out = (d.op == Op::MADD || d.op == Op::MADDU) ? acc + p : acc - p;
+      v.lo = static_cast<uint32_t>(out);
+      v.hi = static_cast<uint32_t>(out >> 32);
+      break;
+    }
+
+    // ---- bit manipulation
+    case Op::CLZ: r[d.rd] = static_cast<uint32_t>(std::countl_zero(rs)); break;
+    case Op::CLO: r[d.rd] = static_cast<uint32_t>(std::countl_one(rs)); break;
+    case Op::SEB: r[d.rd] = sign_extend_byte(rt); break;
+    case Op::SEH: r[d.rd] = sign_extend_half(rt); break;
+    case Op::WSBH: r[d.rd] = (rt & 0x00ff00ffu) << 8 | (rt & 0xff00ff00u) >> 8; break;
+    case Op::EXT: {  // rd = msbd, sa = lsb; lsb + msbd > 31 is UNPREDICTABLE: bits past 31 read 0
+      const unsigned size = d.rd + 1u;
+      const uint32_t mask = size >= 32 ? ~0u : (1u << size) - 1;
+      r[d.rt] = (rs >> d.sa) & mask;
+      break;
+    }
+    case Op::INS: {  // rd = msb, sa = lsb; msb < lsb is UNPREDICTABLE: rt left unchanged
+      if (d.rd < d.sa) break;
+      const unsigned size = d.rd - d.sa + 1u;
+      const uint32_t field = (size >= 32 ? ~0u : (1u << size) - 1) << d.sa;
+      r[d.rt] = (rt & ~field) | ((rs << d.sa) & field);
+      break;
+    }
+
+    // ---- branches and jumps
+    case Op::BEQ: case Op::BEQL: branch(rs == rt); break;
+    case Op::BNE: case Op::BNEL: branch(rs != rt); break;
+    case Op::BLEZ: case Op::BLEZL: branch(static_cast<int32_t>(rs) <= 0); break;
+    case Op::BGTZ: case Op::BGTZL: branch(static_cast<int32_t>(rs) > 0); break;
+    case Op::BLTZ: case Op::BLTZL: branch(static_cast<int32_t>(rs) < 0); break;
+    case Op::BGEZ: case Op::BGEZL: branch(static_cast<int32_t>(rs) >= 0); break;
+    case Op::BLTZAL: case Op::BLTZALL:  // links whether or not taken; rs read before the link
+      branch(static_cast<int32_t>(rs) < 0);
+      link(31);
+      break;
+    case Op::BGEZAL: case Op::BGEZALL:
+      branch(static_cast<int32_t>(rs) >= 0);
+      link(31);
+      break;
+    case Op::J: case Op::JAL:
+      next_after = ((pc + 4) & 0xf0000000u) | d.target() << 2;
+      branch_taken_or_jump = true;
+      if (d.op == Op::JAL) link(31);
+      break;
+    case Op::JR: case Op::JALR:  // the target is rs as read before the link (jalr rd == rs)
+      next_after = rs;           // a misaligned target faults on fetch (AdEL with BadVAddr = target)
+      branch_taken_or_jump = true;
+      if (d.op == Op::JALR) link(d.rd);
+      break;
+
+    // ---- loads and stores
+    case Op::LB: case Op::LBU: case Op::LH: case Op::LHU: case Op::LW: {
+      const unsigned size = (d.op == Op::LW) ? 4 : (d.op == Op::LH || d.op == Op::LHU) ? 2 : 1;
+      if (addr & (size - 1)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      uint32_t value;
+      if (!mem.load(addr, size, value)) return raise(Exception::BusErrorData, in_ds, addr);
+      if (d.op == Op::LB) value = sign_extend_byte(value);
+      if (d.op == Op::LH) value = sign_extend_half(value);
+      r[d.rt] = value;
+      break;
+    }
+    case Op::SB: case Op::SH: case Op::SW: {
+      const unsigned size = (d.op == Op::SW) ? 4 : (d.op == Op::SH) ? 2 : 1;
+      if (addr & (size - 1)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if (!mem.store(addr, size, rt)) return raise(Exception::BusErrorData, in_ds, addr);
+      snoop_store(addr);
+      break;
+    }
+    // Unaligned word access, little-endian (MD00086 LWL/LWR/SWL/SWR, BigEndianCPU = 0). With
+    // b = addr & 3 and W the aligned word: LWL fills rt's top b+1 bytes from W's low b+1 bytes;
+    // LWR fills rt's low 4-b bytes from W's top 4-b bytes; SWL and SWR are the mirror images.
+    // Stores are a read-modify-write of the aligned word (one vcpu per word is all a guest's
+    // unaligned-store code can rely on anyway).
+    case Op::LWL: case Op::LWR: {
+      uint32_t w;
+      if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      const unsigned b = addr & 3;
+      if (d.op == Op::LWL) {
+        const unsigned shift = (3 - b) * 8;
+        const uint32_t keep = shift == 0 ? 0 : (~0u >> (32 - shift));
+        r[d.rt] = (rt & keep) | (w << shift);
+      } else {
+        const unsigned shift = b * 8;
+        const uint32_t keep = shift == 0 ? 0 : ~(~0u >> shift);
+        r[d.rt] = (rt & keep) | (w >> shift);
+      }
+      break;
+    }
+    case Op::SWL: case Op::SWR: {
+      uint32_t w;
+      if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      const unsigned b = addr & 3;
+      if (d.op == Op::SWL) {
+        const unsigned shift = (3 - b) * 8;  // memory bytes 0..b <- rt's top b+1 bytes
+        const uint32_t written = ~0u >> shift;
+        w = (w & ~written) | (rt >> shift);
+      } else {
+        const unsigned shift = b * 8;  // memory bytes b..3 <- rt's low 4-b bytes
+        const uint32_t written = ~0u << shift;
+        w = (w & ~written) | (rt << shift);
+      }
+      if (!mem.store(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      snoop_store(addr);
+      break;
+    }
+    case Op::LL: {
+      if (addr & 3) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      uint32_t value;
+      if (!mem.load_linked(addr, value)) return raise(Exception::BusErrorData, in_ds, addr);
+      v.cp0.raw(cp0::LLAddr) = addr >> 4;  // PAddr[31:4], as the 24K reports it
+      r[d.rt] = value;
+      break;
+    }
+    case Op::SC: {
+      if (addr & 3) return raise(Exception::AddressErrorStore, in_ds, addr);
+      bool stored;
+      if (!mem.store_conditional(addr, rt, stored)) return raise(Exception::BusErrorData, in_ds, addr);
+      if (stored) snoop_store(addr);
+      r[d.rt] = stored;
+      break;
+    }
+
+    // ---- traps and system calls
+    case Op::TGE: case Op::TGEU: case Op::TLT: case Op::TLTU: case Op::TEQ: case Op::TNE:
+      if (trap_condition(d.op, rs, rt)) return raise(Exception::Trap, in_ds);
+      break;
+    case Op::TGEI: case Op::TGEIU: case Op::TLTI: case Op::TLTIU: case Op::TEQI: case Op::TNEI:
+      if (trap_condition(d.op, rs, static_cast<uint32_t>(d.simm))) return raise(Exception::Trap, in_ds);
+      break;
+    case Op::SYSCALL: return raise(Exception::Syscall, in_ds);
+    case Op::BREAK: return raise(Exception::Break, in_ds);
+
+    // ---- no-ops for an interpreter with no caches and in-order memory
+    case Op::SYNC: case Op::PREF: break;
+    case Op::CACHE:  // user-mode CpU check later; only the I-cache line invalidate matters to us
+      if (d.rt == kHitInvalidateI) invalidate_page(addr);
+      break;
+    case Op::SYNCI: invalidate_page(addr); break;
+
+    case Op::RDHWR: {  // HWREna's user-mode check comes with privileged mode
+      uint32_t value;
+      switch (d.rd) {
+        case 0: value = v.cp0.raw(cp0::EBase) & 0x3ffu; break;
+        case 1: value = kSynciStep; break;
+        case 2: value = v.cp0.count(v.cycles); break;
+        case 3: value = kCountResolution; break;
+        case kUserLocalHwr: value = v.cp0.raw(cp0::UserLocal); break;
+        default: return raise(Exception::ReservedInstruction, in_ds);
+      }
+      r[d.rt] = value;
+      break;
+    }
+
+    default:
+      if (d.flags & kFpu) {
+        StepResult result = raise(Exception::CoprocessorUnusable, in_ds);
+        result.coprocessor = 1;
+        return result;
+      }
+      if ((d.flags & kPrivileged) && user_mode(v.cp0) && !(v.cp0.raw(cp0::Status) & StatusBits::CU0)) {
+        return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
+      }
+      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, Reserved, CP0 ops for now
+  }
+
+  r[0] = 0;  // cheaper than testing rd/rt == 0 on every write (DuckStation's habit)
+  v.pc = pc_after;
+  v.next_pc = next_after;
+  v.in_delay_slot = branch_taken_or_jump;
+  ++v.cycles;
+  return {.in_delay_slot = in_ds};
+}
+
+}  // namespace disco::mips
