@@ -50,10 +50,17 @@ uint32_t index_bits(uint32_t tlb_entries) {
 
 std::span<const Cp0RegisterInfo> Cp0::registers() { return kRegisters; }
 
+// (reg, sel) -> row of kRegisters, or -1: a dense table so every CP0 access is one load.
+constexpr auto kIndexByRegSel = [] {
+  std::array<int8_t, 32 * 8> t{};
+  for (auto& x : t) x = -1;
+  for (size_t i = 0; i < kRegisterCount; ++i) t[kRegisters[i].id.reg * 8 + kRegisters[i].id.sel] = static_cast<int8_t>(i);
+  return t;
+}();
+
 int Cp0::index_of(Cp0Id id) {
-  for (size_t i = 0; i < kRegisterCount; ++i)
-    if (kRegisters[i].id == id) return static_cast<int>(i);
-  return -1;
+  if (id.reg >= 32 || id.sel >= 8) return -1;
+  return kIndexByRegSel[id.reg * 8 + id.sel];
 }
 
 Cp0::Cp0(const Cp0Config& c) : config_(c) {

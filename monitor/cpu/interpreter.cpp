@@ -14,10 +14,15 @@ constexpr uint32_t kCountResolution = 2;  // Count ticks every other cycle
 // primary I-cache, which Linux's flush_icache_range issues per line after writing code.
 constexpr uint8_t kHitInvalidateI = 0b10000;
 
-bool user_mode(const Cp0& cp0) {
-  const uint32_t status = cp0.raw(cp0::Status);
+bool user_mode(uint32_t status) {
   return (status & (StatusBits::EXL | StatusBits::ERL)) == 0 && (status & StatusBits::KSU) == StatusBits::UM;
 }
+// CP0 instructions and CACHE: kernel mode, or Status.CU0.
+bool cp0_usable(uint32_t status) { return !user_mode(status) || (status & StatusBits::CU0); }
+
+constexpr uint32_t kBevBase = 0xbfc00200;
+constexpr uint32_t kGeneralOffset = 0x180;
+constexpr uint32_t kInterruptOffset = 0x200;  // Cause.IV = 1
 
 StepResult raise(Exception e, bool in_delay_slot, uint32_t bad_vaddr = 0) {
   return {.exc = e, .bad_vaddr = bad_vaddr, .in_delay_slot = in_delay_slot};
@@ -55,8 +60,70 @@ std::string_view name(Exception e) {
     case Exception::BusErrorData: return "BusErrorData";
     case Exception::BusErrorInstruction: return "BusErrorInstruction";
     case Exception::CoprocessorUnusable: return "CoprocessorUnusable";
+    case Exception::Interrupt: return "Interrupt";
   }
   return "?";
+}
+
+uint32_t exc_code(Exception e) {
+  switch (e) {
+    case Exception::None: case Exception::Interrupt: return 0;
+    case Exception::AddressErrorLoad: return 4;
+    case Exception::AddressErrorStore: return 5;
+    case Exception::BusErrorInstruction: return 6;
+    case Exception::BusErrorData: return 7;
+    case Exception::Syscall: return 8;
+    case Exception::Break: return 9;
+    case Exception::ReservedInstruction: return 10;
+    case Exception::CoprocessorUnusable: return 11;
+    case Exception::Overflow: return 12;
+    case Exception::Trap: return 13;
+  }
+  return 0;
+}
+
+void Interpreter::deliver(Vcpu& v, const StepResult& result) {
+  if (result.exc == Exception::None) return;
+  Cp0& c = v.cp0;
+  uint32_t& status = c.raw(cp0::Status);
+  uint32_t& cause = c.raw(cp0::Cause);
+  if (!(status & StatusBits::EXL)) {  // a nested exception keeps EPC and BD of the first
+    if (result.in_delay_slot) {
+      c.raw(cp0::EPC) = v.pc - 4;
+      cause |= CauseBits::BD;
+    } else {
+      c.raw(cp0::EPC) = v.pc;
+      cause &= ~CauseBits::BD;
+    }
+  }
+  const uint32_t ce = result.exc == Exception::CoprocessorUnusable ? result.coprocessor & 3u : 0;
+  cause = (cause & ~(CauseBits::ExcCode | CauseBits::CE)) | exc_code(result.exc) << 2 | ce << 28;
+  if (result.exc == Exception::AddressErrorLoad || result.exc == Exception::AddressErrorStore)
+    c.raw(cp0::BadVAddr) = result.bad_vaddr;
+  status |= StatusBits::EXL;
+  const uint32_t base = (status & StatusBits::BEV) ? kBevBase : (c.raw(cp0::EBase) & 0xfffff000u);
+  const uint32_t offset =
+      (result.exc == Exception::Interrupt && (cause & CauseBits::IV)) ? kInterruptOffset : kGeneralOffset;
+  v.jump_to(base + offset);
+}
+
+bool Interpreter::interrupt_pending(const Vcpu& v) {
+  const uint32_t status = v.cp0.raw(cp0::Status);
+  if ((status & (StatusBits::IE | StatusBits::EXL | StatusBits::ERL)) != StatusBits::IE) return false;
+  return (v.cp0.raw(cp0::Cause) & status & CauseBits::IP) != 0;  // Status.IM sits where Cause.IP does
+}
+
+bool Interpreter::deliver_interrupt(Vcpu& v) {
+  if (!interrupt_pending(v)) return false;
+  deliver(v, {.exc = Exception::Interrupt, .in_delay_slot = v.in_delay_slot});
+  return true;
+}
+
+StepResult Interpreter::step_and_deliver(Vcpu& v, GuestMemory& memory) {
+  if (deliver_interrupt(v)) return {.exc = Exception::Interrupt};
+  const StepResult result = step(v, memory);
+  deliver(v, result);
+  return result;
 }
 
 void Interpreter::invalidate_page(uint32_t addr) {
@@ -96,7 +163,9 @@ const Decoded* Interpreter::predecoded(uint32_t pc, GuestMemory& memory) {
 StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
   const uint32_t pc = v.pc;
   const bool in_ds = v.in_delay_slot;
-  if (pc & 3) return raise(Exception::AddressErrorLoad, in_ds, pc);
+  // kuseg is all user mode may address; the bit test first (kernel code lives above it).
+  const auto user_address_error = [&](uint32_t a) { return (a & 0x80000000u) && user_mode(status(v)); };
+  if ((pc & 3) || user_address_error(pc)) return raise(Exception::AddressErrorLoad, in_ds, pc);
   const Decoded* cached = predecoded(pc, mem);
   if (cached == nullptr) return raise(Exception::BusErrorInstruction, in_ds, pc);
   const Decoded d = *cached;  // a copy: SYNCI may drop the page it lives in
@@ -107,6 +176,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
   uint32_t pc_after = v.next_pc;
   uint32_t next_after = v.next_pc + 4;
   bool branch_taken_or_jump = false;  // the next instruction is a delay slot
+  bool waiting = false, timer_moved = false;
 
   // A branch: the delay slot (pc_after) runs, then `target` if taken. Likely forms skip the
   // delay slot when not taken.
@@ -270,7 +340,8 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     // ---- loads and stores
     case Op::LB: case Op::LBU: case Op::LH: case Op::LHU: case Op::LW: {
       const unsigned size = (d.op == Op::LW) ? 4 : (d.op == Op::LH || d.op == Op::LHU) ? 2 : 1;
-      if (addr & (size - 1)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if ((addr & (size - 1)) || user_address_error(addr))
+        return raise(Exception::AddressErrorLoad, in_ds, addr);
       uint32_t value;
       if (!mem.load(addr, size, value)) return raise(Exception::BusErrorData, in_ds, addr);
       if (d.op == Op::LB) value = sign_extend_byte(value);
@@ -280,7 +351,8 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     }
     case Op::SB: case Op::SH: case Op::SW: {
       const unsigned size = (d.op == Op::SW) ? 4 : (d.op == Op::SH) ? 2 : 1;
-      if (addr & (size - 1)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if ((addr & (size - 1)) || user_address_error(addr))
+        return raise(Exception::AddressErrorStore, in_ds, addr);
       if (!mem.store(addr, size, rt)) return raise(Exception::BusErrorData, in_ds, addr);
       snoop_store(addr);
       break;
@@ -291,6 +363,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     // Stores are a read-modify-write of the aligned word (one vcpu per word is all a guest's
     // unaligned-store code can rely on anyway).
     case Op::LWL: case Op::LWR: {
+      if (user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
       uint32_t w;
       if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
       const unsigned b = addr & 3;
@@ -306,6 +379,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       break;
     }
     case Op::SWL: case Op::SWR: {
+      if (user_address_error(addr)) return raise(Exception::AddressErrorStore, in_ds, addr);
       uint32_t w;
       if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
       const unsigned b = addr & 3;
@@ -323,17 +397,20 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       break;
     }
     case Op::LL: {
-      if (addr & 3) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if ((addr & 3) || user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
       uint32_t value;
       if (!mem.load_linked(addr, value)) return raise(Exception::BusErrorData, in_ds, addr);
       v.cp0.raw(cp0::LLAddr) = addr >> 4;  // PAddr[31:4], as the 24K reports it
+      v.ll_bit = true;
       r[d.rt] = value;
       break;
     }
     case Op::SC: {
-      if (addr & 3) return raise(Exception::AddressErrorStore, in_ds, addr);
-      bool stored;
-      if (!mem.store_conditional(addr, rt, stored)) return raise(Exception::BusErrorData, in_ds, addr);
+      if ((addr & 3) || user_address_error(addr)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      bool stored = false;  // LLbit clear (ERET since the LL): fails without touching memory
+      if (v.ll_bit && !mem.store_conditional(addr, rt, stored))
+        return raise(Exception::BusErrorData, in_ds, addr);
+      v.ll_bit = false;
       if (stored) snoop_store(addr);
       r[d.rt] = stored;
       break;
@@ -351,12 +428,18 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
 
     // ---- no-ops for an interpreter with no caches and in-order memory
     case Op::SYNC: case Op::PREF: break;
-    case Op::CACHE:  // user-mode CpU check later; only the I-cache line invalidate matters to us
+    case Op::CACHE:  // only the I-cache line invalidate matters to us
+      if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       if (d.rt == kHitInvalidateI) invalidate_page(addr);
       break;
-    case Op::SYNCI: invalidate_page(addr); break;
+    case Op::SYNCI:
+      if (user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      invalidate_page(addr);
+      break;
 
-    case Op::RDHWR: {  // HWREna's user-mode check comes with privileged mode
+    case Op::RDHWR: {
+      if (d.rd < 32 && !(v.cp0.raw(cp0::HWREna) >> d.rd & 1) && user_mode(status(v)))
+        return raise(Exception::ReservedInstruction, in_ds);
       uint32_t value;
       switch (d.rd) {
         case 0: value = v.cp0.raw(cp0::EBase) & 0x3ffu; break;
@@ -370,16 +453,62 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       break;
     }
 
+    // ---- CP0 (the CU0 check first: user mode without it raises CpU 0 for all of them)
+    case Op::MFC0: case Op::MTC0: case Op::RDPGPR: case Op::WRPGPR: case Op::DI: case Op::EI:
+    case Op::ERET: case Op::WAIT: {
+      if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
+      switch (d.op) {
+        case Op::MFC0: {
+          uint32_t value;
+          if (!v.cp0.read({d.rd, static_cast<uint8_t>(d.funct & 7)}, v.cycles, value)) ++guest_errors_;
+          r[d.rt] = value;
+          break;
+        }
+        case Op::MTC0: {
+          const Cp0Id id{d.rd, static_cast<uint8_t>(d.funct & 7)};
+          if (!v.cp0.write(id, rt, v.cycles)) ++guest_errors_;
+          if (id == cp0::Count || id == cp0::Compare) timer_moved = true;
+          break;
+        }
+        case Op::RDPGPR: case Op::WRPGPR: r[d.rd] = rt; break;  // one register set: PSS = CSS
+        case Op::DI: case Op::EI: {
+          uint32_t& status = v.cp0.raw(cp0::Status);
+          r[d.rt] = status;
+          status = d.op == Op::EI ? status | StatusBits::IE : status & ~StatusBits::IE;
+          break;
+        }
+        case Op::ERET: {  // no delay slot; in one it is UNPREDICTABLE: RI, as QEMU
+          if (in_ds) return raise(Exception::ReservedInstruction, in_ds);
+          uint32_t& status = v.cp0.raw(cp0::Status);
+          uint32_t target;
+          if (status & StatusBits::ERL) {
+            target = v.cp0.raw(cp0::ErrorEPC);
+            status &= ~StatusBits::ERL;
+          } else {
+            target = v.cp0.raw(cp0::EPC);
+            status &= ~StatusBits::EXL;
+          }
+          v.ll_bit = false;
+          pc_after = target;
+          next_after = target + 4;
+          break;
+        }
+        case Op::WAIT: waiting = true; break;
+        default: break;
+      }
+      break;
+    }
+
     default:
       if (d.flags & kFpu) {
         StepResult result = raise(Exception::CoprocessorUnusable, in_ds);
         result.coprocessor = 1;
         return result;
       }
-      if ((d.flags & kPrivileged) && user_mode(v.cp0) && !(v.cp0.raw(cp0::Status) & StatusBits::CU0)) {
+      if ((d.flags & kPrivileged) && !cp0_usable(status(v))) {
         return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       }
-      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, Reserved, CP0 ops for now
+      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, Reserved, TLB ops and DERET for now
   }
 
   r[0] = 0;  // cheaper than testing rd/rt == 0 on every write (DuckStation's habit)
@@ -387,7 +516,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
   v.next_pc = next_after;
   v.in_delay_slot = branch_taken_or_jump;
   ++v.cycles;
-  return {.in_delay_slot = in_ds};
+  return {.in_delay_slot = in_ds, .waiting = waiting, .timer_moved = timer_moved};
 }
 
 }  // namespace disco::mips

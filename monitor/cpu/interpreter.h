@@ -3,11 +3,25 @@
 // vectoring it (exception vectoring, the TLB and the FPU are later steps).
 //
 // Call sequence: construct one Interpreter per vcpu (it owns that vcpu's predecode cache);
-// vcpu.jump_to(entry); then step() repeatedly. When step() returns an exception, nothing of the
-// instruction took effect (no register, HI/LO or memory write, pc unchanged), so the caller can
-// vector it using vcpu.pc, result.in_delay_slot and result.bad_vaddr. Call invalidate_page() when
-// a page that may hold code is written other than by this vcpu's own stores, or its mapping
-// changes; SYNCI invalidates its own page.
+// vcpu.jump_to(entry); then, per instruction, either step_and_deliver() (the whole cycle:
+// a pending interrupt is taken, else one instruction runs and its exception is vectored), or
+// the parts: interrupt_pending() / deliver_interrupt(), step(), deliver(). step() itself never
+// vectors: when it returns an exception, nothing of the instruction took effect (no register,
+// HI/LO, CP0 or memory write, pc unchanged), so deliver() (or a test) can vector it from
+// vcpu.pc, result.in_delay_slot and result.bad_vaddr. StepResult::waiting says WAIT ran: the
+// run loop should skip vcpu.cycles ahead to cp0.next_timer_cycle() (or the next device event)
+// instead of spinning. Call invalidate_page() when a page that may hold code is written other
+// than by this vcpu's own stores, or its mapping changes; SYNCI invalidates its own page.
+//
+// Exceptions (MD00090 ch. 6, deliver()): ExcCode from exc_code(); if Status.EXL was 0, EPC =
+// the faulting pc (the branch's when in a delay slot) and Cause.BD; BadVAddr for address
+// errors only (the architecture does not set it for bus errors); Cause.CE = the unit for CpU,
+// else 0; Status.EXL = 1; pc = (Status.BEV ? 0xbfc00200 : EBase[31:12]) + 0x180, or + 0x200
+// for an interrupt with Cause.IV = 1. TLB refill's offset 0x000 comes with the TLB step.
+// Kernel/user: user mode is Status.KSU == 2 with EXL and ERL clear. In user mode a fetch, load
+// or store at an address >= 0x80000000 is an address error (AdEL/AdES with BadVAddr; kuseg
+// only, the kseg mapping is the TLB step's), CP0 instructions and CACHE raise CpU 0 unless
+// Status.CU0, and RDHWR of a register whose HWREna bit is clear raises RI.
 //
 // Decode once (STYLE habit 6): each instruction word is decoded (decoder.h) the first time its
 // address executes and kept in a per-4-KiB-page array of Decoded; execution is a switch over Op.
@@ -22,17 +36,21 @@
 // - FPU lines (kFpu: COP1, COP1X, LWC1/LDC1/SWC1/SDC1, MOVF/MOVT): CoprocessorUnusable with
 //   unit 1, whatever Status.CU1 says, until the FPU step. (Linux treats CpU-1 as "FPU not enabled
 //   yet" or emulates; either way the guest is told the truth: there is no FPU here yet.)
-// - CP0 lines other than CACHE (MFC0, MTC0, TLB*, ERET, DI/EI, WAIT, RDPGPR/WRPGPR, DERET):
-//   CoprocessorUnusable unit 0 in user mode without Status.CU0 (the architected check), else
-//   ReservedInstruction as a placeholder until the CP0/TLB step.
+// - CP0 lines: MFC0/MTC0 go through Cp0::read/write (an unimplemented (reg, sel) reads 0, and
+//   is counted in guest_errors()); ERET (ERL ? ErrorEPC, clear ERL : EPC, clear EXL; clears the
+//   LL bit; in a delay slot, UNPREDICTABLE, it raises RI as QEMU does); DI/EI; WAIT (sets
+//   StepResult::waiting, pc moves past it); RDPGPR/WRPGPR with the one register set there is
+//   (plain GPR moves). TLBR/TLBWI/TLBWR/TLBP and DERET: ReservedInstruction, placeholders
+//   until the TLB step (DERET: there is no EJTAG). All raise CoprocessorUnusable unit 0 in user
+//   mode without Status.CU0.
 // - CACHE, SYNC, PREF, SYNCI: no-ops, except that SYNCI and CACHE Hit_Invalidate_I drop the
 //   predecode of their page (the guest's own "I wrote code here"). CACHE's index operations
-//   (blast_icache) do not: their address names no page, and a store already dropped it. CACHE is
-//   privileged; its user-mode CpU check is left for the privileged-mode step.
+//   (blast_icache) do not: their address names no page, and a store already dropped it.
 // - SDBBP (no EJTAG) and Op::Reserved: ReservedInstruction. Branches in delay slots are
 //   UNPREDICTABLE and simply do what the pc pair makes them do.
 // - RDHWR: 0 CPUNum, 1 SYNCI_Step (32), 2 CC (Count), 3 CCRes (2), 29 UserLocal; others RI.
-//   The HWREna user-mode check is left for the privileged-mode step.
+// Performance note: the user-mode checks test an address's bit 31 first and only then read
+// Status (Cp0::raw is one indexed load).
 #pragma once
 
 #include <cstdint>
@@ -59,20 +77,40 @@ enum class Exception : uint8_t {
   BusErrorData,         // DBE (bad_vaddr set for diagnostics; the architecture does not set BadVAddr)
   BusErrorInstruction,  // IBE (bad_vaddr = pc)
   CoprocessorUnusable,  // CpU: StepResult::coprocessor says which unit (Cause.CE)
+  Interrupt,            // Int: never returned by step(); deliver_interrupt() raises it
 };
 std::string_view name(Exception e);
+// Cause.ExcCode of an exception (MD00090 table 9.31); None has none and maps to 0 like Int.
+uint32_t exc_code(Exception e);
 
 struct StepResult {
   Exception exc = Exception::None;
   uint32_t bad_vaddr = 0;      // for address errors (and bus errors, informative)
   bool in_delay_slot = false;  // the instruction was in a delay slot: Cause.BD, EPC = pc - 4
   uint8_t coprocessor = 0;     // for CoprocessorUnusable: Cause.CE
+  bool waiting = false;        // WAIT executed: idle until an interrupt (skip to the next event)
+  bool timer_moved = false;    // MTC0 wrote Count or Compare: ask next_timer_cycle() again
 };
 
 class Interpreter {
  public:
   // Executes the instruction at vcpu.pc (see the file comment for what an exception leaves).
   StepResult step(Vcpu& vcpu, GuestMemory& memory);
+
+  // Vectors the exception step() returned in `result` (nothing for Exception::None), from
+  // vcpu.pc as step() left it. See the file comment for what it sets.
+  static void deliver(Vcpu& vcpu, const StepResult& result);
+  // Status.IE && !EXL && !ERL && (Cause.IP & Status.IM) != 0: checked between instructions.
+  static bool interrupt_pending(const Vcpu& vcpu);
+  // If interrupt_pending(), vectors an interrupt (ExcCode 0; EPC = vcpu.pc, or the branch when
+  // vcpu.pc is a delay slot) and returns true.
+  static bool deliver_interrupt(Vcpu& vcpu);
+  // The run loop's cycle: a pending interrupt is taken (and reported with exc = Interrupt),
+  // else one instruction is stepped and its exception, if any, delivered.
+  StepResult step_and_deliver(Vcpu& vcpu, GuestMemory& memory);
+
+  // MFC0/MTC0 of an unimplemented CP0 register so far (reads 0, writes ignored).
+  uint64_t guest_errors() const { return guest_errors_; }
 
   // Forgets the predecoded instructions of the 4 KiB page holding `addr`.
   void invalidate_page(uint32_t addr);
@@ -88,12 +126,14 @@ class Interpreter {
   };
   // nullptr when the word cannot be fetched (bus error).
   const Decoded* predecoded(uint32_t pc, GuestMemory& memory);
+  uint32_t status(const Vcpu& v) const { return v.cp0.raw(cp0::Status); }
   // After a successful store of this vcpu: drops the page's predecode if it has one.
   void snoop_store(uint32_t addr) {
     const uint32_t number = addr >> kPageShift;
     if (has_page_[number / 64] >> (number % 64) & 1) invalidate_page(addr);
   }
 
+  uint64_t guest_errors_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<PredecodedPage>> pages_;  // by page number
   std::vector<uint64_t> has_page_ = std::vector<uint64_t>((1u << (32 - kPageShift)) / 64);  // 128 KiB
   uint32_t last_page_number_ = 0;       // a one-entry cache in front of pages_: straight-line

@@ -21,8 +21,12 @@ struct Vcpu {
   uint32_t pc = 0;
   uint32_t next_pc = 4;
   // The instruction at `pc` is the delay slot of a branch or jump: an exception there must set
-  // Cause.BD and EPC = pc - 4 (the branch), which the exception-vectoring step will do.
+  // Cause.BD and EPC = pc - 4 (the branch); Interpreter::deliver does.
   bool in_delay_slot = false;
+
+  // LLbit: set by LL, cleared by SC and ERET. SC fails while it is clear whatever the memory's
+  // link says (the memory system owns the link; this is the CPU's half, which ERET clears).
+  bool ll_bit = false;
 
   Cp0 cp0;
   uint64_t cycles = 0;  // virtual cycles; one per executed instruction for now (Count = cycles / 2)

@@ -26,7 +26,7 @@
 	cache	0x14, 0($2)
 	.word	0xec000000		# Reserved opcode 111011: ReservedInstruction
 	lwc1	$f0, 0($1)		# CoprocessorUnusable unit 1
-	mfc0	$4, $12			# kernel mode, CP0 not done yet: ReservedInstruction
+	mfc0	$4, $12			# kernel mode: reads Status; user mode: CoprocessorUnusable
 	beq	$0, $0, .Lafter
 	teq	$0, $0			# Trap in a delay slot
 	ori	$5, $0, 1		# skipped by the branch

@@ -330,26 +330,34 @@ TEST(Interpreter, TrapsSystemAndUnimplemented) {
   t.go();
   using E = Exception;
   EXPECT_EQ(kinds(t.raised), (std::vector<E>{E::Trap, E::Trap, E::Trap, E::Trap, E::Trap, E::Trap, E::Syscall,
-                                             E::ReservedInstruction, E::CoprocessorUnusable,
-                                             E::ReservedInstruction, E::Trap}));
+                                             E::ReservedInstruction, E::CoprocessorUnusable, E::Trap}));
   EXPECT_EQ(t.r(3), 0xdeadbeefu);
-  EXPECT_EQ(t.r(4), 0u);
+  EXPECT_EQ(t.r(4), StatusBits::BEV | StatusBits::ERL) << "mfc0 $4, $12 in kernel mode reads the reset Status";
   EXPECT_EQ(t.r(5), 0u) << "the branch around it was not taken";
   EXPECT_EQ(t.r(6), 7u);
-  ASSERT_EQ(t.raised.size(), 11u);
-  EXPECT_TRUE(t.raised[10].in_delay_slot) << "teq in a delay slot";
-  EXPECT_FALSE(t.raised[9].in_delay_slot);
+  ASSERT_EQ(t.raised.size(), 10u);
+  EXPECT_EQ(t.raised[8].pc, t.raised[7].pc + 4) << "lwc1 follows the reserved word";
+  EXPECT_TRUE(t.raised[9].in_delay_slot) << "teq in a delay slot";
+  EXPECT_FALSE(t.raised[8].in_delay_slot);
   EXPECT_EQ(t.last.exc, E::Break);
 }
 
 TEST(Interpreter, CoprocessorZeroOpsInUserModeAreCoprocessorUnusable) {
   Machine t;
   t.program("system");
-  t.cpu.cp0.raw(cp0::Status) = StatusBits::UM;  // user mode, CU0 clear
+  t.cpu.cp0.raw(cp0::Status) = StatusBits::UM;  // user mode, CU0 clear, HWREna 0
   t.go();
-  ASSERT_EQ(t.raised.size(), 11u);
-  EXPECT_EQ(t.raised[9].exc, Exception::CoprocessorUnusable);  // mfc0
-  EXPECT_EQ(t.raised[8].exc, Exception::CoprocessorUnusable);  // lwc1
+  using E = Exception;
+  EXPECT_EQ(kinds(t.raised),
+            (std::vector<E>{E::Trap, E::Trap, E::Trap, E::Trap, E::Trap, E::Trap, E::Syscall,
+                            E::ReservedInstruction,   // rdhwr $29 without HWREna.ULR
+                            E::CoprocessorUnusable,   // cache
+                            E::ReservedInstruction,   // reserved opcode
+                            E::CoprocessorUnusable,   // lwc1 (unit 1)
+                            E::CoprocessorUnusable,   // mfc0 (unit 0)
+                            E::Trap}));
+  EXPECT_EQ(t.r(3), 0u);
+  EXPECT_EQ(t.r(4), 0u);
 }
 
 TEST(Interpreter, PredecodesOnceUntilInvalidated) {
