@@ -203,6 +203,14 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   auto next_progress = t_start + std::chrono::seconds(1);
   std::string failure;
 
+  // Keeps a node's report if it is a JSON object; false if it is not.
+  auto take_report = [&](NodeId from, const std::string& text) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return false;
+    out.nodes[from] = std::move(j);
+    reported[from] = true;
+    return true;
+  };
   auto stop_all = [&](const std::string& reason) {
     for (NodeId i = 0; i < n; ++i) control.send(i, {.kind = ControlMsg::Kind::Stop, .reason = reason});
     phase = Phase::Stopping;
@@ -286,14 +294,11 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
         break;
       case ControlMsg::Kind::Stats: {
         if (reported[from]) break;
-        auto j = nlohmann::json::parse(m->json, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
+        if (!take_report(from, m->json)) {
           failure = fmt::format("node {} sent a report that is not JSON", from);
           stop_all(failure);
           break;
         }
-        out.nodes[from] = std::move(j);
-        reported[from] = true;
         if (++reports_seen == n) {
           out.host_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
           if (cfg.workload.kind == WorkloadKind::Counter) {
@@ -327,10 +332,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   while (Clock::now() < grace && !all_in()) {
     std::optional<ControlMsg> m = control.recv(20);
     if (!m || m->kind != ControlMsg::Kind::Stats || m->node >= n) continue;
-    auto j = nlohmann::json::parse(m->json, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
-    out.nodes[m->node] = std::move(j);
-    reported[m->node] = final_report[m->node] = true;
+    if (take_report(m->node, m->json)) final_report[m->node] = true;
   }
   if (!procs.reap_all(0)) {
     procs.kill_all(SIGKILL);
