@@ -23,6 +23,17 @@ bool cp0_usable(uint32_t status) { return !user_mode(status) || (status & Status
 constexpr uint32_t kBevBase = 0xbfc00200;
 constexpr uint32_t kGeneralOffset = 0x180;
 constexpr uint32_t kInterruptOffset = 0x200;  // Cause.IV = 1
+constexpr uint32_t kRefillOffset = 0x000;     // TLB refill with EXL clear
+
+constexpr uint32_t kKseg0 = 0x80000000u, kKseg2 = 0xc0000000u;
+constexpr uint32_t kUnmappedMask = 0x1fffffffu;  // kseg0/kseg1 -> physical
+constexpr uint32_t kAsidMask = 0xffu;
+constexpr uint32_t kVpn2Mask = 0xffffe000u;
+constexpr uint32_t kContextPteBase = 0xff800000u;
+
+bool tlb_exception(Exception e) {
+  return e == Exception::TlbModified || e == Exception::TlbLoad || e == Exception::TlbStore;
+}
 
 StepResult raise(Exception e, bool in_delay_slot, uint32_t bad_vaddr = 0) {
   return {.exc = e, .bad_vaddr = bad_vaddr, .in_delay_slot = in_delay_slot};
@@ -61,6 +72,10 @@ std::string_view name(Exception e) {
     case Exception::BusErrorInstruction: return "BusErrorInstruction";
     case Exception::CoprocessorUnusable: return "CoprocessorUnusable";
     case Exception::Interrupt: return "Interrupt";
+    case Exception::TlbModified: return "TlbModified";
+    case Exception::TlbLoad: return "TlbLoad";
+    case Exception::TlbStore: return "TlbStore";
+    case Exception::FloatingPoint: return "FloatingPoint";
   }
   return "?";
 }
@@ -68,6 +83,10 @@ std::string_view name(Exception e) {
 uint32_t exc_code(Exception e) {
   switch (e) {
     case Exception::None: case Exception::Interrupt: return 0;
+    case Exception::TlbModified: return 1;
+    case Exception::TlbLoad: return 2;
+    case Exception::TlbStore: return 3;
+    case Exception::FloatingPoint: return 15;
     case Exception::AddressErrorLoad: return 4;
     case Exception::AddressErrorStore: return 5;
     case Exception::BusErrorInstruction: return 6;
@@ -100,10 +119,21 @@ void Interpreter::deliver(Vcpu& v, const StepResult& result) {
   cause = (cause & ~(CauseBits::ExcCode | CauseBits::CE)) | exc_code(result.exc) << 2 | ce << 28;
   if (result.exc == Exception::AddressErrorLoad || result.exc == Exception::AddressErrorStore)
     c.raw(cp0::BadVAddr) = result.bad_vaddr;
+  uint32_t offset = kGeneralOffset;
+  if (tlb_exception(result.exc)) {
+    // What the refill handler needs: the faulting page pair in EntryHi (ASID kept) and its
+    // page-table slot in Context (BadVPN2 = VA[31:13] at bits 22:4).
+    c.raw(cp0::BadVAddr) = result.bad_vaddr;
+    uint32_t& context = c.raw(cp0::Context);
+    context = (context & kContextPteBase) | (result.bad_vaddr >> 13) << 4;
+    uint32_t& entry_hi = c.raw(cp0::EntryHi);
+    entry_hi = (result.bad_vaddr & kVpn2Mask) | (entry_hi & kAsidMask);
+    if (result.refill && !(status & StatusBits::EXL)) offset = kRefillOffset;
+  } else if (result.exc == Exception::Interrupt && (cause & CauseBits::IV)) {
+    offset = kInterruptOffset;
+  }
   status |= StatusBits::EXL;
   const uint32_t base = (status & StatusBits::BEV) ? kBevBase : (c.raw(cp0::EBase) & 0xfffff000u);
-  const uint32_t offset =
-      (result.exc == Exception::Interrupt && (cause & CauseBits::IV)) ? kInterruptOffset : kGeneralOffset;
   v.jump_to(base + offset);
 }
 
@@ -126,8 +156,8 @@ StepResult Interpreter::step_and_deliver(Vcpu& v, GuestMemory& memory) {
   return result;
 }
 
-void Interpreter::invalidate_page(uint32_t addr) {
-  const uint32_t number = addr >> kPageShift;
+void Interpreter::invalidate_page(uint32_t paddr) {
+  const uint32_t number = paddr >> kPageShift;
   pages_.erase(number);
   has_page_[number / 64] &= ~(uint64_t{1} << (number % 64));
   if (last_page_ != nullptr && last_page_number_ == number) last_page_ = nullptr;
@@ -137,6 +167,56 @@ void Interpreter::invalidate_all() {
   pages_.clear();
   std::fill(has_page_.begin(), has_page_.end(), 0);
   last_page_ = nullptr;
+}
+
+bool Interpreter::translate(Vcpu& v, uint32_t vaddr, bool store, uint32_t& paddr, StepResult& fault) {
+  if (vaddr >= kKseg0) {
+    if (user_mode(status(v))) {
+      fault.exc = store ? Exception::AddressErrorStore : Exception::AddressErrorLoad;
+      fault.bad_vaddr = vaddr;
+      return false;
+    }
+    if (vaddr < kKseg2) {
+      paddr = vaddr & kUnmappedMask;
+      return true;
+    }
+  } else if (status(v) & StatusBits::ERL) {
+    paddr = vaddr;  // kuseg is unmapped while ERL is set (boot code before the TLB is set up)
+    return true;
+  }
+  return translate_mapped(v, vaddr, store, paddr, fault);
+}
+
+bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t& paddr, StepResult& fault) {
+  if (soft_tlb_generation_ != v.tlb.generation()) {
+    soft_load_.fill({});
+    soft_store_.fill({});
+    soft_tlb_generation_ = v.tlb.generation();
+  }
+  const uint32_t asid = v.cp0.raw(cp0::EntryHi) & kAsidMask;
+  const uint32_t key = vaddr >> kPageShift | asid << 20;
+  SoftTlbEntry& soft = (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries];
+  if (soft.key == key) [[likely]] {
+    paddr = soft.frame | (vaddr & ((1u << kPageShift) - 1));
+    return true;
+  }
+  const int index = v.tlb.match(vaddr, static_cast<uint8_t>(asid));
+  TlbTranslation t;
+  if (index < 0)
+    t.fault = TlbFault::Refill;
+  else
+    t = v.tlb.translate(static_cast<unsigned>(index), vaddr, store);
+  if (t.fault != TlbFault::None) {
+    fault.exc = t.fault == TlbFault::Modified ? Exception::TlbModified
+                : store                       ? Exception::TlbStore
+                                              : Exception::TlbLoad;
+    fault.refill = t.fault == TlbFault::Refill;
+    fault.bad_vaddr = vaddr;
+    return false;
+  }
+  paddr = t.paddr;
+  soft = {.key = key, .frame = t.paddr & ~((1u << kPageShift) - 1)};
+  return true;
 }
 
 const Decoded* Interpreter::predecoded(uint32_t pc, GuestMemory& memory) {
@@ -163,10 +243,12 @@ const Decoded* Interpreter::predecoded(uint32_t pc, GuestMemory& memory) {
 StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
   const uint32_t pc = v.pc;
   const bool in_ds = v.in_delay_slot;
-  // kuseg is all user mode may address; the bit test first (kernel code lives above it).
-  const auto user_address_error = [&](uint32_t a) { return (a & 0x80000000u) && user_mode(status(v)); };
-  if ((pc & 3) || user_address_error(pc)) return raise(Exception::AddressErrorLoad, in_ds, pc);
-  const Decoded* cached = predecoded(pc, mem);
+  StepResult fault{.in_delay_slot = in_ds};  // filled by translate() when an access cannot proceed
+  uint32_t pa;  // the physical address of the access being made
+  const auto to_physical = [&](uint32_t va, bool store) { return translate(v, va, store, pa, fault); };
+  if (pc & 3) return raise(Exception::AddressErrorLoad, in_ds, pc);
+  if (!to_physical(pc, false)) return fault;
+  const Decoded* cached = predecoded(pa, mem);
   if (cached == nullptr) return raise(Exception::BusErrorInstruction, in_ds, pc);
   const Decoded d = *cached;  // a copy: SYNCI may drop the page it lives in
 
@@ -340,10 +422,10 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     // ---- loads and stores
     case Op::LB: case Op::LBU: case Op::LH: case Op::LHU: case Op::LW: {
       const unsigned size = (d.op == Op::LW) ? 4 : (d.op == Op::LH || d.op == Op::LHU) ? 2 : 1;
-      if ((addr & (size - 1)) || user_address_error(addr))
-        return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (addr & (size - 1)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (!to_physical(addr, false)) return fault;
       uint32_t value;
-      if (!mem.load(addr, size, value)) return raise(Exception::BusErrorData, in_ds, addr);
+      if (!mem.load(pa, size, value)) return raise(Exception::BusErrorData, in_ds, addr);
       if (d.op == Op::LB) value = sign_extend_byte(value);
       if (d.op == Op::LH) value = sign_extend_half(value);
       r[d.rt] = value;
@@ -351,10 +433,10 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     }
     case Op::SB: case Op::SH: case Op::SW: {
       const unsigned size = (d.op == Op::SW) ? 4 : (d.op == Op::SH) ? 2 : 1;
-      if ((addr & (size - 1)) || user_address_error(addr))
-        return raise(Exception::AddressErrorStore, in_ds, addr);
-      if (!mem.store(addr, size, rt)) return raise(Exception::BusErrorData, in_ds, addr);
-      snoop_store(addr);
+      if (addr & (size - 1)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if (!to_physical(addr, true)) return fault;
+      if (!mem.store(pa, size, rt)) return raise(Exception::BusErrorData, in_ds, addr);
+      snoop_store(pa);
       break;
     }
     // Unaligned word access, little-endian (MD00086 LWL/LWR/SWL/SWR, BigEndianCPU = 0). With
@@ -363,9 +445,9 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     // Stores are a read-modify-write of the aligned word (one vcpu per word is all a guest's
     // unaligned-store code can rely on anyway).
     case Op::LWL: case Op::LWR: {
-      if (user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (!to_physical(addr, false)) return fault;
       uint32_t w;
-      if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      if (!mem.load(pa & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
       const unsigned b = addr & 3;
       if (d.op == Op::LWL) {
         const unsigned shift = (3 - b) * 8;
@@ -379,9 +461,9 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       break;
     }
     case Op::SWL: case Op::SWR: {
-      if (user_address_error(addr)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if (!to_physical(addr, true)) return fault;
       uint32_t w;
-      if (!mem.load(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      if (!mem.load(pa & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
       const unsigned b = addr & 3;
       if (d.op == Op::SWL) {
         const unsigned shift = (3 - b) * 8;  // memory bytes 0..b <- rt's top b+1 bytes
@@ -392,26 +474,28 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
         const uint32_t written = ~0u << shift;
         w = (w & ~written) | (rt << shift);
       }
-      if (!mem.store(addr & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
-      snoop_store(addr);
+      if (!mem.store(pa & ~3u, 4, w)) return raise(Exception::BusErrorData, in_ds, addr);
+      snoop_store(pa);
       break;
     }
     case Op::LL: {
-      if ((addr & 3) || user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (addr & 3) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (!to_physical(addr, false)) return fault;
       uint32_t value;
-      if (!mem.load_linked(addr, value)) return raise(Exception::BusErrorData, in_ds, addr);
-      v.cp0.raw(cp0::LLAddr) = addr >> 4;  // PAddr[31:4], as the 24K reports it
+      if (!mem.load_linked(pa, value)) return raise(Exception::BusErrorData, in_ds, addr);
+      v.cp0.raw(cp0::LLAddr) = pa >> 4;  // PAddr[31:4], as the 24K reports it
       v.ll_bit = true;
       r[d.rt] = value;
       break;
     }
     case Op::SC: {
-      if ((addr & 3) || user_address_error(addr)) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if (addr & 3) return raise(Exception::AddressErrorStore, in_ds, addr);
+      if (!to_physical(addr, true)) return fault;
       bool stored = false;  // LLbit clear (ERET since the LL): fails without touching memory
-      if (v.ll_bit && !mem.store_conditional(addr, rt, stored))
+      if (v.ll_bit && !mem.store_conditional(pa, rt, stored))
         return raise(Exception::BusErrorData, in_ds, addr);
       v.ll_bit = false;
-      if (stored) snoop_store(addr);
+      if (stored) snoop_store(pa);
       r[d.rt] = stored;
       break;
     }
@@ -430,11 +514,11 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
     case Op::SYNC: case Op::PREF: break;
     case Op::CACHE:  // only the I-cache line invalidate matters to us
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
-      if (d.rt == kHitInvalidateI) invalidate_page(addr);
+      if (d.rt == kHitInvalidateI && translate(v, addr, false, pa, fault)) invalidate_page(pa);
       break;
     case Op::SYNCI:
-      if (user_address_error(addr)) return raise(Exception::AddressErrorLoad, in_ds, addr);
-      invalidate_page(addr);
+      if (addr >= kKseg0 && user_mode(status(v))) return raise(Exception::AddressErrorLoad, in_ds, addr);
+      if (translate(v, addr, false, pa, fault)) invalidate_page(pa);
       break;
 
     case Op::RDHWR: {
@@ -455,7 +539,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
 
     // ---- CP0 (the CU0 check first: user mode without it raises CpU 0 for all of them)
     case Op::MFC0: case Op::MTC0: case Op::RDPGPR: case Op::WRPGPR: case Op::DI: case Op::EI:
-    case Op::ERET: case Op::WAIT: {
+    case Op::ERET: case Op::WAIT: case Op::TLBR: case Op::TLBWI: case Op::TLBWR: case Op::TLBP: {
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       switch (d.op) {
         case Op::MFC0: {
@@ -494,6 +578,15 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
           break;
         }
         case Op::WAIT: waiting = true; break;
+        case Op::TLBP: v.tlb.probe(v.cp0); break;
+        case Op::TLBR: v.tlb.read(v.cp0); break;
+        case Op::TLBWI: v.tlb.write(v.cp0, v.cp0.raw(cp0::Index)); break;
+        case Op::TLBWR: {
+          uint32_t random;
+          v.cp0.read(cp0::Random, v.cycles, random);
+          v.tlb.write(v.cp0, random);
+          break;
+        }
         default: break;
       }
       break;
@@ -508,7 +601,7 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       if ((d.flags & kPrivileged) && !cp0_usable(status(v))) {
         return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       }
-      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, Reserved, TLB ops and DERET for now
+      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, DERET, Reserved
   }
 
   r[0] = 0;  // cheaper than testing rd/rt == 0 on every write (DuckStation's habit)

@@ -4,91 +4,18 @@
 // program (interp_handler.S) with a real handler at EBase + 0x180.
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <fstream>
-#include <iterator>
-#include <string>
 #include <vector>
 
 #include "monitor/cpu/interpreter.h"
+#include "tests/monitor/kseg_memory.h"
+#include "tests/monitor/kuseg_identity.h"
 
 namespace disco::mips {
 namespace {
 
-constexpr uint32_t kCodeBase = DISCO_INTERP_BASE;
-constexpr uint32_t kData = 0x00100000;
-constexpr uint32_t kMemorySize = 8u << 20;
+using namespace test;
 
-// Flat RAM at physical 0..8 MiB; kseg0/kseg1 (0x80000000..0xbfffffff) map onto it by dropping
-// the top three bits, as the unmapped segments do. Everything else is a bus error.
-class KsegMemory final : public GuestMemory {
- public:
-  KsegMemory() : bytes_(kMemorySize) {}
-  bool load(uint32_t addr, unsigned size, uint32_t& out) override {
-    if (!map(addr, size)) return false;
-    out = 0;
-    std::memcpy(&out, &bytes_[addr], size);
-    return true;
-  }
-  bool store(uint32_t addr, unsigned size, uint32_t value) override {
-    if (!map(addr, size)) return false;
-    std::memcpy(&bytes_[addr], &value, size);
-    return true;
-  }
-  bool load_linked(uint32_t addr, uint32_t& out) override {
-    if (!load(addr, 4, out)) return false;
-    linked_ = true;
-    return true;
-  }
-  bool store_conditional(uint32_t addr, uint32_t value, bool& stored) override {
-    stored = linked_;
-    linked_ = false;
-    return !stored || store(addr, 4, value);
-  }
-  bool fetch(uint32_t addr, uint32_t& word) override { return load(addr, 4, word); }
 
-  void set_word(uint32_t addr, uint32_t w) {
-    ASSERT_TRUE(map(addr, 4));
-    std::memcpy(&bytes_[addr], &w, 4);
-  }
-  void load_program(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    const std::vector<char> code{std::istreambuf_iterator<char>(in), {}};
-    ASSERT_FALSE(code.empty()) << "missing " << path;
-    std::memcpy(&bytes_[kCodeBase], code.data(), code.size());
-  }
-
- private:
-  bool map(uint32_t& addr, unsigned size) const {
-    if (addr >= 0x80000000u && addr < 0xc0000000u) addr &= 0x1fffffffu;
-    return addr < kMemorySize && kMemorySize - addr >= size;
-  }
-  std::vector<uint8_t> bytes_;
-  bool linked_ = false;
-};
-
-// Encodings (MD00086), each checked against the decoder when placed.
-uint32_t r_type(uint32_t rs, uint32_t rt, uint32_t rd, uint32_t funct) { return rs << 21 | rt << 16 | rd << 11 | funct; }
-uint32_t i_type(uint32_t op, uint32_t rs, uint32_t rt, uint32_t imm) { return op << 26 | rs << 21 | rt << 16 | (imm & 0xffff); }
-uint32_t mfc0(uint32_t rt, Cp0Id id) { return 0x40000000u | rt << 16 | uint32_t{id.reg} << 11 | id.sel; }
-uint32_t mtc0(uint32_t rt, Cp0Id id) { return 0x40800000u | rt << 16 | uint32_t{id.reg} << 11 | id.sel; }
-constexpr uint32_t kEret = 0x42000018, kWait = 0x42000020, kSyscall = 0xc, kBreak = 0xd, kNop = 0;
-uint32_t di(uint32_t rt) { return 0x41606000u | rt << 16; }
-uint32_t ei(uint32_t rt) { return 0x41606020u | rt << 16; }
-uint32_t rdpgpr(uint32_t rd, uint32_t rt) { return 0x41400000u | rt << 16 | rd << 11; }
-uint32_t wrpgpr(uint32_t rd, uint32_t rt) { return 0x41c00000u | rt << 16 | rd << 11; }
-uint32_t rdhwr(uint32_t rt, uint32_t rd) { return 0x7c00003bu | rt << 16 | rd << 11; }
-uint32_t lw(uint32_t rt, uint32_t base, int16_t off) { return i_type(0b100011, base, rt, static_cast<uint16_t>(off)); }
-uint32_t sw(uint32_t rt, uint32_t base, int16_t off) { return i_type(0b101011, base, rt, static_cast<uint16_t>(off)); }
-uint32_t ll(uint32_t rt, uint32_t base) { return i_type(0b110000, base, rt, 0); }
-uint32_t sc(uint32_t rt, uint32_t base) { return i_type(0b111000, base, rt, 0); }
-uint32_t lwc1(uint32_t ft, uint32_t base) { return i_type(0b110001, base, ft, 0); }
-uint32_t cache(uint32_t op, uint32_t base) { return i_type(0b101111, base, op, 0); }
-uint32_t beq(uint32_t rs, uint32_t rt, int16_t off) { return i_type(0b000100, rs, rt, static_cast<uint16_t>(off)); }
-uint32_t add(uint32_t rd, uint32_t rs, uint32_t rt) { return r_type(rs, rt, rd, 0x20); }
-uint32_t teq(uint32_t rs, uint32_t rt) { return r_type(rs, rt, 0, 0x34); }
-constexpr uint32_t kReservedWord = 0xec000000;
-constexpr uint32_t kTlbwi = 0x42000002;
 
 constexpr uint32_t kBevGeneral = 0xbfc00380, kBevInterruptIv = 0xbfc00400;
 
@@ -98,6 +25,7 @@ struct Cpu {
   Interpreter interpreter;
 
   Cpu() {
+    test::map_kuseg_identity(v);
     v.cp0.raw(cp0::Status) = StatusBits::BEV;  // kernel mode, out of reset's ERL
   }
   // Places `words` at `at` and points the pc there.
@@ -148,7 +76,7 @@ void check_kinds(uint32_t status, uint32_t ebase, uint32_t vector) {
       {"Sys", {kSyscall}, 8, false, 0, 0},
       {"Bp", {kBreak}, 9, false, 0, 0},
       {"RI", {kReservedWord}, 10, false, 0, 0},
-      {"RI (TLB placeholder)", {kTlbwi}, 10, false, 0, 0},
+      {"RI (DERET: no EJTAG)", {kDeret}, 10, false, 0, 0},
       {"CpU 1", {lwc1(0, 1)}, 11, false, 0, 1},
       {"Ov", {add(2, 4, 4)}, 12, false, 0, 0},
       {"Tr", {teq(0, 0)}, 13, false, 0, 0},
@@ -379,6 +307,7 @@ TEST(Exceptions, InterruptVectorWithMovedEBaseAndDelaySlot) {
 
 TEST(Exceptions, InterruptPendingNeedsIeUnmaskedAndNoExlErl) {
   Vcpu v;
+  test::map_kuseg_identity(v);
   v.cp0.raw(cp0::Cause) = 1u << 12;
   const uint32_t im4 = 1u << 12;
   v.cp0.raw(cp0::Status) = StatusBits::IE | im4;

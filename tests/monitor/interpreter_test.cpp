@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "monitor/cpu/interpreter.h"
+#include "tests/monitor/kuseg_identity.h"
 
 namespace disco::mips {
 namespace {
@@ -98,6 +99,7 @@ struct Machine {
   std::vector<Raised> raised;
   StepResult last;
 
+  Machine() { test::map_kuseg_identity(cpu); }
   void program(const char* name) { memory.load_program(std::string(DISCO_INTERP_DIR) + "/interp_" + name + ".bin"); }
 
   void go(unsigned max_steps = 10000) {
@@ -493,6 +495,7 @@ TEST(Interpreter, SynciAndCacheHitInvalidateDropPredecode) {
   for (const uint32_t maintenance : {encode_i(0b000001, 1, 0b11111, 0),     // synci 0($1)
                                      encode_i(0b101111, 1, 0b10000, 0)}) {  // cache 0x10, 0($1)
     Vcpu cpu;
+    test::map_kuseg_identity(cpu);
     FlatMemory memory;
     Interpreter interpreter;
     const uint32_t kTarget = kCodeBase + 0x2000;  // another page

@@ -1,0 +1,58 @@
+#include "monitor/cpu/tlb.h"
+
+namespace disco::mips {
+namespace {
+
+constexpr uint32_t kVpn2Mask = 0xffffe000u;  // EntryHi[31:13]
+constexpr uint32_t kAsidMask = 0xffu;
+constexpr uint32_t kIndexProbeFailed = 1u << 31;  // Index.P
+
+}  // namespace
+
+int Tlb::match(uint32_t vaddr, uint8_t asid) const {
+  for (unsigned i = 0; i < entries_.size(); ++i) {
+    const TlbEntry& e = entries_[i];
+    if (((vaddr & kVpn2Mask) & ~e.mask) == e.vpn2 && (e.global || e.asid == asid)) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+TlbTranslation Tlb::translate(unsigned index, uint32_t vaddr, bool store) const {
+  const TlbEntry& e = entries_[index];
+  // The pair covers 2 * page_bytes; the bit just above a page's offset picks even or odd.
+  const uint32_t page_bytes = (e.mask + 0x2000u) >> 1;
+  const uint32_t lo = e.lo[(vaddr & page_bytes) ? 1 : 0];
+  if (!(lo & EntryLoBits::V)) return {.fault = TlbFault::Invalid, .page_bytes = page_bytes};
+  if (store && !(lo & EntryLoBits::D)) return {.fault = TlbFault::Modified, .page_bytes = page_bytes};
+  const uint32_t frame = ((lo & EntryLoBits::Pfn) >> EntryLoBits::PfnShift) << 12;
+  return {.paddr = (frame & ~(page_bytes - 1)) | (vaddr & (page_bytes - 1)), .page_bytes = page_bytes};
+}
+
+void Tlb::probe(Cp0& cp0) const {
+  const uint32_t hi = cp0.raw(cp0::EntryHi);
+  const int i = match(hi & kVpn2Mask, static_cast<uint8_t>(hi & kAsidMask));
+  cp0.raw(cp0::Index) = i < 0 ? kIndexProbeFailed : static_cast<uint32_t>(i);
+}
+
+void Tlb::read(Cp0& cp0) const {
+  const TlbEntry& e = entries_[cp0.raw(cp0::Index) % entries_.size()];
+  const uint32_t g = e.global ? EntryLoBits::G : 0;
+  cp0.raw(cp0::EntryHi) = e.vpn2 | e.asid;
+  cp0.raw(cp0::PageMask) = e.mask;
+  cp0.raw(cp0::EntryLo0) = e.lo[0] | g;
+  cp0.raw(cp0::EntryLo1) = e.lo[1] | g;
+}
+
+void Tlb::write(const Cp0& cp0, unsigned index) {
+  TlbEntry& e = entries_[index % entries_.size()];
+  const uint32_t hi = cp0.raw(cp0::EntryHi);
+  const uint32_t lo0 = cp0.raw(cp0::EntryLo0), lo1 = cp0.raw(cp0::EntryLo1);
+  e.mask = cp0.raw(cp0::PageMask) & kVpn2Mask;
+  e.vpn2 = hi & kVpn2Mask & ~e.mask;
+  e.asid = static_cast<uint8_t>(hi & kAsidMask);
+  e.global = (lo0 & lo1 & EntryLoBits::G) != 0;
+  e.lo = {lo0 & ~EntryLoBits::G, lo1 & ~EntryLoBits::G};
+  ++generation_;
+}
+
+}  // namespace disco::mips
