@@ -21,7 +21,10 @@
 //   and RSQRT 1/sqrt(x) with two roundings, both exact IEEE unlike the 24K's looser spec.
 // - FS = 1 flushes tiny results (a subnormal, or one the host flagged Underflow) to a zero of
 //   the same sign without Underflow or Inexact; operands are not flushed (QEMU honours FS for
-//   results only). Tininess is detected after rounding, like QEMU's MIPS and x86 SSE.
+//   results only). QEMU flushes what is tiny before rounding, so a result that rounds up to the
+//   smallest normal is flushed there and kept here: the one known difference.
+// - Tininess is detected after rounding, as QEMU's MIPS and x86-64 SSE do, and Underflow needs
+//   Inexact too, even when enabled (QEMU; the architecture would trap on an exact tiny result).
 // - Unimplemented Operation (Cause.E) is never raised by arithmetic: denormals are done in
 //   "hardware". Only CTC1 can set it, which then traps, as QEMU.
 // - MFHC1/MTHC1 with FR=0 move the odd register of the even pair named by fs (MD00086's
@@ -30,8 +33,9 @@
 // - CFC1 of registers other than 0, 25, 26, 28 and 31 reads 0 for 1 and 5 (UFR/FRE absent) and
 //   FCSR for the rest; CTC1 to them is ignored; CTC1 to 25/26/28 with reserved bits set is
 //   ignored. All as QEMU's helper_cfc1/helper_ctc1.
-// The host FPU does the IEEE arithmetic (x86-64 SSE or another IEEE host): fesetround to the
-// guest's mode around each operation, host exception flags read back as Cause, host mode restored.
+// The host FPU does the IEEE arithmetic (x86-64 SSE; an AArch64 host would detect tininess
+// before rounding): fesetround to the guest's mode around each operation, the host's exception
+// flags read back as Cause, then the host's mode restored and its flags cleared.
 #pragma once
 
 #include <array>
@@ -66,7 +70,7 @@ struct Fpu {
   std::array<uint32_t, 32> fpr{};  // FR=0: a double is the pair (even = low word, odd = high word)
   uint32_t fcsr = 0;               // FCSR; QEMU's 24Kf resets it to 0 (round to nearest, no traps)
 
-  // The double in the pair holding `reg`: (reg & ~1, reg | 1). Execute_fpu raises RI for an odd
+  // The double in the pair holding `reg`: (reg & ~1, reg | 1). execute_fpu raises RI for an odd
   // register of a .D op before it gets here; an odd LDC1/SDC1 register (UNPREDICTABLE) gets the
   // pair holding it, as QEMU's gen_store_fpr64/gen_load_fpr64 do.
   uint64_t read_double(unsigned reg) const {
@@ -95,10 +99,10 @@ enum class FpuOutcome : uint8_t {
 // written.
 FpuOutcome execute_fpu(Fpu& fpu, std::array<uint32_t, 32>& gpr, const Decoded& d);
 
-// FCC[cc] (cc 0..7): BC1F/BC1T (cc = d.rt >> 2), MOVF/MOVT and their .fmt forms.
-inline bool fpu_condition(const Fpu& fpu, unsigned cc) {
-  const unsigned bit = cc == 0 ? 23 : 24 + (cc & 7);
-  return (fpu.fcsr >> bit) & 1;
-}
+// The FCSR bit of condition code cc (0..7): FCC0 is bit 23, FCC1..7 are bits 25..31.
+constexpr uint32_t fcc_bit(unsigned cc) { return (cc & 7) == 0 ? FcsrBits::FCC0 : 1u << (24 + (cc & 7)); }
+
+// FCC[cc]: BC1F/BC1T (cc = d.rt >> 2), MOVF/MOVT and their .fmt forms.
+inline bool fpu_condition(const Fpu& fpu, unsigned cc) { return (fpu.fcsr & fcc_bit(cc)) != 0; }
 
 }  // namespace disco::mips

@@ -592,11 +592,67 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       break;
     }
 
-    default:
-      if (d.flags & kFpu) {
+    // ---- COP1 (fpu.h): the CU1 check, then memory and branches here, the rest in execute_fpu
+    case Op::LWC1: case Op::LDC1: case Op::SWC1: case Op::SDC1: case Op::LWXC1: case Op::LDXC1: case Op::SWXC1:
+    case Op::SDXC1: case Op::LUXC1: case Op::SUXC1: case Op::PREFX: case Op::BC1F: case Op::BC1T: case Op::BC1FL:
+    case Op::BC1TL: {
+      if (!(status(v) & StatusBits::CU1)) {
         StepResult result = raise(Exception::CoprocessorUnusable, in_ds);
         result.coprocessor = 1;
         return result;
+      }
+      if (d.flags & kFr1) return raise(Exception::ReservedInstruction, in_ds);  // LUXC1/SUXC1: 64-bit FPRs only
+      Fpu& f = v.fpu;
+      switch (d.op) {
+        case Op::BC1F: case Op::BC1T: case Op::BC1FL: case Op::BC1TL:
+          branch(fpu_condition(f, d.rt >> 2) == static_cast<bool>(d.rt & 1));
+          break;
+        case Op::PREFX: break;
+        default: {
+          // Indexed forms: base rs + index rt, the FPR in sa (loads) or rd (stores).
+          const bool indexed = d.op == Op::LWXC1 || d.op == Op::LDXC1 || d.op == Op::SWXC1 || d.op == Op::SDXC1;
+          const bool store = d.flags & kStore;
+          const bool dbl = d.op == Op::LDC1 || d.op == Op::SDC1 || d.op == Op::LDXC1 || d.op == Op::SDXC1;
+          const uint32_t ea = indexed ? rs + rt : addr;
+          const unsigned reg = indexed ? (store ? d.rd : d.sa) : d.rt;
+          if (ea & (dbl ? 7u : 3u))
+            return raise(store ? Exception::AddressErrorStore : Exception::AddressErrorLoad, in_ds, ea);
+          if (!to_physical(ea, store)) return fault;
+          if (store) {
+            if (dbl) {
+              const uint64_t bits = f.read_double(reg);
+              if (!mem.store(pa, 4, static_cast<uint32_t>(bits)) || !mem.store(pa + 4, 4, static_cast<uint32_t>(bits >> 32)))
+                return raise(Exception::BusErrorData, in_ds, ea);
+            } else if (!mem.store(pa, 4, f.fpr[reg])) {
+              return raise(Exception::BusErrorData, in_ds, ea);
+            }
+            snoop_store(pa);
+          } else {
+            uint32_t lo, hi = 0;
+            if (!mem.load(pa, 4, lo) || (dbl && !mem.load(pa + 4, 4, hi))) return raise(Exception::BusErrorData, in_ds, ea);
+            if (dbl)
+              f.write_double(reg, uint64_t{hi} << 32 | lo);
+            else
+              f.fpr[reg] = lo;
+          }
+        }
+      }
+      break;
+    }
+
+    default:
+      if (d.flags & kFpu) {
+        if (!(status(v) & StatusBits::CU1)) {
+          StepResult result = raise(Exception::CoprocessorUnusable, in_ds);
+          result.coprocessor = 1;
+          return result;
+        }
+        switch (execute_fpu(v.fpu, r, d)) {
+          case FpuOutcome::Done: break;
+          case FpuOutcome::ReservedInstruction: return raise(Exception::ReservedInstruction, in_ds);
+          case FpuOutcome::FloatingPointException: return raise(Exception::FloatingPoint, in_ds);
+        }
+        break;
       }
       if ((d.flags & kPrivileged) && !cp0_usable(status(v))) {
         return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0

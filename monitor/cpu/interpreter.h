@@ -38,10 +38,11 @@
 // have one, so a store pays one bit test): the kernel writes exception handlers, trampolines and
 // module text and then executes them. Stores by others (vcpus, DMA) need invalidate_page().
 //
-// Instructions that are not integer-core work yet, and what they raise (documented choices):
-// - FPU lines (kFpu: COP1, COP1X, LWC1/LDC1/SWC1/SDC1, MOVF/MOVT): CoprocessorUnusable with
-//   unit 1, whatever Status.CU1 says, until the FPU step. (Linux treats CpU-1 as "FPU not enabled
-//   yet" or emulates; either way the guest is told the truth: there is no FPU here yet.)
+// Instructions beyond the integer core, and the documented choices:
+// - FPU lines (kFpu: COP1, COP1X, LWC1/LDC1/SWC1/SDC1, MOVF/MOVT): CoprocessorUnusable unit 1
+//   unless Status.CU1 (Linux enables CU1 lazily, on that exception). The loads, stores and BC1
+//   branches run here; everything else is fpu.h's execute_fpu (FR=0; 64-bit-FPR-only forms,
+//   kFr1, raise RI), whose IEEE exceptions become FloatingPoint (FPE).
 // - CP0 lines: MFC0/MTC0 go through Cp0::read/write (an unimplemented (reg, sel) reads 0, and
 //   is counted in guest_errors()); ERET (ERL ? ErrorEPC, clear ERL : EPC, clear EXL; clears the
 //   LL bit; in a delay slot, UNPREDICTABLE, it raises RI as QEMU does); DI/EI; WAIT (sets

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "monitor/cpu/cp0.h"
+#include "monitor/cpu/fpu.h"
 #include "monitor/cpu/tlb.h"
 
 namespace disco::mips {
@@ -31,6 +32,7 @@ struct Vcpu {
 
   Cp0 cp0;
   Tlb tlb;
+  Fpu fpu;
   uint64_t cycles = 0;  // virtual cycles; one per executed instruction for now (Count = cycles / 2)
 
   // Starts execution at `address`, outside any delay slot (reset, ERET, a test's entry point).
