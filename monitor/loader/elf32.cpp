@@ -1,6 +1,5 @@
 #include "monitor/loader/elf32.h"
 
-#include <cinttypes>
 #include <cstring>
 
 namespace disco::boot {
@@ -32,33 +31,33 @@ Outcome<Elf32Image> parse_elf32_mips(std::span<const uint8_t> file) {
   using R = Outcome<Elf32Image>;
   if (file.size() < 16 || std::memcmp(file.data(), kElfMagic, 4) != 0) return R::fail("not an ELF file (no \\x7fELF magic)");
   if (file[4] == kClass64) return R::fail("64-bit ELF: the Malta kernel must be ELF32");
-  if (file[4] != kClass32) return R::fail(strprintf("unknown ELF class {}", file[4]));
+  if (file[4] != kClass32) return R::fail(strprintf("unknown ELF class %u", file[4]));
   if (file[5] == kDataMsb) return R::fail("big-endian ELF: this Malta is little-endian (mipsel)");
-  if (file[5] != kDataLsb) return R::fail(strprintf("unknown ELF data encoding {}", file[5]));
-  if (file.size() < kEhdrSize) return R::fail(strprintf("ELF header truncated: file is {} bytes", file.size()));
+  if (file[5] != kDataLsb) return R::fail(strprintf("unknown ELF data encoding %u", file[5]));
+  if (file.size() < kEhdrSize) return R::fail(strprintf("ELF header truncated: file is %zu bytes", file.size()));
   if (uint16_t machine = le16(file, 18); machine != kMachineMips)
-    return R::fail(strprintf("ELF machine {} is not MIPS ({})", machine, kMachineMips));
+    return R::fail(strprintf("ELF machine %u is not MIPS (%u)", machine, kMachineMips));
   if (uint16_t type = le16(file, 16); type != kTypeExec)
-    return R::fail(strprintf("ELF type {} is not an executable (ET_EXEC)", type));
+    return R::fail(strprintf("ELF type %u is not an executable (ET_EXEC)", type));
 
   const uint32_t phoff = le32(file, 28);
   const uint16_t phentsize = le16(file, 42), phnum = le16(file, 44);
   if (phnum == 0) return R::fail("ELF has no program headers");
-  if (phentsize != kPhdrSize) return R::fail(strprintf("ELF program header size {} is not {}", phentsize, kPhdrSize));
-  if (phnum > kMaxProgramHeaders) return R::fail(strprintf("ELF has {} program headers (at most {})", phnum, kMaxProgramHeaders));
+  if (phentsize != kPhdrSize) return R::fail(strprintf("ELF program header size %u is not %zu", phentsize, kPhdrSize));
+  if (phnum > kMaxProgramHeaders) return R::fail(strprintf("ELF has %u program headers (at most %u)", phnum, kMaxProgramHeaders));
   if (uint64_t{phoff} + uint64_t{phnum} * kPhdrSize > file.size())
-    return R::fail(strprintf("ELF program headers (offset {:#x}, {} entries) run past the end of the {}-byte file", phoff, phnum, file.size()));
+    return R::fail(strprintf("ELF program headers (offset %#x, %u entries) run past the end of the %zu-byte file", phoff, phnum, file.size()));
 
   Elf32Image image{.entry = le32(file, 24)};
   for (uint16_t i = 0; i < phnum; ++i) {
     const size_t ph = phoff + size_t{i} * kPhdrSize;
     if (le32(file, ph) != kPtLoad) continue;
     ElfSegment s{.vaddr = le32(file, ph + 8), .offset = le32(file, ph + 4), .filesz = le32(file, ph + 16), .memsz = le32(file, ph + 20)};
-    if (s.filesz > s.memsz) return R::fail(strprintf("PT_LOAD {} has filesz {:#x} > memsz {:#x}", i, s.filesz, s.memsz));
+    if (s.filesz > s.memsz) return R::fail(strprintf("PT_LOAD %u has filesz %#x > memsz %#x", i, s.filesz, s.memsz));
     if (uint64_t{s.offset} + s.filesz > file.size())
-      return R::fail(strprintf("PT_LOAD {} is truncated: offset {:#x} + filesz {:#x} is past the end of the {}-byte file", i, s.offset, s.filesz, file.size()));
+      return R::fail(strprintf("PT_LOAD %u is truncated: offset %#x + filesz %#x is past the end of the %zu-byte file", i, s.offset, s.filesz, file.size()));
     if (uint64_t{s.vaddr} + s.memsz > 0x1'0000'0000)
-      return R::fail(strprintf("PT_LOAD {} at {:#x} + memsz {:#x} wraps the 32-bit address space", i, s.vaddr, s.memsz));
+      return R::fail(strprintf("PT_LOAD %u at %#x + memsz %#x wraps the 32-bit address space", i, s.vaddr, s.memsz));
     if (s.memsz > 0) image.loads.push_back(s);
   }
   if (image.loads.empty()) return R::fail("ELF has no PT_LOAD segment to load");
