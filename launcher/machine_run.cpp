@@ -260,6 +260,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
                  vmax / 1e6, per_node);
       next_progress += std::chrono::seconds(1);
     }
+    if (req.each_tick) req.each_tick();
     std::optional<ControlMsg> m = control.recv(20);
     if (!m) continue;
     const NodeId from = m->kind == ControlMsg::Kind::Hello ? m->endpoints.node : m->node;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ struct RunRequest {
   std::string results_dir;     // exists; node logs and the config go here
   std::string disco_exe;       // the binary to start nodes with
   bool progress = true;        // progress lines on stderr for long runs
+  std::function<void()> each_tick;  // called every few ms while the run goes, and once at its end
 };
 
 struct RunOutcome {

@@ -10,6 +10,7 @@
 
 #include "launcher/bench_coherence.h"
 #include "launcher/run_command.h"
+#include "monitor/bare_guest.h"
 #include "node/node_process.h"
 
 namespace {
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--seed", run.config.workload.seed, "workload seed")->capture_default_str();
   run_cmd->add_option("--json", run.json_path, "also write the summary to this file");
   run_cmd->add_option("--name", run.name, "name of the results folder (default: the workload)");
+  add_guest_flags(*run_cmd, run.guest);
 
   BenchOptions bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "measure the machine");
@@ -72,6 +74,12 @@ int main(int argc, char** argv) {
 
   try {
     if (*run_cmd) {
+      run.cpu_mhz_given = run_cmd->get_option("--cpu-mhz")->count() > 0;
+      if (run.guest.wanted()) {
+        // A guest machine: by default one node big enough for the guest's memory.
+        if (run_cmd->get_option("--nodes")->count() == 0) run.config.shape.geometry.nodes = 1;
+        if (run_cmd->get_option("--mem-per-node")->count() == 0) run.mem_per_node = run.guest.mem;
+      }
       if (auto err = resolve(run)) {
         fmt::print(stderr, "disco: {}\n", *err);
         return 2;
@@ -88,7 +96,7 @@ int main(int argc, char** argv) {
     if (*node_cmd) {
       std::ifstream in(node_config);
       node.config = machine_config_from_json(nlohmann::json::parse(in));
-      return run_node_process(node);
+      return run_node_process(node, node.config.guest.is_null() ? PcpuProgram{} : PcpuProgram(run_bare_guest));
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "disco: {}\n", e.what());

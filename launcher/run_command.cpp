@@ -72,15 +72,36 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   sweep_stale_runs();
   MachineConfig& c = o.config;
   c.run_id = make_run_id();
-  const std::string dir = make_results_dir(o.results_root, o.name.empty() ? std::string(name(c.workload.kind)) : o.name);
+  const bool guest = o.guest.wanted();
+  const std::string dir = make_results_dir(
+      o.results_root, !o.name.empty() ? o.name : guest ? std::string("guest") : std::string(name(c.workload.kind)));
   std::ofstream(dir + "/command.txt") << command_line << "\n";
+  BareGuestSpec spec;
+  if (guest) {
+    // A guest's clock defaults to 100 MHz: guest seconds spent polling the RTC cost instructions.
+    if (auto e = resolve_guest(o.guest, dir, o.cpu_mhz_given ? c.shape.timing.cpu_mhz : 100, spec)) {
+      fmt::print(stderr, "disco: {}\n", *e);
+      return 2;
+    }
+    if (const std::string e = check(spec, c.shape.geometry); !e.empty()) {
+      fmt::print(stderr, "disco: {}\n", e);
+      return 2;
+    }
+    std::ofstream(spec.console_path, std::ios::trunc).flush();
+    c.guest = to_json(spec);
+  }
 
   const auto& g = c.shape.geometry;
   fmt::print("disco: {} nodes x {} pcpus, {} MiB per node, {} B lines, {} KiB {}-way cache per node, {} transport\n",
              g.nodes, c.shape.pcpus, g.mem_per_node >> 20, g.line_bytes, c.shape.cache.size_bytes >> 10,
              c.shape.cache.ways, o.transport);
-  fmt::print("workload {}: {} ops per pcpu, {} lines, seed {}\n", name(c.workload.kind), c.workload.ops,
-             c.workload.lines, c.workload.seed);
+  if (guest)
+    fmt::print("guest: {}{}, {} MiB placed {}, append '{}'\n", spec.boot.kernel,
+               spec.boot.initrd.empty() ? "" : " + " + spec.boot.initrd, spec.boot.ram_bytes >> 20,
+               name(spec.boot.placement), spec.boot.append);
+  else
+    fmt::print("workload {}: {} ops per pcpu, {} lines, seed {}\n", name(c.workload.kind), c.workload.ops,
+               c.workload.lines, c.workload.seed);
   const PinPlan plan = plan_pinning(c.pin, g.nodes);
   for (size_t i = 0; i < plan.node_places.size(); ++i)
     fmt::print("  node {:>2} -> {}\n", i, plan.node_places[i]);
@@ -91,7 +112,25 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet}, g_interrupted);
+  // The guest console reaches the terminal as the file grows (--quiet: only the file).
+  std::ifstream console_in;
+  std::function<void()> follow_console;
+  if (guest && !o.quiet) {
+    follow_console = [&] {
+      if (!console_in.is_open()) console_in.open(spec.console_path, std::ios::binary);
+      char buf[4096];
+      for (;;) {
+        console_in.clear();
+        console_in.read(buf, sizeof buf);
+        const std::streamsize n = console_in.gcount();
+        if (n <= 0) break;
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+      }
+      std::fflush(stdout);
+    };
+  }
+  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !guest, follow_console}, g_interrupted);
+  if (follow_console) follow_console();
   const nlohmann::json summary = summarize(c, run, dir);
   for (const auto& nj : run.nodes)
     std::ofstream(fmt::format("{}/node{}-stats.json", dir, nj.value("node", 0u))) << nj.dump(2) << "\n";

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "launcher/guest_options.h"
 #include "node/machine_config.h"
 
 namespace disco {
@@ -19,6 +20,9 @@ struct RunOptions {
   std::string results_root = "results";
   std::string name;
   bool quiet = false;
+  GuestOptions guest;
+  bool cpu_mhz_given = false;
+  bool mem_per_node_given = false;
 };
 
 // Declares the machine's flags (shared by `run` and `bench`) on a subcommand.

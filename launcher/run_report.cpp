@@ -86,6 +86,22 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
     j["counter"] = {{"expected", e}, {"final", f}, {"exact", exact}, {"per_counter_final", run.counter_finals}};
     if (!exact) exit = fmt::format("counter finals differ from the increments made (expected {}, final {})", e, f);
   }
+  if (!cfg.guest.is_null()) {
+    // A bare-mode run: the vcpu's report (node 0, pcpu 0) is the guest's.
+    json guest = json::object();
+    for (const json& nj : run.nodes)
+      for (const json& pj : nj.value("pcpus", json::array()))
+        if (pj.contains("guest")) guest = pj["guest"];
+    j["guest_instructions"] = guest.value("guest_instructions", uint64_t{0});
+    j["poweroff"] = guest.value("poweroff", false);
+    j["console"] = cfg.guest.value("console", "");
+    j["guest"] = guest;
+    j["workload"] = "guest";
+    if (exit == "ok" && guest.contains("error")) exit = guest["error"].get<std::string>();
+    if (exit == "ok" && !j["poweroff"].get<bool>())
+      exit = fmt::format("the guest did not power off (it ended: {})", guest.value("exit", "no report"));
+    checker_errors = 0;
+  }
   if (exit == "ok" && checker_errors) exit = fmt::format("the checker found {} errors", checker_errors);
   if (exit == "ok" && failed) exit = fmt::format("{} accesses failed", failed);
   j["exit"] = exit;
@@ -100,7 +116,11 @@ void print_summary(const nlohmann::json& s) {
   const uint64_t accesses = hits + local + r2 + r3;
   auto pct = [&](uint64_t v) { return accesses ? 100.0 * static_cast<double>(v) / static_cast<double>(accesses) : 0.0; };
   fmt::print("result: {}\n", s["exit"].get<std::string>());
-  fmt::print("  workload ops      {:>12}\n", s["ops"].get<uint64_t>());
+  if (s.contains("guest_instructions"))
+    fmt::print("  guest instructions {:>11}  (console: {})\n", s["guest_instructions"].get<uint64_t>(),
+               s["console"].get<std::string>());
+  else
+    fmt::print("  workload ops      {:>12}\n", s["ops"].get<uint64_t>());
   fmt::print("  accesses          {:>12}\n", accesses);
   fmt::print("  hits              {:>12}  {:5.1f} %\n", hits, pct(hits));
   fmt::print("  local misses      {:>12}  {:5.1f} %\n", local, pct(local));

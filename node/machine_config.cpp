@@ -1,49 +1,16 @@
 #include "node/machine_config.h"
 
+#include "node/strict_json.h"
+
 #include <fmt/format.h>
 
 #include <charconv>
-#include <set>
 #include <stdexcept>
 
 namespace disco {
 namespace {
 
 using nlohmann::json;
-
-// Reads the keys of one JSON object, rejecting any key nobody asked for.
-class StrictObject {
- public:
-  StrictObject(const json& j, std::string path) : j_(j), path_(std::move(path)) {
-    if (!j_.is_object()) throw std::runtime_error(fmt::format("config: {} must be an object", path_));
-  }
-  template <class T>
-  void get(const char* key, T& out) {
-    seen_.insert(key);
-    auto it = j_.find(key);
-    if (it == j_.end()) return;  // absent: the default stays
-    try {
-      out = it->template get<T>();
-    } catch (const json::exception&) {
-      throw std::runtime_error(fmt::format("config: {}.{} has the wrong type", path_, key));
-    }
-  }
-  const json& sub(const char* key) {
-    seen_.insert(key);
-    static const json kEmpty = json::object();
-    auto it = j_.find(key);
-    return it == j_.end() ? kEmpty : *it;
-  }
-  void finish() const {
-    for (auto& [k, v] : j_.items())
-      if (!seen_.count(k)) throw std::runtime_error(fmt::format("config: unknown key {}.{}", path_, k));
-  }
-
- private:
-  const json& j_;
-  std::string path_;
-  std::set<std::string> seen_;
-};
 
 }  // namespace
 
@@ -64,7 +31,7 @@ std::string MachineConfig::check() const {
 
 json to_json(const MachineConfig& c) {
   const auto& s = c.shape;
-  return {
+  json j = {
       {"nodes", s.geometry.nodes},
       {"cpus_per_node", s.pcpus},
       {"mem_per_node", s.geometry.mem_per_node},
@@ -84,6 +51,8 @@ json to_json(const MachineConfig& c) {
       {"heartbeat_ms", c.heartbeat_ms},
       {"run_id", c.run_id},
   };
+  if (!c.guest.is_null()) j["guest"] = c.guest;
+  return j;
 }
 
 MachineConfig machine_config_from_json(const json& j) {
@@ -122,6 +91,7 @@ MachineConfig machine_config_from_json(const json& j) {
   top.get("tcp_host", c.tcp_host);
   top.get("heartbeat_ms", c.heartbeat_ms);
   top.get("run_id", c.run_id);
+  top.get("guest", c.guest);  // checked by its owner (monitor/bare_guest.h)
   top.finish();
   const auto policy = parse_pin_policy(pin);
   if (!policy) throw std::runtime_error(fmt::format("config: pin '{}' is not none, core or numa-node", pin));

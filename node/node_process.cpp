@@ -73,6 +73,7 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
     pj["ops"] = results[p].ops;
     pj["checker_errors"] = results[p].checker_errors;
     pj["first_errors"] = results[p].first_errors;
+    if (!results[p].report.is_null()) pj["guest"] = results[p].report;
     pcpus.push_back(pj);
   }
   j["pcpus"] = pcpus;
@@ -129,7 +130,7 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
 
 }  // namespace
 
-int run_node_process(const NodeProcessArgs& args) {
+int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the launcher
   const MachineConfig& cfg = args.config;
   const NodeShape& shape = cfg.shape;
@@ -174,7 +175,9 @@ int run_node_process(const NodeProcessArgs& args) {
   std::vector<std::thread> pcpus;
   for (PcpuId p = 0; p < shape.pcpus; ++p)
     pcpus.emplace_back([&, p] {
-      results[p] = run_workload(cfg.workload, shape.geometry, {self, p, shape.pcpus}, node.port(p), stop);
+      const PcpuPlace where{self, p, shape.pcpus};
+      results[p] = program ? program({cfg, where, node.port(p), memory.base(), stop})
+                           : run_workload(cfg.workload, shape.geometry, where, node.port(p), stop);
       finished.fetch_add(1);
     });
 

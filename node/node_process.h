@@ -4,6 +4,8 @@
 // stops when the launcher says so.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <string>
 
 #include "node/machine_config.h"
@@ -17,7 +19,19 @@ struct NodeProcessArgs {
   std::string socket_dir;        // where ipc:// ports are bound
 };
 
+// What one pcpu thread is given to run.
+struct PcpuRun {
+  const MachineConfig& config;
+  PcpuPlace where;
+  MemoryPort& port;
+  uint8_t* machine_base;  // host address of machine address 0 (MachineMemory::base)
+  const std::atomic<bool>& stop;
+};
+// The program of every pcpu thread; layers above the node supply one (a guest), else each pcpu
+// runs the configured workload.
+using PcpuProgram = std::function<WorkloadResult(const PcpuRun&)>;
+
 // Returns the process exit status: 0 after a clean stop, 1 when the run could not go on.
-int run_node_process(const NodeProcessArgs& args);
+int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program = {});
 
 }  // namespace disco

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "node/memory_port.h"
 
 namespace disco {
@@ -50,6 +52,7 @@ struct WorkloadResult {
   uint64_t checker_errors = 0;
   uint64_t failed_accesses = 0;
   std::vector<std::string> first_errors;  // at most a few, for the report
+  nlohmann::json report;                  // what a pcpu program other than a workload reports (a guest)
 };
 
 // Layout: every node's memory begins with the counter area; the workload area follows.

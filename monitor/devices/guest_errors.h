@@ -19,13 +19,18 @@ class GuestErrors {
 
   void report(uint32_t offset, std::string_view what) {
     ++count_;
-    if (logged_.insert(offset).second) {
-      spdlog::warn("malta {}: {} at offset {:#x} (logged once)", device_, what, offset);
+    // A guest sweeping addresses must not grow the set without bound: past the limit, stay quiet.
+    if (logged_.size() > kMaxLogged || !logged_.insert(offset).second) return;
+    if (logged_.size() > kMaxLogged) {
+      spdlog::warn("malta {}: more than {} distinct offsets; no longer logging new ones", device_, kMaxLogged);
+      return;
     }
+    spdlog::warn("malta {}: {} at offset {:#x} (logged once)", device_, what, offset);
   }
   uint64_t count() const { return count_; }
 
  private:
+  static constexpr size_t kMaxLogged = 1024;
   std::string_view device_;  // a string literal naming the device
   std::set<uint32_t> logged_;
   uint64_t count_ = 0;

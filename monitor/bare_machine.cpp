@@ -1,0 +1,172 @@
+#include "monitor/bare_machine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <span>
+
+#include "monitor/loader/malta_loader.h"
+
+namespace disco {
+namespace {
+
+// Instructions between two looks at the board's interrupt outputs and the stop flag when no
+// timer or device event comes sooner: about 0.1 ms of guest time at 100 MHz.
+constexpr uint64_t kSliceCycles = 10000;
+
+}  // namespace
+
+std::string_view name(BareExit e) {
+  switch (e) {
+    case BareExit::PowerOff: return "poweroff";
+    case BareExit::Reset: return "reset";
+    case BareExit::Stopped: return "stopped";
+    case BareExit::InstructionLimit: return "instruction-limit";
+    case BareExit::MemoryFailure: return "memory-failure";
+  }
+  return "?";
+}
+
+BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* host_base, const MachineGeometry& g,
+                         NodeId self, std::function<void(uint8_t)> console_out)
+    : config_(config),
+      port_(port),
+      host_base_(host_base),
+      self_(self),
+      placement_(config.placement, config.ram_bytes, g, self),
+      board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds}, std::move(console_out)) {}
+
+uint64_t BareMachine::cycles_at_ns(uint64_t ns) const {
+  if (ns == UINT64_MAX) return UINT64_MAX;
+  // The first cycle whose time (cycles * 1000 / mhz) is at or after ns.
+  return (ns * config_.cpu_mhz + 999) / 1000;
+}
+
+std::string BareMachine::boot() {
+  // The loader's writes land in machine memory page by page through the placement.
+  class Writer final : public boot::PhysicalWriter {
+   public:
+    explicit Writer(BareMachine& m) : m_(m) {}
+    bool write(uint32_t paddr, std::span<const uint8_t> bytes) override {
+      if (paddr > m_.config_.ram_bytes || bytes.size() > m_.config_.ram_bytes - paddr) return false;
+      while (!bytes.empty()) {
+        const size_t chunk = std::min<size_t>(bytes.size(), kPageBytes - paddr % kPageBytes);
+        std::memcpy(m_.host_base_ + m_.ram(paddr), bytes.data(), chunk);
+        bytes = bytes.subspan(chunk);
+        paddr += static_cast<uint32_t>(chunk);
+      }
+      return true;
+    }
+
+   private:
+    BareMachine& m_;
+  } writer(*this);
+  const boot::LoadResult loaded = boot::load_malta_kernel(
+      {.kernel_path = config_.kernel, .initrd_path = config_.initrd, .append = config_.append,
+       .ram_bytes = config_.ram_bytes, .host_unpack = config_.host_unpack},
+      writer);
+  if (!loaded.state) return loaded.error;
+  const boot::BootState& s = *loaded.state;
+  board_.apply_yamon_state();
+  // YAMON hands over in kernel mode with interrupts off, out of the boot ROM's BEV/ERL state.
+  vcpu_.cp0.raw(mips::cp0::Status) = 0;
+  for (unsigned i = 0; i < 4; ++i) vcpu_.gpr[4 + i] = s.a[i];
+  vcpu_.gpr[29] = s.sp;
+  vcpu_.jump_to(s.pc);
+  return {};
+}
+
+BareExit BareMachine::run(const std::atomic<bool>& stop) {
+  mips::Vcpu& v = vcpu_;
+  uint64_t timer_at = v.cp0.next_timer_cycle(v.cycles);
+  for (;;) {
+    if (stop.load(std::memory_order_relaxed)) return BareExit::Stopped;
+    switch (board_.power_event()) {
+      case malta::PowerEvent::PowerOff: return BareExit::PowerOff;
+      case malta::PowerEvent::Reset: return BareExit::Reset;
+      case malta::PowerEvent::None: break;
+    }
+    if (memory_failed_) return BareExit::MemoryFailure;
+    if (config_.max_instructions && instructions_ >= config_.max_instructions) return BareExit::InstructionLimit;
+
+    const uint64_t device_at = cycles_at_ns(board_.next_event_ns(now_ns()));
+    uint64_t until = std::min({timer_at, device_at, v.cycles + kSliceCycles});
+    if (config_.max_instructions) until = std::min(until, v.cycles + (config_.max_instructions - instructions_));
+    while (v.cycles < until) {
+      const mips::StepResult r = interpreter_.step_and_deliver(v, *this);
+      ++instructions_;
+      if (r.exc != mips::Exception::None) {
+        ++exceptions_;
+        ++v.cycles;  // an exception takes a cycle too, so a fault loop still moves time on
+      }
+      if (r.timer_moved) {
+        timer_at = v.cp0.next_timer_cycle(v.cycles);
+        until = std::min(until, timer_at);
+      }
+      if (r.waiting) {
+        // Idle until the next event: time jumps there (an interrupt already pending is taken
+        // by the next step instead).
+        if (!mips::Interpreter::interrupt_pending(v)) v.cycles = std::max(v.cycles, until);
+        break;
+      }
+    }
+    if (v.cycles >= timer_at) {
+      v.cp0.raise_timer();
+      timer_at = v.cp0.next_timer_cycle(v.cycles);
+    }
+    sample_interrupts();
+  }
+}
+
+bool BareMachine::load(uint32_t pa, unsigned size, uint32_t& out) {
+  if (pa < config_.ram_bytes) {
+    const MachineAddr a = ram(pa);
+    bool ok;
+    if (size == 4) {
+      ok = port_.load(a, out);
+    } else if (size == 2) {
+      uint16_t h = 0;
+      ok = port_.load(a, h);
+      out = h;
+    } else {
+      uint8_t b = 0;
+      ok = port_.load(a, b);
+      out = b;
+    }
+    memory_failed_ |= !ok;
+    return ok;
+  }
+  const bool ok = board_.read(pa, size, out, now_ns());
+  sample_interrupts();
+  return ok;
+}
+
+bool BareMachine::store(uint32_t pa, unsigned size, uint32_t value) {
+  if (pa < config_.ram_bytes) {
+    const MachineAddr a = ram(pa);
+    const bool ok = size == 4   ? port_.store(a, value)
+                    : size == 2 ? port_.store(a, static_cast<uint16_t>(value))
+                                : port_.store(a, static_cast<uint8_t>(value));
+    memory_failed_ |= !ok;
+    return ok;
+  }
+  const bool ok = board_.write(pa, size, value, now_ns());
+  sample_interrupts();
+  return ok;
+}
+
+bool BareMachine::load_linked(uint32_t pa, uint32_t& out) {
+  if (pa >= config_.ram_bytes) return false;  // LL/SC on a device: a bus error
+  const bool ok = port_.load_linked(ram(pa), out);
+  memory_failed_ |= !ok;
+  return ok;
+}
+
+bool BareMachine::store_conditional(uint32_t pa, uint32_t value, bool& stored) {
+  stored = false;
+  if (pa >= config_.ram_bytes) return false;
+  const bool ok = port_.store_conditional(ram(pa), value, stored);
+  memory_failed_ |= !ok;
+  return ok;
+}
+
+}  // namespace disco

@@ -1,0 +1,174 @@
+#include "monitor/devices/malta_board.h"
+
+#include <algorithm>
+
+namespace disco::malta {
+
+namespace {
+constexpr uint16_t kCom1Base = 0x3f8, kCom2Base = 0x2f8, kUartPorts = 8;
+constexpr unsigned kCbusUartShift = 3;
+
+uint32_t size_mask(unsigned size) { return size >= 4 ? 0xffffffffu : (1u << (8 * size)) - 1; }
+// The bytes of a 32-bit register that an access of `size` at `pa` sees.
+uint32_t lanes_of(uint32_t word, uint32_t pa, unsigned size) { return (word >> (8 * (pa & 3))) & size_mask(size); }
+}  // namespace
+
+MaltaBoard::MaltaBoard(const BoardConfig& config, std::function<void(uint8_t)> console_out)
+    : gt_(pci_, [this] { return pic_.acknowledge(); }),
+      rtc_(config.rtc_epoch_seconds),
+      com1_(std::move(console_out)),
+      com2_(nullptr),
+      cbus_uart_(nullptr) {}
+
+void MaltaBoard::apply_yamon_state() { gt_.apply_yamon_state(); }
+
+void MaltaBoard::console_input(uint8_t byte) { com1_.host_input(byte); }
+
+PowerEvent MaltaBoard::power_event() const {
+  if (pm_.power_off_requested()) return PowerEvent::PowerOff;
+  if (fpga_.reset_requested()) return PowerEvent::Reset;
+  return PowerEvent::None;
+}
+
+uint64_t MaltaBoard::guest_errors() const {
+  return pic_.guest_errors() + pit_.guest_errors() + rtc_.guest_errors() + keyboard_.guest_errors() +
+         gt_.guest_errors() + com1_.guest_errors() + com2_.guest_errors() + cbus_uart_.guest_errors();
+}
+
+void MaltaBoard::update_lines(uint64_t now_ns) {
+  if (pit_.take_irq0_edge(now_ns)) {  // a pulse: the i8259 latches the rising edge
+    pic_.set_irq(kPitIrq, true);
+    pic_.set_irq(kPitIrq, false);
+  }
+  pic_.set_irq(kKeyboardIrq, keyboard_.irq1());
+  pic_.set_irq(kMouseIrq, keyboard_.irq12());
+  // On the super-I/O a COM port drives its IRQ only while the driver holds MCR OUT2.
+  pic_.set_irq(kCom1Irq, com1_.irq() && com1_.out2());
+  pic_.set_irq(kCom2Irq, com2_.irq() && com2_.out2());
+  pic_.set_irq(kRtcIrq, rtc_.irq(now_ns));
+}
+
+uint8_t MaltaBoard::hw_interrupts(uint64_t now_ns) {
+  update_lines(now_ns);
+  return uint8_t((pic_.intr() ? kIp2 : 0) | (cbus_uart_.irq() ? kIp4 : 0));
+}
+
+uint64_t MaltaBoard::next_event_ns(uint64_t now_ns) {
+  update_lines(now_ns);
+  uint64_t next = rtc_.next_event_ns(now_ns);
+  if (!pic_.irq_masked(kPitIrq)) next = std::min(next, pit_.next_irq0_edge_ns(now_ns));
+  return next;
+}
+
+bool MaltaBoard::io_read_byte(uint32_t port, uint8_t& out, uint64_t now_ns) {
+  if (port > 0xffff) return false;  // ISA and the PIIX4 decode 16-bit ports
+  const auto p = uint16_t(port);
+  const auto pm_base = pci_.pm_io_base();
+  if (pic_.claims(p)) out = pic_.read(p);
+  else if (pit_.claims(p)) out = pit_.read(p, now_ns);
+  else if (rtc_.claims(p)) out = rtc_.read(p, now_ns);
+  else if (keyboard_.claims(p)) out = keyboard_.read(p);
+  else if (dma_.claims(p)) out = dma_.read(p);
+  else if (p >= kCom1Base && p < kCom1Base + kUartPorts) out = com1_.read(p - kCom1Base);
+  else if (p >= kCom2Base && p < kCom2Base + kUartPorts) out = com2_.read(p - kCom2Base);
+  else if (pm_base && p >= *pm_base && p < *pm_base + Piix4Pm::kSize) out = pm_.read(p - *pm_base, now_ns);
+  else return false;
+  return true;
+}
+
+bool MaltaBoard::io_write_byte(uint32_t port, uint8_t value, uint64_t now_ns) {
+  if (port > 0xffff) return false;
+  const auto p = uint16_t(port);
+  const auto pm_base = pci_.pm_io_base();
+  if (pic_.claims(p)) pic_.write(p, value);
+  else if (pit_.claims(p)) pit_.write(p, value, now_ns);
+  else if (rtc_.claims(p)) rtc_.write(p, value, now_ns);
+  else if (keyboard_.claims(p)) keyboard_.write(p, value);
+  else if (dma_.claims(p)) dma_.write(p, value);
+  else if (p >= kCom1Base && p < kCom1Base + kUartPorts) com1_.write(p - kCom1Base, value);
+  else if (p >= kCom2Base && p < kCom2Base + kUartPorts) com2_.write(p - kCom2Base, value);
+  else if (pm_base && p >= *pm_base && p < *pm_base + Piix4Pm::kSize) pm_.write(p - *pm_base, value);
+  else return false;
+  return true;
+}
+
+// Wider I/O accesses reach the 8-bit ISA devices as consecutive byte cycles, as the PIIX4 splits
+// them; write() does the same.
+bool MaltaBoard::io_read(uint32_t port, unsigned size, uint32_t& out, uint64_t now_ns) {
+  out = 0;
+  bool claimed = false;
+  for (unsigned i = 0; i < size; ++i) {
+    uint8_t byte = 0xff;  // nothing drives the ISA bus: it floats high
+    claimed |= io_read_byte(port + i, byte, now_ns);
+    out |= uint32_t(byte) << (8 * i);
+  }
+  return claimed;
+}
+
+bool MaltaBoard::read(uint32_t pa, unsigned size, uint32_t& out, uint64_t now_ns) {
+  update_lines(now_ns);
+  out = size_mask(size);  // what an unclaimed cycle returns
+  if (pa >= kBusErrorAbove) {
+    unclaimed_.report(pa, "read beyond the GT-64120's decode: bus error");
+    return false;
+  }
+  const uint32_t isd = gt_.isd_base();
+  if (pa - isd < Gt64120::kRegisterWindow) {
+    out = gt_.read(pa - isd, size);
+    return true;
+  }
+  if (pa - MaltaFpga::kBase < MaltaFpga::kSize) {
+    const uint32_t offset = pa - MaltaFpga::kBase, uart = offset - MaltaFpga::kUartOffset;
+    if (uart < MaltaFpga::kUartSize && uart % (1u << kCbusUartShift) == 0) {
+      out = cbus_uart_.read(uart >> kCbusUartShift);
+      return true;
+    }
+    if (auto word = fpga_.read(offset & ~3u)) {
+      out = lanes_of(*word, pa, size);
+      return true;
+    }
+  } else if ((pa & ~3u) == MaltaFpga::kRevisionAddress) {
+    out = lanes_of(MaltaFpga::kRevision, pa, size);
+    return true;
+  } else if (auto pci = gt_.decode(pa)) {
+    if (pci->space == Gt64120::Space::Io && io_read(pci->address, size, out, now_ns)) return true;
+    if (pci->space == Gt64120::Space::Memory) gt_.master_abort();  // no PCI memory target on this board
+  }
+  unclaimed_.report(pa, "read no device claims");
+  return true;
+}
+
+bool MaltaBoard::write(uint32_t pa, unsigned size, uint32_t value, uint64_t now_ns) {
+  update_lines(now_ns);
+  value &= size_mask(size);
+  if (pa >= kBusErrorAbove) {
+    unclaimed_.report(pa, "write beyond the GT-64120's decode: bus error");
+    return false;
+  }
+  const uint32_t isd = gt_.isd_base();
+  if (pa - isd < Gt64120::kRegisterWindow) {
+    gt_.write(pa - isd, size, value);
+    return true;
+  }
+  if (pa - MaltaFpga::kBase < MaltaFpga::kSize) {
+    const uint32_t offset = pa - MaltaFpga::kBase, uart = offset - MaltaFpga::kUartOffset;
+    if (uart < MaltaFpga::kUartSize && uart % (1u << kCbusUartShift) == 0) {
+      cbus_uart_.write(uart >> kCbusUartShift, uint8_t(value));
+      return true;
+    }
+    if (fpga_.write(offset & ~3u, value << (8 * (pa & 3)))) return true;
+  } else if (auto pci = gt_.decode(pa)) {
+    if (pci->space == Gt64120::Space::Io) {
+      // An ISA write nobody decodes still completes; it is logged once like any other.
+      bool claimed = false;
+      for (unsigned i = 0; i < size; ++i) claimed |= io_write_byte(pci->address + i, uint8_t(value >> (8 * i)), now_ns);
+      if (claimed) return true;
+    } else {
+      gt_.master_abort();
+    }
+  }
+  unclaimed_.report(pa, "write no device claims");
+  return true;
+}
+
+}  // namespace disco::malta
