@@ -15,8 +15,9 @@ namespace {
 const std::string kSourceDir = DISCO_SOURCE_DIR;
 
 // The default guest's kernel command line: stable addresses, no crypto self-tests (they cost
-// guest time and test nothing of ours). The kernel adds console=ttyS0 from the YAMON env.
-constexpr const char* kDebianAppend = "nokaslr cryptomgr.notests=1";
+// guest time and test nothing of ours), and a panic reboots (the run ends, reporting "reset")
+// instead of spinning forever. The kernel adds console=ttyS0 from the YAMON env.
+constexpr const char* kDebianAppend = "nokaslr cryptomgr.notests=1 panic=-1";
 
 std::string shell_quoted(const std::string& s) {
   std::string q = "'";

@@ -1,0 +1,123 @@
+// End to end in bare mode: Debian's stock Malta kernel boots on the emulated machine, runs
+// busybox commands and every guest test program (guest/programs), and powers off; on one node
+// and on four with the guest's memory interleaved, so the boot's misses really cross nodes. The
+// kernel comes from Debian's archive through scripts/fetch-guest (cached in guest-cache/).
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+#include "tests/launcher/launcher_harness.h"
+
+namespace disco::launcher_test {
+namespace {
+
+const std::string kPrograms = DISCO_GUEST_PROGRAMS;
+const std::string kCheckOutput = std::string(DISCO_SOURCE_DIR) + "/guest/programs/check-output";
+
+std::vector<std::string> boot_flags(const std::string& init_cmd, std::vector<std::string> more = {}) {
+  std::vector<std::string> f{"--bare", "--guest", "debian", "--host-unpack", "--rtc-epoch", "1700000000",
+                             "--extra", kPrograms + ":/disco-tests", "--init-cmd", init_cmd};
+  f.insert(f.end(), more.begin(), more.end());
+  return f;
+}
+
+bool succeeded(const RunResult& r) { return r.exit.exited && r.exit.code == 0; }
+
+// The guest's console, from the path the summary names.
+std::string console_of(const RunResult& r) { return slurp(r.summary.value("console", "")); }
+
+void expect_programs_passed(const RunResult& r) {
+  const std::string console = r.summary.value("console", "");
+  const std::string cmd = kCheckOutput + " '" + console + "' 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << "guest/programs/check-output rejected " << console;
+}
+
+TEST(GuestBoot, DebianRunsBusyboxAndEveryTestProgramOnOneNode) {
+  TempDir dir;
+  const RunResult r = run_disco(boot_flags("uname -sm; echo answer $((6 * 7)); /disco-tests/run-all"), dir, 600s);
+  ASSERT_TRUE(r.summary.is_object()) << r.transcript();
+  EXPECT_TRUE(succeeded(r)) << r.transcript();
+  EXPECT_EQ(r.summary["exit"], "ok");
+  EXPECT_TRUE(r.summary.value("poweroff", false));
+  EXPECT_GT(r.summary.value("guest_instructions", uint64_t{0}), 100'000'000u);
+  EXPECT_NE(r.out.find("disco-init: up"), std::string::npos) << "the console is copied to stdout";
+  const std::string console = console_of(r);
+  EXPECT_NE(console.find("Linux 6.1.0"), std::string::npos);
+  EXPECT_NE(console.find("Linux mips"), std::string::npos) << "uname -sm";
+  EXPECT_NE(console.find("answer 42"), std::string::npos);
+  EXPECT_NE(console.find("disco-init: exit 0"), std::string::npos);
+  expect_programs_passed(r);
+}
+
+TEST(GuestBoot, FourNodesWithInterleavedMemoryMakeRemoteMisses) {
+  TempDir dir;
+  const RunResult r = run_disco(boot_flags("/disco-tests/run-all", {"--nodes", "4", "--mem-per-node", "64MiB",
+                                                                     "--placement", "interleave", "--quiet"}),
+                                dir, 900s);
+  ASSERT_TRUE(r.summary.is_object()) << r.transcript();
+  EXPECT_TRUE(succeeded(r)) << r.transcript();
+  EXPECT_TRUE(r.summary.value("poweroff", false));
+  EXPECT_GT(r.summary["stats"].value("remote_2hop", uint64_t{0}), 10'000u);
+  EXPECT_EQ(r.summary["stats"].value("protocol_errors", uint64_t{1}), 0u);
+  const auto pages = r.summary["guest"]["pages_by_node"];
+  ASSERT_EQ(pages.size(), 4u);
+  for (const auto& p : pages) EXPECT_EQ(p.get<uint64_t>(), 256u * 256 / 4) << "256 MiB in 4 KiB pages, spread evenly";
+  EXPECT_EQ(r.out.find("disco-init: up"), std::string::npos) << "--quiet keeps the console off stdout";
+  expect_programs_passed(r);
+}
+
+TEST(GuestBoot, SameInputsExecuteTheSameInstructions) {
+  TempDir a, b;
+  const RunResult first = run_disco(boot_flags("uname -r", {"--quiet"}), a, 600s);
+  const RunResult second = run_disco(boot_flags("uname -r", {"--quiet"}), b, 600s);
+  ASSERT_TRUE(succeeded(first) && succeeded(second)) << first.transcript() << second.transcript();
+  EXPECT_EQ(first.summary["guest_instructions"], second.summary["guest_instructions"]);
+}
+
+TEST(GuestBoot, TheShippedSelfExtractingKernelBootsToo) {
+  TempDir dir;
+  std::vector<std::string> flags{"--bare", "--guest", "debian", "--init-cmd", "echo self-extracted", "--quiet"};
+  const RunResult r = run_disco(flags, dir, 900s);
+  ASSERT_TRUE(r.summary.is_object()) << r.transcript();
+  EXPECT_TRUE(succeeded(r)) << r.transcript();
+  EXPECT_NE(console_of(r).find("self-extracted"), std::string::npos);
+  EXPECT_GT(r.summary.value("guest_instructions", uint64_t{0}), 1'000'000'000u) << "the decompressor ran in the guest";
+}
+
+TEST(GuestBoot, BadKernelsAndSizesAreOneLineErrors) {
+  TempDir dir;
+  const std::string garbage = (dir / "garbage").string(), truncated = (dir / "truncated").string();
+  std::ofstream(garbage) << std::string(4096, 'x');
+  {
+    const std::string kernel = slurp(std::string(DISCO_SOURCE_DIR) + "/guest-cache/debian/vmlinuz");
+    ASSERT_GT(kernel.size(), 100000u) << "the previous tests fetched the guest";
+    std::ofstream(truncated, std::ios::binary) << kernel.substr(0, kernel.size() / 2);
+  }
+  struct Case {
+    std::vector<std::string> flags;
+    std::string says;
+  };
+  const Case cases[] = {
+      {{"--bare", "--kernel", garbage}, "ELF"},
+      {{"--bare", "--kernel", truncated}, "truncated"},
+      {{"--bare", "--kernel", (dir / "missing").string()}, "missing"},
+      {{"--bare", "--guest", "debian", "--mem", "3GiB"}, "16 MiB to 256 MiB"},
+      {{"--bare", "--guest", "debian", "--mem", "12345"}, "multiple of"},
+      {{"--bare", "--guest", "debian", "--placement", "sideways"}, "local, interleave or first-touch"},
+      {{"--bare", "--guest", "nosuchos"}, "not a known guest"},
+      {{"--bare", "--guest", "debian", "--nodes", "2", "--mem-per-node", "64MiB"}, "raise --mem-per-node"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.says);
+    TempDir d;
+    const RunResult r = run_disco(c.flags, d, 120s);
+    EXPECT_FALSE(succeeded(r)) << r.transcript();
+    EXPECT_FALSE(r.timed_out);
+    const std::string said = r.err + r.out;
+    EXPECT_NE(said.find(c.says), std::string::npos) << r.transcript();
+    EXPECT_TRUE(r.segments_left.empty());
+  }
+}
+
+}  // namespace
+}  // namespace disco::launcher_test
