@@ -67,8 +67,10 @@ std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& res
   const std::string cache = kSourceDir + "/guest-cache";
   if (!o.guest.empty()) {
     if (!o.initrd.empty() && !o.init_cmd.empty()) return "--init-cmd builds the initramfs; it cannot go with --initrd";
-    if (!fs::exists(cache + "/debian/vmlinuz") && !run_script(kSourceDir + "/scripts/fetch-guest >&2"))
-      return "scripts/fetch-guest could not fetch the Debian guest";
+    // Always asked: it is quick when the cache is complete, and it waits for a concurrent fetch.
+    const std::string log = results_dir + "/fetch-guest.txt";
+    if (!run_script(kSourceDir + "/scripts/fetch-guest >" + shell_quoted(log) + " 2>&1"))
+      return "scripts/fetch-guest could not fetch the Debian guest (see " + log + ")";
     if (o.kernel.empty()) o.kernel = cache + "/debian/vmlinuz";
     if (!o.append_given) b.append = kDebianAppend;
   }
