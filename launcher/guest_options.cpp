@@ -44,6 +44,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
   cmd.add_flag("--host-unpack", o.host_unpack, "unpack the kernel's xz payload on the host and enter it directly");
   cmd.add_option("--max-instructions", o.max_instructions, "stop the guest after this many instructions (0: none)");
   cmd.add_option("--rtc-epoch", o.rtc_epoch, "Unix time the guest's RTC starts at (default: now)");
+  cmd.add_flag("--interactive", o.interactive, "the terminal is the guest's console (Ctrl-A x quits)");
 }
 
 std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& results_dir, uint32_t cpu_mhz,
@@ -86,6 +87,11 @@ std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& res
   b.kernel = fs::absolute(o.kernel, ec).string();
   b.initrd = o.initrd.empty() ? std::string() : fs::absolute(o.initrd, ec).string();
   spec.console_path = fs::absolute(results_dir + "/console.log", ec).string();
+  if (o.interactive) {
+    if (!o.init_cmd.empty()) return "--interactive gives you the guest's shell; it cannot go with --init-cmd";
+    spec.input_fifo = fs::absolute(results_dir + "/console.in", ec).string();
+    b.idle_in_real_time = true;
+  }
   return std::nullopt;
 }
 

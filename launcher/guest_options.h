@@ -28,7 +28,7 @@ struct GuestOptions {
   bool interactive = false;
   std::vector<std::string> extra;  // --extra HOST:GUEST for the generated initramfs
 
-  bool wanted() const { return bare || !guest.empty() || !kernel.empty(); }
+  bool wanted() const { return bare || !guest.empty() || !kernel.empty() || interactive; }
 };
 
 void add_guest_flags(CLI::App& cmd, GuestOptions& o);

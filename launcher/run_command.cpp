@@ -9,6 +9,7 @@
 
 #include "launcher/machine_run.h"
 #include "launcher/run_report.h"
+#include "launcher/terminal_input.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -129,14 +130,30 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
       std::fflush(stdout);
     };
   }
-  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !guest, follow_console}, g_interrupted);
+  // --interactive: keystrokes to the guest; Ctrl-A x stops the run like Ctrl-C would.
+  std::optional<TerminalInput> terminal;
+  bool user_quit = false;
+  std::function<void()> tick = follow_console;
+  if (guest && !spec.input_fifo.empty()) {
+    terminal.emplace(spec.input_fifo);
+    tick = [&] {
+      if (follow_console) follow_console();
+      if (terminal->poll() && !user_quit) {
+        user_quit = true;
+        g_interrupted.store(true);
+      }
+    };
+  }
+  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !guest, tick}, g_interrupted);
   if (follow_console) follow_console();
+  terminal.reset();  // the terminal is the user's again before the summary prints
   const nlohmann::json summary = summarize(c, run, dir);
   for (const auto& nj : run.nodes)
     std::ofstream(fmt::format("{}/node{}-stats.json", dir, nj.value("node", 0u))) << nj.dump(2) << "\n";
   std::ofstream(dir + "/summary.json") << summary.dump(2) << "\n";
   if (!o.json_path.empty()) std::ofstream(o.json_path) << summary.dump(2) << "\n";
   print_summary(summary);
+  if (user_quit) return 0;
   if (g_interrupted.load()) return 130;
   return summary_ok(summary) ? 0 : 1;
 }

@@ -51,6 +51,7 @@ nlohmann::json to_json(const BareGuestSpec& g) {
           {"cpu_mhz", b.cpu_mhz},
           {"rtc_epoch_seconds", b.rtc_epoch_seconds},
           {"max_instructions", b.max_instructions},
+          {"idle_in_real_time", b.idle_in_real_time},
           {"console", g.console_path},
           {"input_fifo", g.input_fifo}};
 }
@@ -69,6 +70,7 @@ BareGuestSpec bare_guest_from_json(const nlohmann::json& j) {
   o.get("cpu_mhz", b.cpu_mhz);
   o.get("rtc_epoch_seconds", b.rtc_epoch_seconds);
   o.get("max_instructions", b.max_instructions);
+  o.get("idle_in_real_time", b.idle_in_real_time);
   o.get("console", g.console_path);
   o.get("input_fifo", g.input_fifo);
   o.finish();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <span>
+#include <thread>
 
 #include "monitor/loader/malta_loader.h"
 
@@ -12,6 +13,7 @@ namespace {
 // Instructions between two looks at the board's interrupt outputs and the stop flag when no
 // timer or device event comes sooner: about 0.1 ms of guest time at 100 MHz.
 constexpr uint64_t kSliceCycles = 10000;
+constexpr uint64_t kMaxIdleSleepNs = 20'000'000;
 
 }  // namespace
 
@@ -105,7 +107,12 @@ BareExit BareMachine::run(const std::atomic<bool>& stop) {
       if (r.waiting) {
         // Idle until the next event: time jumps there (an interrupt already pending is taken
         // by the next step instead).
-        if (!mips::Interpreter::interrupt_pending(v)) v.cycles = std::max(v.cycles, until);
+        if (!mips::Interpreter::interrupt_pending(v) && v.cycles < until) {
+          const uint64_t skipped_ns = (until - v.cycles) * 1000 / config_.cpu_mhz;
+          v.cycles = until;
+          if (config_.idle_in_real_time)
+            std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(skipped_ns, kMaxIdleSleepNs)));
+        }
         break;
       }
     }

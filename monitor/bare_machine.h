@@ -36,6 +36,9 @@ struct BareConfig {
   uint32_t cpu_mhz = 100;
   int64_t rtc_epoch_seconds = 0;
   uint64_t max_instructions = 0;  // 0: no limit
+  // An idle guest (`wait`) sleeps the host for the guest time it skips (at most 20 ms a time),
+  // so an interactive guest's clock keeps pace with the user and an idle vcpu costs no host CPU.
+  bool idle_in_real_time = false;
 };
 
 enum class BareExit : uint8_t { PowerOff, Reset, Stopped, InstructionLimit, MemoryFailure };
