@@ -51,7 +51,7 @@ uint32_t index_bits(uint32_t tlb_entries) {
 std::span<const Cp0RegisterInfo> Cp0::registers() { return kRegisters; }
 
 // (reg, sel) -> row of kRegisters, or -1: a dense table so every CP0 access is one load.
-constexpr auto kIndexByRegSel = [] {
+constinit const std::array<int8_t, 32 * 8> Cp0::kIndexByRegSel = [] {
   std::array<int8_t, 32 * 8> t{};
   for (auto& x : t) x = -1;
   for (size_t i = 0; i < kRegisterCount; ++i) t[kRegisters[i].id.reg * 8 + kRegisters[i].id.sel] = static_cast<int8_t>(i);
@@ -79,8 +79,6 @@ Cp0::Cp0(const Cp0Config& c) : config_(c) {
   raw(cp0::EBase) |= c.cpu_number & 0x3ff;
 }
 
-uint32_t& Cp0::raw(Cp0Id id) { return values_[index_of(id)]; }
-uint32_t Cp0::raw(Cp0Id id) const { return values_[index_of(id)]; }
 
 uint32_t Cp0::random(uint64_t cycles) const {
   // Random counts down from the top entry to Wired, one step per cycle, then wraps.

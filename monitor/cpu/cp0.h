@@ -73,9 +73,10 @@ class Cp0 {
   bool read(Cp0Id id, uint64_t cycles, uint32_t& out) const;
   bool write(Cp0Id id, uint32_t value, uint64_t cycles);
 
-  // Raw state for the interpreter's exception and TLB paths (no masks, no side effects).
-  uint32_t& raw(Cp0Id id);
-  uint32_t raw(Cp0Id id) const;
+  // Raw state for the interpreter's exception and TLB paths (no masks, no side effects): inline,
+  // since the interpreter reads Status and Cause on every step. `id` must be implemented.
+  uint32_t& raw(Cp0Id id) { return values_[kIndexByRegSel[id.reg * 8u + id.sel]]; }
+  uint32_t raw(Cp0Id id) const { return values_[kIndexByRegSel[id.reg * 8u + id.sel]]; }
 
   // Hardware inputs of Cause.IP7..2 (interrupt lines), merged with the software bits.
   void set_hw_interrupts(uint8_t ip7_2);
@@ -89,6 +90,8 @@ class Cp0 {
 
  private:
   static int index_of(Cp0Id id);
+  // (reg, sel) -> row of the register table, or -1: every CP0 access is one load.
+  static const std::array<int8_t, 32 * 8> kIndexByRegSel;
   uint32_t random(uint64_t cycles) const;
 
   Cp0Config config_;
