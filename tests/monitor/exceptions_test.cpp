@@ -8,7 +8,6 @@
 
 #include "monitor/cpu/interpreter.h"
 #include "tests/monitor/kseg_memory.h"
-#include "tests/monitor/kuseg_identity.h"
 
 namespace disco::mips {
 namespace {
@@ -19,31 +18,9 @@ using namespace test;
 
 constexpr uint32_t kBevGeneral = 0xbfc00380, kBevInterruptIv = 0xbfc00400;
 
-struct Cpu {
-  Vcpu v;
-  KsegMemory memory;
-  Interpreter interpreter;
-
-  Cpu() {
-    test::map_kuseg_identity(v);
-    v.cp0.raw(cp0::Status) = StatusBits::BEV;  // kernel mode, out of reset's ERL
-  }
-  // Places `words` at `at` and points the pc there.
-  void code(const std::vector<uint32_t>& words, uint32_t at = kCodeBase) {
-    uint32_t a = at;
-    for (uint32_t w : words) {
-      memory.set_word(a, w);
-      interpreter.invalidate_page(a);
-      a += 4;
-    }
-    v.jump_to(at);
-  }
-  StepResult step() { return interpreter.step(v, memory); }
-  StepResult run() { return interpreter.step_and_deliver(v, memory); }
-  uint32_t reg(Cp0Id id) const { return v.cp0.raw(id); }
-  uint32_t exc_code() const { return (reg(cp0::Cause) & CauseBits::ExcCode) >> 2; }
-  bool bd() const { return reg(cp0::Cause) & CauseBits::BD; }
-  bool exl() const { return reg(cp0::Status) & StatusBits::EXL; }
+// Kernel mode out of reset's ERL, kuseg identity-mapped, code at kCodeBase.
+struct Cpu : KsegCpu {
+  Cpu() : KsegCpu(StatusBits::BEV, true, kCodeBase) {}
 };
 
 TEST(Exceptions, EncodingsMatchTheDecoder) {

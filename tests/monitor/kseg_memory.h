@@ -1,5 +1,5 @@
-// Test support for the CPU tests: flat RAM with the kseg0/kseg1 mapping (KsegMemory) and
-// instruction encoders (MD00086) for single-word tests.
+// Test support for the CPU tests: flat RAM with the kseg0/kseg1 mapping (KsegMemory), a vcpu on
+// it that runs single words placed in memory (KsegCpu), and instruction encoders (MD00086).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -12,6 +12,8 @@
 
 #include "monitor/cpu/cp0.h"
 #include "monitor/cpu/guest_memory.h"
+#include "monitor/cpu/interpreter.h"
+#include "tests/monitor/kuseg_identity.h"
 
 namespace disco::mips::test {
 
@@ -91,5 +93,37 @@ constexpr uint32_t kReservedWord = 0xec000000;
 constexpr uint32_t kDeret = 0x4200001f;
 constexpr uint32_t kTlbwi = 0x42000002, kTlbwr = 0x42000006, kTlbp = 0x42000008, kTlbr = 0x42000001;
 
+
+// A vcpu on KsegMemory that starts in `status`, kuseg identity-mapped through the TLB or not.
+// code() places words and points the pc at them; their predecode is dropped by physical page.
+struct KsegCpu {
+  Vcpu v;
+  KsegMemory memory;
+  Interpreter interpreter;
+
+  KsegCpu(uint32_t status, bool map_kuseg, uint32_t code_at) : code_at_(code_at) {
+    if (map_kuseg) map_kuseg_identity(v);
+    v.cp0.raw(cp0::Status) = status;
+  }
+  void code(const std::vector<uint32_t>& words) { code(words, code_at_); }
+  void code(const std::vector<uint32_t>& words, uint32_t at) {
+    uint32_t a = at;
+    for (uint32_t w : words) {
+      memory.set_word(a, w);
+      interpreter.invalidate_page(a & 0x1fffffffu);  // the physical page, for kseg0/1 as for kuseg
+      a += 4;
+    }
+    v.jump_to(at);
+  }
+  StepResult step() { return interpreter.step(v, memory); }
+  StepResult run() { return interpreter.step_and_deliver(v, memory); }
+  uint32_t reg(Cp0Id id) const { return v.cp0.raw(id); }
+  uint32_t exc_code() const { return (reg(cp0::Cause) & CauseBits::ExcCode) >> 2; }
+  bool bd() const { return reg(cp0::Cause) & CauseBits::BD; }
+  bool exl() const { return reg(cp0::Status) & StatusBits::EXL; }
+
+ private:
+  uint32_t code_at_;
+};
 
 }  // namespace disco::mips::test

@@ -27,22 +27,9 @@ void write_entry(Vcpu& v, unsigned index, uint32_t entry_hi, uint32_t lo0, uint3
   v.tlb.write(v.cp0, index);
 }
 
-struct Cpu {
-  Vcpu v;
-  KsegMemory memory;
-  Interpreter interpreter;
-  Cpu() { v.cp0.raw(cp0::Status) = 0; }  // kernel mode, EXL/ERL/BEV clear: kuseg is mapped
-  void code(const std::vector<uint32_t>& words, uint32_t at = kHandlerCode) {
-    uint32_t a = at;
-    for (uint32_t w : words) {
-      memory.set_word(a, w);
-      interpreter.invalidate_page(a & 0x1fffffff);
-      a += 4;
-    }
-    v.jump_to(at);
-  }
-  StepResult run() { return interpreter.step_and_deliver(v, memory); }
-  uint32_t reg(Cp0Id id) const { return v.cp0.raw(id); }
+// Kernel mode with EXL/ERL/BEV clear, so kuseg is mapped (and empty); code in kseg0.
+struct Cpu : KsegCpu {
+  Cpu() : KsegCpu(0, false, kHandlerCode) {}
 };
 
 TEST(Tlb, MatchesByPageMaskAsidAndGlobal) {
