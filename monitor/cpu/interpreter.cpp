@@ -516,9 +516,11 @@ StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       if (d.rt == kHitInvalidateI && translate(v, addr, false, pa, fault)) invalidate_page(pa);
       break;
-    case Op::SYNCI:
-      if (addr >= kKseg0 && user_mode(status(v))) return raise(Exception::AddressErrorLoad, in_ds, addr);
-      if (translate(v, addr, false, pa, fault)) invalidate_page(pa);
+    case Op::SYNCI:  // a user address error is still raised; an untranslated address is ignored
+      if (translate(v, addr, false, pa, fault))
+        invalidate_page(pa);
+      else if (fault.exc == Exception::AddressErrorLoad)
+        return fault;
       break;
 
     case Op::RDHWR: {
