@@ -7,14 +7,16 @@
 #include <cerrno>
 #include <thread>
 
+#include "monitor/loader/malta_loader.h"
 #include "node/strict_json.h"
 
 namespace disco {
 namespace {
 
-// The Malta's low RAM window: the stock kernel has no HIGHMEM (MALTA.md).
-constexpr uint64_t kMaxGuestRam = 256ull << 20;
-constexpr uint64_t kMinGuestRam = 16ull << 20;
+// Bare mode's RAM is the Malta's low RAM window (the stock kernel has no HIGHMEM, MALTA.md),
+// and at least what the loader needs for the unpacked kernel.
+constexpr uint64_t kMaxGuestRam = boot::kLowRamLimit;
+constexpr uint64_t kMinGuestRam = boot::kMinRamBytes;
 
 // Appends console bytes to the console file, one write per byte: the launcher and a user
 // watching the file see every byte as soon as the guest sends it.
@@ -97,7 +99,9 @@ WorkloadResult run_bare_guest(const PcpuRun& run) {
   auto fail = [&](const std::string& why) {
     result.failed_accesses = 1;
     result.first_errors.push_back(why);
-    result.report = {{"error", why}, {"poweroff", false}, {"guest_instructions", 0}};
+    // A run that failed keeps what it measured; a boot that failed has nothing else to say.
+    if (result.report.is_null()) result.report = {{"poweroff", false}, {"guest_instructions", 0}};
+    result.report["error"] = why;
     return result;
   };
   if (const std::string e = check(spec, run.config.shape.geometry); !e.empty()) return fail(e);
