@@ -100,7 +100,6 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
     if (exit == "ok" && guest.contains("error")) exit = guest["error"].get<std::string>();
     if (exit == "ok" && !j["poweroff"].get<bool>())
       exit = fmt::format("the guest did not power off (it ended: {})", guest.value("exit", "no report"));
-    checker_errors = 0;
   }
   if (exit == "ok" && checker_errors) exit = fmt::format("the checker found {} errors", checker_errors);
   if (exit == "ok" && failed) exit = fmt::format("{} accesses failed", failed);
