@@ -2,6 +2,8 @@
 // synthetic self-extracting vmlinuz laid out as arch/mips/boot/compressed lays out the real one.
 #pragma once
 
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -149,16 +151,25 @@ inline SyntheticVmlinuz make_vmlinuz(uint32_t load = 0x80100000, uint32_t raw_si
   return v;
 }
 
-// A file under the test temp directory holding `bytes`; removed with the object.
+// A file holding `bytes`, named loader_<name> in a folder of this test process (ctest runs the
+// tests of this program in parallel processes, which must not share a path); removed with the
+// object, and the folder with its last file.
 class TempFile {
  public:
-  TempFile(const std::string& name, std::span<const uint8_t> bytes) : path_(::testing::TempDir() + "loader_" + name) {
+  TempFile(const std::string& name, std::span<const uint8_t> bytes)
+      : dir_(::testing::TempDir() + "loader-" + std::to_string(::getpid())), path_(dir_ + "/loader_" + name) {
+    std::filesystem::create_directories(dir_);
     std::ofstream(path_, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
   }
-  ~TempFile() { std::filesystem::remove(path_); }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+    std::filesystem::remove(dir_, ec);  // fails, harmlessly, while other files remain
+  }
   const std::string& path() const { return path_; }
 
  private:
+  std::string dir_;
   std::string path_;
 };
 
