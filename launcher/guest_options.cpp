@@ -42,6 +42,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
   cmd.add_option("--placement", o.placement, "guest memory on the nodes: local, interleave or first-touch")
       ->capture_default_str();
   cmd.add_flag("--host-unpack", o.host_unpack, "unpack the kernel's xz payload on the host and enter it directly");
+  cmd.add_flag("--interpret", o.interpret, "interpret every guest instruction (no compiled blocks; slower)");
   cmd.add_option("--max-instructions", o.max_instructions, "stop the guest after this many instructions (0: none)");
   cmd.add_option("--rtc-epoch", o.rtc_epoch, "Unix time the guest's RTC starts at (default: now)");
   cmd.add_flag("--interactive", o.interactive, "the terminal is the guest's console (Ctrl-A x quits)");
@@ -59,6 +60,7 @@ std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& res
   if (!placement) return fmt::format("--placement '{}' is not local, interleave or first-touch", o.placement);
   b.placement = *placement;
   b.host_unpack = o.host_unpack;
+  b.compile = !o.interpret;
   b.max_instructions = o.max_instructions;
   b.cpu_mhz = cpu_mhz;
   b.rtc_epoch_seconds = o.rtc_epoch >= 0 ? o.rtc_epoch : static_cast<int64_t>(std::time(nullptr));

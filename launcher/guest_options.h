@@ -23,6 +23,7 @@ struct GuestOptions {
   std::string mem = "256MiB";
   std::string placement = "local";
   bool host_unpack = false;
+  bool interpret = false;
   uint64_t max_instructions = 0;
   int64_t rtc_epoch = -1;  // -1: the host's time at launch
   bool interactive = false;

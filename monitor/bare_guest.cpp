@@ -50,6 +50,7 @@ nlohmann::json to_json(const BareGuestSpec& g) {
           {"ram_bytes", b.ram_bytes},
           {"placement", name(b.placement)},
           {"host_unpack", b.host_unpack},
+          {"compile", b.compile},
           {"cpu_mhz", b.cpu_mhz},
           {"rtc_epoch_seconds", b.rtc_epoch_seconds},
           {"max_instructions", b.max_instructions},
@@ -69,6 +70,7 @@ BareGuestSpec bare_guest_from_json(const nlohmann::json& j) {
   o.get("ram_bytes", b.ram_bytes);
   o.get("placement", placement);
   o.get("host_unpack", b.host_unpack);
+  o.get("compile", b.compile);
   o.get("cpu_mhz", b.cpu_mhz);
   o.get("rtc_epoch_seconds", b.rtc_epoch_seconds);
   o.get("max_instructions", b.max_instructions);
@@ -141,6 +143,7 @@ WorkloadResult run_bare_guest(const PcpuRun& run) {
                    {"guest_ns", machine.guest_ns()},
                    {"exceptions", machine.exceptions()},
                    {"cp0_guest_errors", machine.cp0_guest_errors()},
+                   {"compiled_blocks", machine.compiled_blocks()},
                    {"unclaimed_device_accesses", machine.unclaimed_device_accesses()},
                    {"console_bytes_lost", console.bytes_lost()},
                    {"pages_by_node", machine.placement().pages_by_node()},

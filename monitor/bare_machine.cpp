@@ -5,6 +5,7 @@
 #include <span>
 #include <thread>
 
+#include "monitor/cpu/interpreter_run.h"
 #include "monitor/loader/malta_loader.h"
 
 namespace disco {
@@ -35,7 +36,9 @@ BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* ho
       host_base_(host_base),
       self_(self),
       placement_(config.placement, config.ram_bytes, g, self),
-      board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds}, std::move(console_out)) {}
+      board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds}, std::move(console_out)) {
+  interpreter_.set_compiling(config.compile);
+}
 
 uint64_t BareMachine::cycles_at_ns(uint64_t ns) const {
   if (ns == UINT64_MAX) return UINT64_MAX;
@@ -93,28 +96,18 @@ BareExit BareMachine::run(const std::atomic<bool>& stop) {
     const uint64_t device_at = cycles_at_ns(board_.next_event_ns(now_ns()));
     uint64_t until = std::min({timer_at, device_at, v.cycles + kSliceCycles});
     if (config_.max_instructions) until = std::min(until, v.cycles + (config_.max_instructions - instructions_));
-    while (v.cycles < until) {
-      const mips::StepResult r = interpreter_.step_and_deliver(v, *this);
-      ++instructions_;
-      if (r.exc != mips::Exception::None) {
-        ++exceptions_;
-        ++v.cycles;  // an exception takes a cycle too, so a fault loop still moves time on
-      }
-      if (r.timer_moved) {
-        timer_at = v.cp0.next_timer_cycle(v.cycles);
-        until = std::min(until, timer_at);
-      }
-      if (r.waiting) {
-        // Idle until the next event: time jumps there (an interrupt already pending is taken
-        // by the next step instead).
-        if (!mips::Interpreter::interrupt_pending(v) && v.cycles < until) {
-          const uint64_t skipped_ns = (until - v.cycles) * 1000 / config_.cpu_mhz;
-          v.cycles = until;
-          if (config_.idle_in_real_time)
-            std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(skipped_ns, kMaxIdleSleepNs)));
-        }
-        break;
-      }
+    mips::RunStats stats;
+    const mips::RunExit exit = interpreter_.run(v, *this, until, stats);
+    instructions_ += stats.instructions;
+    exceptions_ += stats.exceptions;
+    if (exit == mips::RunExit::TimerMoved) timer_at = v.cp0.next_timer_cycle(v.cycles);
+    if (exit == mips::RunExit::Waiting && !mips::Interpreter::interrupt_pending(v) && v.cycles < until) {
+      // Idle until the next event: time jumps there (an interrupt already pending is taken
+      // by the next block instead).
+      const uint64_t skipped_ns = (until - v.cycles) * 1000 / config_.cpu_mhz;
+      v.cycles = until;
+      if (config_.idle_in_real_time)
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<uint64_t>(skipped_ns, kMaxIdleSleepNs)));
     }
     if (v.cycles >= timer_at) {
       v.cp0.raise_timer();

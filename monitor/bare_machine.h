@@ -36,6 +36,8 @@ struct BareConfig {
   uint32_t cpu_mhz = 100;
   int64_t rtc_epoch_seconds = 0;
   uint64_t max_instructions = 0;  // 0: no limit
+  // Compile hot guest blocks to host code (block_compiler.h); off: interpret every instruction.
+  bool compile = true;
   // An idle guest (`wait`) sleeps the host for the guest time it skips (at most 20 ms a time),
   // so an interactive guest's clock keeps pace with the user and an idle vcpu costs no host CPU.
   bool idle_in_real_time = false;
@@ -60,6 +62,7 @@ class BareMachine final : public mips::GuestMemory {
   uint64_t exceptions() const { return exceptions_; }
   uint64_t guest_ns() const { return now_ns(); }
   uint64_t cp0_guest_errors() const { return interpreter_.guest_errors(); }
+  uint64_t compiled_blocks() const { return interpreter_.compiled_blocks(); }
   uint64_t unclaimed_device_accesses() const { return board_.unclaimed_accesses(); }
   const PhysicalPlacement& placement() const { return placement_; }
   const mips::Vcpu& vcpu() const { return vcpu_; }

@@ -3,7 +3,8 @@
 // vectoring it (exception vectoring, the TLB and the FPU are later steps).
 //
 // Call sequence: construct one Interpreter per vcpu (it owns that vcpu's predecode cache);
-// vcpu.jump_to(entry); then, per instruction, either step_and_deliver() (the whole cycle:
+// vcpu.jump_to(entry); then either run() (a run loop's fast path, below), or per instruction
+// step_and_deliver() (the whole cycle:
 // a pending interrupt is taken, else one instruction runs and its exception is vectored), or
 // the parts: interrupt_pending() / deliver_interrupt(), step(), deliver(). step() itself never
 // vectors: when it returns an exception, nothing of the instruction took effect (no register,
@@ -33,6 +34,12 @@
 // A switch rather than a handler table: the compiler turns it into one jump table, every case
 // sees the pc/next_pc/gpr locals without a call and a Vcpu& spill, and a handler table would
 // buy nothing until the loop is templated on Mode/Trace (habit 7), when it can be revisited.
+// run() executes blocks: from one instruction fetch translation, straight on through the page's
+// predecode until a delay slot has run, a CP0 instruction (Status, the ASID or the TLB may have
+// changed), a dropped predecode or the page's end. Between blocks, and only there, it takes a
+// pending interrupt and looks at the clock; within a block nothing but the instructions runs, so
+// the per-instruction cost is the execution itself. interpreter_run.h holds it and execute(),
+// the one instruction body that step() and run() share.
 // Predecode is keyed by physical page, so processes sharing a virtual address never see each
 // other's code. This vcpu's own stores to a predecoded page drop its predecode (a bit per page says which pages
 // have one, so a store pays one bit test): the kernel writes exception handlers, trampolines and
@@ -64,9 +71,9 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "monitor/cpu/block_compiler.h"
 #include "monitor/cpu/decoder.h"
 #include "monitor/cpu/guest_memory.h"
 #include "monitor/cpu/vcpu.h"
@@ -95,6 +102,17 @@ std::string_view name(Exception e);
 // Cause.ExcCode of an exception (MD00090 table 9.31); None has none and maps to 0 like Int.
 uint32_t exc_code(Exception e);
 
+// Why Interpreter::run returned.
+enum class RunExit : uint8_t {
+  Until,       // the clock reached `until` (checked between blocks, so it may be a block past it)
+  Waiting,     // WAIT ran (pc is past it): idle until the next event
+  TimerMoved,  // MTC0 wrote Count or Compare: ask Cp0::next_timer_cycle() again
+};
+struct RunStats {
+  uint64_t instructions = 0;  // retired (an instruction that raised an exception did not)
+  uint64_t exceptions = 0;    // delivered, interrupts included
+};
+
 struct StepResult {
   Exception exc = Exception::None;
   uint32_t bad_vaddr = 0;      // for address errors (and bus errors, informative)
@@ -114,13 +132,28 @@ class Interpreter {
   // vcpu.pc as step() left it. See the file comment for what it sets.
   static void deliver(Vcpu& vcpu, const StepResult& result);
   // Status.IE && !EXL && !ERL && (Cause.IP & Status.IM) != 0: checked between instructions.
-  static bool interrupt_pending(const Vcpu& vcpu);
+  static bool interrupt_pending(const Vcpu& vcpu) {
+    const uint32_t status = vcpu.cp0.raw(cp0::Status);
+    if ((status & (StatusBits::IE | StatusBits::EXL | StatusBits::ERL)) != StatusBits::IE) return false;
+    return (vcpu.cp0.raw(cp0::Cause) & status & CauseBits::IP) != 0;  // Status.IM sits where Cause.IP does
+  }
   // If interrupt_pending(), vectors an interrupt (ExcCode 0; EPC = vcpu.pc, or the branch when
   // vcpu.pc is a delay slot) and returns true.
   static bool deliver_interrupt(Vcpu& vcpu);
   // The run loop's cycle: a pending interrupt is taken (and reported with exc = Interrupt),
   // else one instruction is stepped and its exception, if any, delivered.
   StepResult step_and_deliver(Vcpu& vcpu, GuestMemory& memory);
+  // The run loop's fast path, equivalent to step_and_deliver() repeated except that interrupts
+  // are taken only between blocks (see the file comment). Each instruction and each delivered
+  // exception costs one cycle. Defined in interpreter_run.h; instantiated there for GuestMemory,
+  // and by a run loop for its own final memory class.
+  template <class Memory>
+  RunExit run(Vcpu& vcpu, Memory& memory, uint64_t until, RunStats& stats);
+
+  // Compiles blocks to host code (block_compiler.h) from now on, or interprets them only again.
+  void set_compiling(bool on);
+  bool compiling() const { return compiler_ != nullptr; }
+  uint64_t compiled_blocks() const { return compiled_blocks_; }
 
   // MFC0/MTC0 of an unimplemented CP0 register so far (reads 0, writes ignored).
   uint64_t guest_errors() const { return guest_errors_; }
@@ -133,16 +166,57 @@ class Interpreter {
   static constexpr unsigned kWordsPerPage = 1u << (kPageShift - 2);
 
  private:
+  struct CompiledEntry {
+    CompiledBlock code = nullptr;
+    uint32_t pc = 0;  // the virtual pc it was compiled for (its constants hold it)
+  };
   struct PredecodedPage {
     Decoded insts[kWordsPerPage];
     bool valid[kWordsPerPage] = {};  // filled on first execution of each word
+    CompiledEntry compiled[kWordsPerPage] = {};  // by the block's first word; dies with the page
   };
-  // nullptr when the word cannot be fetched (bus error).
-  const Decoded* predecoded(uint32_t pc_physical, GuestMemory& memory);
+  // Where control goes after an instruction that raised nothing (execute -> commit).
+  struct Flow {
+    uint32_t pc_after = 0;
+    uint32_t next_after = 0;
+    bool jumped = false;  // a taken branch or a jump: the next instruction is its delay slot
+  };
+  // The instruction `d` at vcpu.pc: its effects, except the pc pair, r0 and the cycle, which
+  // commit() applies when it raised nothing. Shared by step() and run().
+  template <class Memory>
+  StepResult execute(Vcpu& v, Memory& mem, Decoded d, Flow& flow);
+  static void commit(Vcpu& v, const Flow& flow);
+  // Delivers an exception step-free code raised, counting it and its cycle.
+  static void take(Vcpu& v, const StepResult& r, uint64_t& exceptions);
+  // BlockContext::fallback for a run on Memory: execute() one instruction and commit or take it.
+  template <class Memory>
+  static uint32_t compiled_fallback(BlockContext* context, const Decoded* d);
+  // BlockContext::load/store: one access of a compiled LB..LW / SB..SW; 0 when it cannot complete
+  // simply (the block then falls back to execute(), which raises what it must).
+  template <class Memory, Op kOp>
+  static uint32_t compiled_load(BlockContext* context, uint32_t vaddr, uint32_t* out);
+  template <class Memory, Op kOp>
+  static uint32_t compiled_store(BlockContext* context, uint32_t vaddr, uint32_t value, uint32_t pc);
+  // The data accesses of LB..LW and SB..SW, shared by execute() and the compiled ones: false with
+  // `fault` set (its in_delay_slot kept) when the access cannot proceed.
+  template <class Memory>
+  bool load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value, StepResult& fault);
+  template <class Memory>
+  bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
+  // Compiles the block that starts at vcpu.pc (in `page`, at physical_base) and records it in the
+  // page; nullptr when its first word cannot be fetched.
+  CompiledBlock compile_block(Vcpu& v, PredecodedPage& page, uint32_t physical_base, GuestMemory& mem);
+  void drop_compiled();
+  // The predecoded page of the instruction at vcpu.pc, with its physical address in `pa`; nullptr
+  // with `fault` set when the fetch cannot proceed (address error, TLB exception).
+  PredecodedPage* fetch_page(Vcpu& v, uint32_t& pa, StepResult& fault);
+  // The word at physical `pa` in its page, decoded on first use; nullptr for a bus error.
+  const Decoded* decoded(PredecodedPage& page, uint32_t pa, GuestMemory& mem);
+  PredecodedPage* page_at(uint32_t number);  // created on first use
   // Virtual to physical for a fetch/load (store = false) or a store. False with `fault` set
   // (address error or TLB exception, in_delay_slot filled) when the access cannot proceed.
   bool translate(Vcpu& v, uint32_t vaddr, bool store, uint32_t& paddr, StepResult& fault);
-  // The JTLB's answer for a mapped address, through the soft TLB.
+  // translate()'s slow path: the JTLB's answer for a mapped address, which fills the soft TLB.
   bool translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t& paddr, StepResult& fault);
   uint32_t status(const Vcpu& v) const { return v.cp0.raw(cp0::Status); }
   // After a successful store of this vcpu: drops the page's predecode if it has one.
@@ -161,9 +235,16 @@ class Interpreter {
   uint64_t soft_tlb_generation_ = 0;  // the Tlb::generation the soft TLB was filled under
 
   uint64_t guest_errors_ = 0;
-  std::unordered_map<uint32_t, std::unique_ptr<PredecodedPage>> pages_;  // by page number
+  std::unique_ptr<BlockCompiler> compiler_;
+  uint64_t compiled_blocks_ = 0;
+  // Predecode by physical page number: a two-level table (1024 leaves of 1024 pages), so finding
+  // a page is two loads; leaves exist only where code ran.
+  static constexpr unsigned kPagesPerLeaf = 1024;
+  using PageLeaf = std::array<std::unique_ptr<PredecodedPage>, kPagesPerLeaf>;
+  std::array<std::unique_ptr<PageLeaf>, (1u << (32 - kPageShift)) / kPagesPerLeaf> directory_{};
   std::vector<uint64_t> has_page_ = std::vector<uint64_t>((1u << (32 - kPageShift)) / 64);  // 128 KiB
-  uint32_t last_page_number_ = 0;       // a one-entry cache in front of pages_: straight-line
+  uint64_t page_generation_ = 0;         // moves when a page's predecode is dropped: run() stops its block
+  uint32_t last_page_number_ = 0;        // a one-entry cache in front of directory_: straight-line
   PredecodedPage* last_page_ = nullptr;  // code stays on one page for up to 1024 steps
 };
 

@@ -1,0 +1,423 @@
+#include "monitor/cpu/block_compiler.h"
+
+#include <xbyak/xbyak.h>
+
+#include <cstddef>
+
+#include "monitor/cpu/vcpu.h"
+
+namespace disco::mips {
+namespace {
+
+// Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
+// not guaranteed: measured on an instance instead).
+struct Layout {
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles;
+};
+const Layout& layout() {
+  static const Layout l = [] {
+    static const Vcpu v;
+    const auto at = [](const void* field) {
+      return static_cast<int32_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&v));
+    };
+    return Layout{at(&v.gpr[0]), at(&v.hi), at(&v.lo), at(&v.pc), at(&v.next_pc), at(&v.in_delay_slot), at(&v.cycles)};
+  }();
+  return l;
+}
+
+constexpr int32_t kCtxInstructions = offsetof(BlockContext, instructions);
+constexpr int32_t kCtxFallback = offsetof(BlockContext, fallback);
+constexpr int32_t kCtxVcpu = offsetof(BlockContext, vcpu);
+constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
+constexpr int32_t kCtxStore = offsetof(BlockContext, store);
+constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
+
+// The BlockContext::load / store slot of an access, or -1.
+int load_slot(Op op) {
+  switch (op) {
+    case Op::LB: return 0;
+    case Op::LBU: return 1;
+    case Op::LH: return 2;
+    case Op::LHU: return 3;
+    case Op::LW: return 4;
+    default: return -1;
+  }
+}
+int store_slot(Op op) {
+  switch (op) {
+    case Op::SB: return 0;
+    case Op::SH: return 1;
+    case Op::SW: return 2;
+    default: return -1;
+  }
+}
+
+bool is_inline_branch(Op op) {
+  switch (op) {
+    case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BGEZ: case Op::BLTZAL:
+    case Op::BGEZAL: case Op::J: case Op::JAL: case Op::JR: case Op::JALR:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Emits one block. Registers: rbx = the Vcpu, rbp = the BlockContext, r12d = where control goes
+// after the delay slot, r13b = whether the branch was taken (the delay slot's in_delay_slot, as
+// the interpreter keeps it); eax, ecx, edx scratch. The guest registers stay in the Vcpu.
+class Emitter {
+ public:
+  Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count)
+      : g_(g), l_(layout()), pc_(pc), insts_(insts), count_(count) {}
+
+  void block() {
+    using namespace Xbyak::util;
+    g_.push(rbx);
+    g_.push(rbp);
+    g_.push(r12);
+    g_.push(r13);
+    g_.push(r14);  // five pushes: the stack is 16-byte aligned for the fallback calls
+    g_.mov(rbp, rdi);
+    g_.mov(rbx, qword[rbp + kCtxVcpu]);
+    for (unsigned i = 0; i < count_; ++i) {
+      const Decoded& d = insts_[i];
+      const uint32_t pc = pc_ + 4 * i;
+      if (d.flags & kBranch) {
+        if (is_inline_branch(d.op) && i + 1 < count_) {
+          branch(d, pc);
+          ++pending_;
+          const Decoded& slot = insts_[i + 1];
+          if (BlockCompiler::inline_op(slot.op)) {
+            alu(slot);
+            ++pending_;
+            flush();
+            g_.mov(dword[rbx + l_.pc], r12d);
+            g_.lea(eax, ptr[r12 + 4]);
+            g_.mov(dword[rbx + l_.next_pc], eax);
+            g_.mov(byte[rbx + l_.in_delay_slot], 0);
+          } else {
+            fallback(i + 1, pc + 4, true);  // commits pc = r12d itself
+          }
+        } else {
+          fallback(i, pc, false);  // likely, BC1x, a branch at the page's end: the interpreter's
+        }
+        leave();
+        return;
+      }
+      if (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) {
+        access(d, i, pc);
+      } else if (BlockCompiler::inline_op(d.op)) {
+        alu(d);
+        ++pending_;
+      } else {
+        fallback(i, pc, false);
+        if (i + 1 == count_) {  // committed by the interpreter
+          leave();
+          return;
+        }
+      }
+    }
+    flush();
+    const uint32_t next = pc_ + 4 * count_;
+    g_.mov(dword[rbx + l_.pc], next);
+    g_.mov(dword[rbx + l_.next_pc], next + 4);
+    g_.mov(byte[rbx + l_.in_delay_slot], 0);
+    leave();
+  }
+
+ private:
+  Xbyak::Address gpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.gpr + 4 * static_cast<int32_t>(r))]; }
+
+  // Adds the inline instructions run since the last count to the cycle and retired counters.
+  void flush() {
+    using namespace Xbyak::util;
+    if (pending_ == 0) return;
+    g_.add(qword[rbx + l_.cycles], pending_);
+    g_.add(qword[rbp + kCtxInstructions], pending_);
+    pending_ = 0;
+  }
+
+  // The interpreter runs insts_[i]; a nonzero answer leaves the block with the state exact.
+  void fallback(unsigned i, uint32_t pc, bool delay_slot) {
+    using namespace Xbyak::util;
+    flush();
+    g_.mov(dword[rbx + l_.pc], pc);
+    if (delay_slot) {
+      g_.mov(dword[rbx + l_.next_pc], r12d);
+      g_.mov(byte[rbx + l_.in_delay_slot], r13b);
+    } else {
+      g_.mov(dword[rbx + l_.next_pc], pc + 4);
+      g_.mov(byte[rbx + l_.in_delay_slot], 0);
+    }
+    g_.mov(rdi, rbp);
+    g_.mov(rsi, reinterpret_cast<uintptr_t>(&insts_[i]));
+    g_.call(qword[rbp + kCtxFallback]);
+    g_.test(eax, eax);
+    g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+  }
+
+  // A load or store through BlockContext::load/store; when that cannot complete it simply, the
+  // interpreter runs the instruction (and raises what it must) and the block ends there.
+  void access(const Decoded& d, unsigned i, uint32_t pc) {
+    using namespace Xbyak::util;
+    flush();  // devices read the clock
+    Xbyak::Label done;
+    g_.mov(esi, gpr(d.rs));
+    if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
+    g_.mov(rdi, rbp);
+    if (const int slot = load_slot(d.op); slot >= 0) {
+      if (d.rt != 0)
+        g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
+      else
+        g_.lea(rdx, ptr[rbp + kCtxDiscard]);
+      g_.call(qword[rbp + (kCtxLoad + 8 * slot)]);
+      g_.test(eax, eax);
+      g_.jnz(done, Xbyak::CodeGenerator::T_NEAR);
+    } else {
+      g_.mov(edx, gpr(d.rt));
+      g_.mov(ecx, pc);
+      g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
+      g_.cmp(eax, 1);
+      g_.je(done, Xbyak::CodeGenerator::T_NEAR);
+      g_.ja(exit_, Xbyak::CodeGenerator::T_NEAR);  // 2: done and committed
+    }
+    fallback(i, pc, false);
+    g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
+    g_.L(done);
+    ++pending_;
+  }
+
+  void leave() {
+    using namespace Xbyak::util;
+    g_.L(exit_);
+    g_.pop(r14);
+    g_.pop(r13);
+    g_.pop(r12);
+    g_.pop(rbp);
+    g_.pop(rbx);
+    g_.ret();
+  }
+
+  // r12d = the pc after the delay slot, r13b = taken; links are written here, after rs is read.
+  void branch(const Decoded& d, uint32_t pc) {
+    using namespace Xbyak::util;
+    const uint32_t not_taken = pc + 8;
+    const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
+    const auto conditional = [&](auto&& compare, auto&& cmov, auto&& set) {
+      compare();
+      g_.mov(r12d, not_taken);
+      g_.mov(eax, target);
+      cmov();
+      set();
+    };
+    switch (d.op) {
+      case Op::BEQ: case Op::BNE:
+        g_.mov(eax, gpr(d.rs));
+        g_.cmp(eax, gpr(d.rt));
+        g_.mov(r12d, not_taken);
+        g_.mov(eax, target);
+        if (d.op == Op::BEQ) {
+          g_.cmove(r12d, eax);
+          g_.sete(r13b);
+        } else {
+          g_.cmovne(r12d, eax);
+          g_.setne(r13b);
+        }
+        break;
+      case Op::BLEZ:
+        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovle(r12d, eax); }, [&] { g_.setle(r13b); });
+        break;
+      case Op::BGTZ:
+        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovg(r12d, eax); }, [&] { g_.setg(r13b); });
+        break;
+      case Op::BLTZ: case Op::BLTZAL:
+        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovl(r12d, eax); }, [&] { g_.setl(r13b); });
+        break;
+      case Op::BGEZ: case Op::BGEZAL:
+        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovge(r12d, eax); }, [&] { g_.setge(r13b); });
+        break;
+      case Op::J: case Op::JAL:
+        g_.mov(r12d, ((pc + 4) & 0xf0000000u) | d.target() << 2);
+        g_.mov(r13d, 1);
+        break;
+      case Op::JR: case Op::JALR:
+        g_.mov(r12d, gpr(d.rs));
+        g_.mov(r13d, 1);
+        break;
+      default:
+        break;
+    }
+    if (d.op == Op::BLTZAL || d.op == Op::BGEZAL || d.op == Op::JAL) g_.mov(gpr(31), not_taken);
+    if (d.op == Op::JALR && d.rd != 0) g_.mov(gpr(d.rd), not_taken);
+  }
+
+  // One inline_op() instruction. A write to r0 is dropped (r0 stays 0 in the Vcpu).
+  void alu(const Decoded& d) {
+    using namespace Xbyak::util;
+    const auto store = [&](unsigned r, const Xbyak::Reg32& value) {
+      if (r != 0) g_.mov(gpr(r), value);
+    };
+    const auto binary = [&](auto&& op) {  // rd = rs op rt
+      if (d.rd == 0) return;
+      g_.mov(eax, gpr(d.rs));
+      op(gpr(d.rt));
+      store(d.rd, eax);
+    };
+    const auto immediate = [&](auto&& op) {  // rt = rs op imm
+      if (d.rt == 0) return;
+      g_.mov(eax, gpr(d.rs));
+      op();
+      store(d.rt, eax);
+    };
+    const auto shift = [&](auto&& op) {  // rd = rt shifted by sa
+      if (d.rd == 0) return;
+      g_.mov(eax, gpr(d.rt));
+      if (d.sa != 0) op(d.sa);
+      store(d.rd, eax);
+    };
+    const auto shift_variable = [&](auto&& op) {  // rd = rt shifted by rs & 31 (x86 masks cl alike)
+      if (d.rd == 0) return;
+      g_.mov(ecx, gpr(d.rs));
+      g_.mov(eax, gpr(d.rt));
+      op();
+      store(d.rd, eax);
+    };
+    const auto compare = [&](unsigned dest, auto&& cmp, auto&& set) {
+      if (dest == 0) return;
+      g_.mov(eax, gpr(d.rs));
+      cmp();
+      set();
+      g_.movzx(eax, al);
+      store(dest, eax);
+    };
+    const auto simm = static_cast<uint32_t>(d.simm);
+    switch (d.op) {
+      case Op::ADDU: binary([&](const Xbyak::Address& rt) { g_.add(eax, rt); }); break;
+      case Op::SUBU: binary([&](const Xbyak::Address& rt) { g_.sub(eax, rt); }); break;
+      case Op::AND: binary([&](const Xbyak::Address& rt) { g_.and_(eax, rt); }); break;
+      case Op::OR: binary([&](const Xbyak::Address& rt) { g_.or_(eax, rt); }); break;
+      case Op::XOR: binary([&](const Xbyak::Address& rt) { g_.xor_(eax, rt); }); break;
+      case Op::NOR: binary([&](const Xbyak::Address& rt) { g_.or_(eax, rt); g_.not_(eax); }); break;
+      case Op::MUL: binary([&](const Xbyak::Address& rt) { g_.imul(eax, rt); }); break;
+      case Op::ADDIU: immediate([&] { g_.add(eax, simm); }); break;
+      case Op::ANDI: immediate([&] { g_.and_(eax, uint32_t{d.imm}); }); break;
+      case Op::ORI: immediate([&] { g_.or_(eax, uint32_t{d.imm}); }); break;
+      case Op::XORI: immediate([&] { g_.xor_(eax, uint32_t{d.imm}); }); break;
+      case Op::LUI:
+        if (d.rt != 0) g_.mov(gpr(d.rt), uint32_t{d.imm} << 16);
+        break;
+      case Op::SLT: compare(d.rd, [&] { g_.cmp(eax, gpr(d.rt)); }, [&] { g_.setl(al); }); break;
+      case Op::SLTU: compare(d.rd, [&] { g_.cmp(eax, gpr(d.rt)); }, [&] { g_.setb(al); }); break;
+      case Op::SLTI: compare(d.rt, [&] { g_.cmp(eax, simm); }, [&] { g_.setl(al); }); break;
+      case Op::SLTIU: compare(d.rt, [&] { g_.cmp(eax, simm); }, [&] { g_.setb(al); }); break;
+      case Op::SLL: shift([&](int sa) { g_.shl(eax, sa); }); break;
+      case Op::SRL: shift([&](int sa) { g_.shr(eax, sa); }); break;
+      case Op::SRA: shift([&](int sa) { g_.sar(eax, sa); }); break;
+      case Op::ROTR: shift([&](int sa) { g_.ror(eax, sa); }); break;
+      case Op::SLLV: shift_variable([&] { g_.shl(eax, cl); }); break;
+      case Op::SRLV: shift_variable([&] { g_.shr(eax, cl); }); break;
+      case Op::SRAV: shift_variable([&] { g_.sar(eax, cl); }); break;
+      case Op::ROTRV: shift_variable([&] { g_.ror(eax, cl); }); break;
+      case Op::MOVZ: case Op::MOVN: {
+        if (d.rd == 0) break;
+        Xbyak::Label skip;
+        g_.cmp(gpr(d.rt), 0);
+        if (d.op == Op::MOVZ) g_.jne(skip); else g_.je(skip);
+        g_.mov(eax, gpr(d.rs));
+        store(d.rd, eax);
+        g_.L(skip);
+        break;
+      }
+      case Op::SEB:
+        if (d.rd != 0) { g_.movsx(eax, byte[rbx + (l_.gpr + 4 * d.rt)]); store(d.rd, eax); }
+        break;
+      case Op::SEH:
+        if (d.rd != 0) { g_.movsx(eax, word[rbx + (l_.gpr + 4 * d.rt)]); store(d.rd, eax); }
+        break;
+      case Op::EXT: {  // rd = msbd, sa = lsb
+        if (d.rt == 0) break;
+        const unsigned size = d.rd + 1u;
+        g_.mov(eax, gpr(d.rs));
+        if (d.sa != 0) g_.shr(eax, d.sa);
+        if (size < 32) g_.and_(eax, (1u << size) - 1);
+        store(d.rt, eax);
+        break;
+      }
+      case Op::INS: {  // rd = msb, sa = lsb; msb < lsb leaves rt unchanged
+        if (d.rt == 0 || d.rd < d.sa) break;
+        const unsigned size = d.rd - d.sa + 1u;
+        const uint32_t field = (size >= 32 ? ~0u : (1u << size) - 1) << d.sa;
+        g_.mov(ecx, gpr(d.rs));
+        if (d.sa != 0) g_.shl(ecx, d.sa);
+        g_.and_(ecx, field);
+        g_.mov(eax, gpr(d.rt));
+        g_.and_(eax, ~field);
+        g_.or_(eax, ecx);
+        store(d.rt, eax);
+        break;
+      }
+      case Op::MFHI: if (d.rd != 0) { g_.mov(eax, dword[rbx + l_.hi]); store(d.rd, eax); } break;
+      case Op::MFLO: if (d.rd != 0) { g_.mov(eax, dword[rbx + l_.lo]); store(d.rd, eax); } break;
+      case Op::MTHI: g_.mov(eax, gpr(d.rs)); g_.mov(dword[rbx + l_.hi], eax); break;
+      case Op::MTLO: g_.mov(eax, gpr(d.rs)); g_.mov(dword[rbx + l_.lo], eax); break;
+      case Op::MULT: case Op::MULTU:
+        if (d.op == Op::MULT) {
+          g_.movsxd(rax, gpr(d.rs));
+          g_.movsxd(rcx, gpr(d.rt));
+        } else {
+          g_.mov(eax, gpr(d.rs));  // zero-extends into rax
+          g_.mov(ecx, gpr(d.rt));
+        }
+        g_.imul(rax, rcx);  // the low 64 bits are the product, signed or not
+        g_.mov(dword[rbx + l_.lo], eax);
+        g_.shr(rax, 32);
+        g_.mov(dword[rbx + l_.hi], eax);
+        break;
+      case Op::SYNC: case Op::PREF: break;  // no-ops here as in the interpreter
+      default: break;
+    }
+  }
+
+  Xbyak::CodeGenerator& g_;
+  const Layout& l_;
+  uint32_t pc_;
+  const Decoded* insts_;
+  unsigned count_;
+  uint32_t pending_ = 0;  // inline instructions not yet added to the counters
+  Xbyak::Label exit_;
+};
+
+}  // namespace
+
+bool BlockCompiler::inline_op(Op op) {
+  switch (op) {
+    case Op::ADDU: case Op::SUBU: case Op::AND: case Op::OR: case Op::XOR: case Op::NOR: case Op::MUL:
+    case Op::ADDIU: case Op::ANDI: case Op::ORI: case Op::XORI: case Op::LUI: case Op::SLT: case Op::SLTU:
+    case Op::SLTI: case Op::SLTIU: case Op::SLL: case Op::SRL: case Op::SRA: case Op::ROTR: case Op::SLLV:
+    case Op::SRLV: case Op::SRAV: case Op::ROTRV: case Op::MOVZ: case Op::MOVN: case Op::SEB: case Op::SEH:
+    case Op::EXT: case Op::INS: case Op::MFHI: case Op::MFLO: case Op::MTHI: case Op::MTLO: case Op::MULT:
+    case Op::MULTU: case Op::SYNC: case Op::PREF:
+      return true;
+    default:
+      return false;
+  }
+}
+
+BlockCompiler::BlockCompiler(std::size_t code_bytes)
+    : capacity_(code_bytes), code_(std::make_unique<Xbyak::CodeGenerator>(code_bytes)) {}
+BlockCompiler::~BlockCompiler() = default;
+
+CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned count) {
+  // A block emits at most ~80 bytes per instruction; refuse rather than overflow mid-block.
+  constexpr std::size_t kWorstBytesPerInstruction = 96, kFrameBytes = 128;
+  if (code_->getSize() + count * kWorstBytesPerInstruction + kFrameBytes > capacity_) return nullptr;
+  const auto entry = code_->getCurr<CompiledBlock>();
+  Emitter(*code_, pc, insts, count).block();
+  return entry;
+}
+
+void BlockCompiler::clear() { code_->reset(); }
+
+std::size_t BlockCompiler::bytes_used() const { return code_->getSize(); }
+
+}  // namespace disco::mips

@@ -1,0 +1,124 @@
+// Interpreter::run (the block loop the run loops use) against step_and_deliver (one instruction
+// at a time, the reference): every interp_*.S program, with a real exception handler installed,
+// must leave the same vcpu and memory after the same number of cycles. And run's exits: WAIT,
+// a timer write, the clock.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "monitor/cpu/interpreter_run.h"
+#include "tests/monitor/kseg_memory.h"
+
+namespace disco::mips {
+namespace {
+
+using test::kCodeBase;
+
+// mfc0 k0, EPC; addiu k0, 4; mtc0 k0, EPC; eret: every exception resumes after the faulting
+// instruction, so each program runs through its BREAK into whatever follows, the same way in
+// both modes. The refill vector (0x80000000) and the general one (0x80000180) both get it.
+const std::vector<uint32_t> kSkipHandler = {
+    test::mfc0(26, cp0::EPC), test::i_type(0b001001, 26, 26, 4), test::mtc0(26, cp0::EPC), test::kEret};
+
+struct ProgramCpu {
+  test::KsegCpu cpu{0, true, kCodeBase};  // kernel mode, kuseg through the TLB
+  explicit ProgramCpu(const std::string& program) {
+    cpu.code(kSkipHandler, 0x80000000u);
+    cpu.code(kSkipHandler, 0x80000180u);
+    cpu.memory.load_program(std::string(DISCO_INTERP_DIR) + "/interp_" + program + ".bin");
+    cpu.v.jump_to(kCodeBase);
+  }
+};
+
+void expect_same(const Vcpu& a, const Vcpu& b, const std::string& what) {
+  for (unsigned i = 0; i < 32; ++i) EXPECT_EQ(a.gpr[i], b.gpr[i]) << what << " r" << i;
+  EXPECT_EQ(a.hi, b.hi) << what;
+  EXPECT_EQ(a.lo, b.lo) << what;
+  EXPECT_EQ(a.pc, b.pc) << what;
+  EXPECT_EQ(a.next_pc, b.next_pc) << what;
+  EXPECT_EQ(a.cycles, b.cycles) << what;
+  for (const Cp0Id id : {cp0::Status, cp0::Cause, cp0::EPC, cp0::BadVAddr, cp0::EntryHi, cp0::Context})
+    EXPECT_EQ(a.cp0.raw(id), b.cp0.raw(id)) << what << " cp0 " << int{id.reg} << "," << int{id.sel};
+}
+
+// Interpreted blocks (false) and compiled ones (true, block_compiler.h).
+class InterpreterRunModes : public ::testing::TestWithParam<bool> {};
+INSTANTIATE_TEST_SUITE_P(InterpretedAndCompiled, InterpreterRunModes, ::testing::Bool());
+
+TEST_P(InterpreterRunModes, MatchesSingleSteppingOnEveryProgram) {
+  for (const char* program : {"arith", "bits", "branch", "handler", "llsc", "mem", "muldiv", "selfmod", "shift",
+                              "system", "unaligned"}) {
+    ProgramCpu blocks(program), steps(program);
+    blocks.cpu.interpreter.set_compiling(GetParam());
+    RunStats stats;
+    EXPECT_EQ(blocks.cpu.interpreter.run(blocks.cpu.v, blocks.cpu.memory, 5000, stats), RunExit::Until) << program;
+    EXPECT_GE(blocks.cpu.v.cycles, 5000u) << program;
+    EXPECT_EQ(stats.instructions + stats.exceptions, blocks.cpu.v.cycles) << program;
+
+    uint64_t exceptions = 0;
+    while (steps.cpu.v.cycles < blocks.cpu.v.cycles) {
+      if (steps.cpu.run().exc != Exception::None) {
+        ++exceptions;
+        ++steps.cpu.v.cycles;  // run() charges an exception a cycle, as the run loop did
+      }
+    }
+    expect_same(blocks.cpu.v, steps.cpu.v, program);
+    EXPECT_EQ(stats.exceptions, exceptions) << program;
+    EXPECT_GT(exceptions, 0u) << program << ": each program ends in a BREAK at least";
+    if (GetParam()) EXPECT_GT(blocks.cpu.interpreter.compiled_blocks(), 0u) << program;
+    for (uint32_t a = 0; a < 0x20000; a += 4) {
+      uint32_t x = 0, y = 0;
+      blocks.cpu.memory.load(a, 4, x);
+      steps.cpu.memory.load(a, 4, y);
+      ASSERT_EQ(x, y) << program << " memory at 0x" << std::hex << a;
+    }
+  }
+}
+
+TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
+  test::KsegCpu t(0, false, 0x80001000u);
+  t.interpreter.set_compiling(GetParam());
+  const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
+  t.code({test::i_type(0b001111, 0, 8, 0x8000),        // lui t0, 0x8000
+          test::i_type(0b001101, 8, 8, 0x1014),        // ori t0, 0x1014: the addiu below
+          test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16),
+          test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
+          test::sw(9, 8, 0),                           // sw t1, 0(t0)
+          test::i_type(0b001001, 0, 2, 1),             // addiu v0, zero, 1 (overwritten: 2)
+          test::kNop});
+  t.v.jump_to(0x80001014u);  // predecode the addiu first: the store must drop it
+  ASSERT_EQ(t.step().exc, Exception::None);
+  ASSERT_EQ(t.v.gpr[2], 1u);
+  t.v.jump_to(0x80001000u);
+  RunStats stats;
+  t.interpreter.run(t.v, t.memory, t.v.cycles + 6, stats);
+  EXPECT_EQ(t.v.gpr[2], 2u);
+}
+
+TEST_P(InterpreterRunModes, StopsAtWaitAndAtTimerWrites) {
+  test::KsegCpu t(0, false, 0x80001000u);
+  t.interpreter.set_compiling(GetParam());
+  t.code({test::kNop, test::mtc0(0, cp0::Compare), test::kNop, test::kWait, test::kNop});
+  RunStats stats;
+  EXPECT_EQ(t.interpreter.run(t.v, t.memory, 1000, stats), RunExit::TimerMoved);
+  EXPECT_EQ(t.v.pc, 0x80001008u);
+  EXPECT_EQ(t.interpreter.run(t.v, t.memory, 1000, stats), RunExit::Waiting);
+  EXPECT_EQ(t.v.pc, 0x80001010u) << "pc is past the WAIT";
+  EXPECT_EQ(stats.instructions, 4u);
+}
+
+TEST(InterpreterRun, TakesAPendingInterruptBeforeTheNextBlock) {
+  test::KsegCpu t(StatusBits::IE | 1u << 10, false, 0x80001000u);  // IM2 on
+  t.code({test::kNop, test::kNop, test::kNop});
+  t.v.cp0.set_hw_interrupts(1);  // IP2
+  RunStats stats;
+  t.interpreter.run(t.v, t.memory, 1, stats);
+  EXPECT_EQ(stats.exceptions, 1u);
+  EXPECT_EQ(t.reg(cp0::EPC), 0x80001000u);
+  EXPECT_EQ(t.exc_code(), 0u);
+  EXPECT_TRUE(t.exl());
+}
+
+}  // namespace
+}  // namespace disco::mips
