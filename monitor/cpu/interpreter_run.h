@@ -632,13 +632,19 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                        .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
                                  &compiled_store<Memory, Op::SW>}};
   const auto take = [&](const StepResult& r) { Interpreter::take(v, r, stats.exceptions); };
+  // Compiled blocks count in the context; summed once at the end (not reloaded after every block).
+  const auto finish = [&](RunExit exit) {
+    stats.instructions += context.instructions;
+    stats.exceptions += context.exceptions;
+    return exit;
+  };
   for (;;) {
     // Between blocks: the only place interrupts are taken and the clock is looked at.
     if (deliver_interrupt(v)) {
       ++stats.exceptions;
       ++v.cycles;
     }
-    if (v.cycles >= until) return RunExit::Until;
+    if (v.cycles >= until) return finish(RunExit::Until);
     StepResult fault{.in_delay_slot = v.in_delay_slot};
     uint32_t pa;
     PredecodedPage* page = fetch_page(v, pa, fault);
@@ -653,11 +659,8 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                                       ? entry.code
                                       : compile_block(v, *page, physical_base, mem);
       if (block != nullptr) {
-        context.instructions = context.exceptions = 0;
         block(&context);
-        stats.instructions += context.instructions;
-        stats.exceptions += context.exceptions;
-        if (context.exit != 0) return static_cast<RunExit>(context.exit);
+        if (context.exit != 0) return finish(static_cast<RunExit>(context.exit));
         continue;
       }
     }
@@ -679,8 +682,8 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
       }
       commit(v, flow);
       ++stats.instructions;
-      if (r.waiting) return RunExit::Waiting;
-      if (r.timer_moved) return RunExit::TimerMoved;
+      if (r.waiting) return finish(RunExit::Waiting);
+      if (r.timer_moved) return finish(RunExit::TimerMoved);
       // The block ends after a delay slot (control moved), after a CP0 instruction (Status, the
       // ASID or the TLB may have changed the translation or unmasked an interrupt), when code
       // was dropped, and at the page's end.
