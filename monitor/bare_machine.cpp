@@ -38,6 +38,17 @@ BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* ho
       placement_(config.placement, config.ram_bytes, g, self),
       board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds}, std::move(console_out)) {
   interpreter_.set_compiling(config.compile);
+  static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t) && std::atomic<uint64_t>::is_always_lock_free);
+  static_assert(sizeof(PcpuFilter::Entry) == 2 * sizeof(uint64_t));
+  const MemoryPort::HitPath hit = port_.hit_path();
+  interpreter_.set_direct_ram({.ram_bytes = static_cast<uint32_t>(config_.ram_bytes),
+                               .machine_page = placement_.table(),
+                               .host_base = hit.host_base,
+                               .line_shift = hit.line_shift,
+                               .active = reinterpret_cast<uint64_t*>(hit.active),
+                               .tags = reinterpret_cast<const uint64_t*>(hit.entries),
+                               .tag_mask = hit.mask,
+                               .hits = reinterpret_cast<uint64_t*>(hit.hits)});
 }
 
 uint64_t BareMachine::cycles_at_ns(uint64_t ns) const {
@@ -117,38 +128,13 @@ BareExit BareMachine::run(const std::atomic<bool>& stop) {
   }
 }
 
-bool BareMachine::load(uint32_t pa, unsigned size, uint32_t& out) {
-  if (pa < config_.ram_bytes) {
-    const MachineAddr a = ram(pa);
-    bool ok;
-    if (size == 4) {
-      ok = port_.load(a, out);
-    } else if (size == 2) {
-      uint16_t h = 0;
-      ok = port_.load(a, h);
-      out = h;
-    } else {
-      uint8_t b = 0;
-      ok = port_.load(a, b);
-      out = b;
-    }
-    memory_failed_ |= !ok;
-    return ok;
-  }
+bool BareMachine::device_load(uint32_t pa, unsigned size, uint32_t& out) {
   const bool ok = board_.read(pa, size, out, now_ns());
   sample_interrupts();
   return ok;
 }
 
-bool BareMachine::store(uint32_t pa, unsigned size, uint32_t value) {
-  if (pa < config_.ram_bytes) {
-    const MachineAddr a = ram(pa);
-    const bool ok = size == 4   ? port_.store(a, value)
-                    : size == 2 ? port_.store(a, static_cast<uint16_t>(value))
-                                : port_.store(a, static_cast<uint8_t>(value));
-    memory_failed_ |= !ok;
-    return ok;
-  }
+bool BareMachine::device_store(uint32_t pa, unsigned size, uint32_t value) {
   const bool ok = board_.write(pa, size, value, now_ns());
   sample_interrupts();
   return ok;

@@ -68,8 +68,34 @@ class BareMachine final : public mips::GuestMemory {
   const mips::Vcpu& vcpu() const { return vcpu_; }
 
   // GuestMemory: physical addresses from the vcpu.
-  bool load(uint32_t addr, unsigned size, uint32_t& out) override;
-  bool store(uint32_t addr, unsigned size, uint32_t value) override;
+  // RAM inline (the compiled blocks' accesses fold `size` away), devices out of line.
+  [[gnu::always_inline]] bool load(uint32_t addr, unsigned size, uint32_t& out) override {
+    if (addr >= config_.ram_bytes) [[unlikely]] return device_load(addr, size, out);
+    const MachineAddr a = ram(addr);
+    bool ok;
+    if (size == 4) {
+      ok = port_.load(a, out);
+    } else if (size == 2) {
+      uint16_t h = 0;
+      ok = port_.load(a, h);
+      out = h;
+    } else {
+      uint8_t b = 0;
+      ok = port_.load(a, b);
+      out = b;
+    }
+    memory_failed_ |= !ok;
+    return ok;
+  }
+  [[gnu::always_inline]] bool store(uint32_t addr, unsigned size, uint32_t value) override {
+    if (addr >= config_.ram_bytes) [[unlikely]] return device_store(addr, size, value);
+    const MachineAddr a = ram(addr);
+    const bool ok = size == 4   ? port_.store(a, value)
+                    : size == 2 ? port_.store(a, static_cast<uint16_t>(value))
+                                : port_.store(a, static_cast<uint8_t>(value));
+    memory_failed_ |= !ok;
+    return ok;
+  }
   bool load_linked(uint32_t addr, uint32_t& out) override;
   bool store_conditional(uint32_t addr, uint32_t value, bool& stored) override;
   bool fetch(uint32_t addr, uint32_t& word) override { return load(addr, 4, word); }
@@ -78,6 +104,8 @@ class BareMachine final : public mips::GuestMemory {
   uint64_t now_ns() const { return vcpu_.cycles * 1000 / config_.cpu_mhz; }
   uint64_t cycles_at_ns(uint64_t ns) const;
   MachineAddr ram(uint32_t pa) { return placement_.machine_address(pa, self_); }
+  bool device_load(uint32_t pa, unsigned size, uint32_t& out);
+  bool device_store(uint32_t pa, unsigned size, uint32_t value);
   // After anything that can change the board's interrupt outputs.
   void sample_interrupts() { vcpu_.cp0.set_hw_interrupts(board_.hw_interrupts(now_ns())); }
 

@@ -39,11 +39,15 @@ class PhysicalPlacement {
     if (page == kUnplaced) [[unlikely]] page = place(toucher);
     return page + gpa % kPageBytes;
   }
+  // The table itself, by guest physical page: a machine address, or ~0 while a page is unplaced
+  // (machine_address() places it). For compiled code that reads it directly.
+  const MachineAddr* table() const { return table_.data(); }
+  static constexpr MachineAddr kUnplacedPage = ~MachineAddr{0};
   // Pages placed on each node so far.
   const std::vector<uint64_t>& pages_by_node() const { return used_; }
 
  private:
-  static constexpr MachineAddr kUnplaced = ~MachineAddr{0};
+  static constexpr MachineAddr kUnplaced = kUnplacedPage;
   MachineAddr place(NodeId node);
 
   MachineGeometry geometry_;

@@ -116,6 +116,20 @@ class MemoryPort {
 
   bool ping(NodeId dst, uint64_t& rtt_ns) { return miss_.ping(id_, dst, rtt_ns); }
 
+  // What code generated at run time needs to do this port's hit path itself, exactly as load()
+  // and store() do: store line + 1 to `active`, compare entries[line & mask].rd (a load) or .wr
+  // (a store) with the line, access host_base + address, store 0 to `active`, add 1 to `hits`
+  // (this pcpu is its only writer). A tag that differs leaves it to load()/store().
+  struct HitPath {
+    uint8_t* host_base;
+    uint32_t line_shift;
+    std::atomic<LineAddr>* active;
+    const PcpuFilter::Entry* entries;
+    LineAddr mask;
+    std::atomic<uint64_t>* hits;
+  };
+  HitPath hit_path() { return {base_, shift_, filter_.active(), filter_.entries(), filter_.mask(), &stats_.hits.v}; }
+
   PcpuId id() const { return id_; }
   uint64_t virtual_ps() const { return stats_.virtual_ps(access_ps_); }
 

@@ -66,6 +66,11 @@ class PcpuFilter {
   }
   bool in_access(LineAddr line) const { return active_.load(std::memory_order_acquire) == line + 1; }
 
+  // For code generated at run time that does begin()/end() itself (MemoryPort::HitPath).
+  std::atomic<LineAddr>* active() { return &active_; }
+  const Entry* entries() const { return entries_.get(); }
+  LineAddr mask() const { return mask_; }
+
   // LL/SC: the link names the line of the last LL; losing the line clears it.
   void link(LineAddr line) { link_.store(line, std::memory_order_relaxed); }
   bool linked(LineAddr line) const { return link_.load(std::memory_order_relaxed) == line; }

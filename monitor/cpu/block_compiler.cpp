@@ -12,15 +12,17 @@ namespace {
 // Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
 // not guaranteed: measured on an instance instead).
 struct Layout {
-  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles;
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause;
 };
 const Layout& layout() {
   static const Layout l = [] {
-    static const Vcpu v;
+    static Vcpu v;
     const auto at = [](const void* field) {
       return static_cast<int32_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&v));
     };
-    return Layout{at(&v.gpr[0]), at(&v.hi), at(&v.lo), at(&v.pc), at(&v.next_pc), at(&v.in_delay_slot), at(&v.cycles)};
+    return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
+                  at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
+                  at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause))};
   }();
   return l;
 }
@@ -31,6 +33,11 @@ constexpr int32_t kCtxVcpu = offsetof(BlockContext, vcpu);
 constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
+constexpr int32_t kCtxUntil = offsetof(BlockContext, until);
+constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
+constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
+static_assert(sizeof(BlockSlot) == 16);
+constexpr uint32_t kPageMask = ~0xfffu;
 
 // The BlockContext::load / store slot of an access, or -1.
 int load_slot(Op op) {
@@ -67,11 +74,20 @@ bool is_inline_branch(Op op) {
 // the interpreter keeps it); eax, ecx, edx scratch. The guest registers stay in the Vcpu.
 class Emitter {
  public:
-  Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count)
-      : g_(g), l_(layout()), pc_(pc), insts_(insts), count_(count) {}
+  Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
+          const DirectRam* ram, std::size_t& prologue_bytes)
+      : g_(g),
+        l_(layout()),
+        pc_(pc),
+        insts_(insts),
+        count_(count),
+        slots_(slots),
+        ram_(ram),
+        prologue_bytes_(prologue_bytes) {}
 
   void block() {
     using namespace Xbyak::util;
+    const std::size_t start = g_.getSize();
     g_.push(rbx);
     g_.push(rbp);
     g_.push(r12);
@@ -79,6 +95,7 @@ class Emitter {
     g_.push(r14);  // five pushes: the stack is 16-byte aligned for the fallback calls
     g_.mov(rbp, rdi);
     g_.mov(rbx, qword[rbp + kCtxVcpu]);
+    prologue_bytes_ = g_.getSize() - start;  // the same every time: chaining enters past it
     for (unsigned i = 0; i < count_; ++i) {
       const Decoded& d = insts_[i];
       const uint32_t pc = pc_ + 4 * i;
@@ -95,6 +112,7 @@ class Emitter {
             g_.lea(eax, ptr[r12 + 4]);
             g_.mov(dword[rbx + l_.next_pc], eax);
             g_.mov(byte[rbx + l_.in_delay_slot], 0);
+            chain_dynamic();
           } else {
             fallback(i + 1, pc + 4, true);  // commits pc = r12d itself
           }
@@ -122,6 +140,10 @@ class Emitter {
     g_.mov(dword[rbx + l_.pc], next);
     g_.mov(dword[rbx + l_.next_pc], next + 4);
     g_.mov(byte[rbx + l_.in_delay_slot], 0);
+    if (((next ^ pc_) & kPageMask) == 0) {
+      g_.mov(r12d, next);
+      chain_dynamic();
+    }
     leave();
   }
 
@@ -156,35 +178,156 @@ class Emitter {
     g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
   }
 
-  // A load or store through BlockContext::load/store; when that cannot complete it simply, the
-  // interpreter runs the instruction (and raises what it must) and the block ends there.
+  // A load or store: in line when it hits RAM through kseg0/kseg1 (direct()), else through
+  // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
+  // instruction (and raises what it must) and the block ends there.
   void access(const Decoded& d, unsigned i, uint32_t pc) {
     using namespace Xbyak::util;
-    flush();  // devices read the clock
-    Xbyak::Label done;
+    Xbyak::Label call, done;
     g_.mov(esi, gpr(d.rs));
     if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
+    if (ram_ != nullptr) direct(d, call, done);
+    g_.L(call);
+    counters(+1);  // the devices read the clock
     g_.mov(rdi, rbp);
-    if (const int slot = load_slot(d.op); slot >= 0) {
+    const int load = load_slot(d.op);
+    if (load >= 0) {
       if (d.rt != 0)
         g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
       else
         g_.lea(rdx, ptr[rbp + kCtxDiscard]);
-      g_.call(qword[rbp + (kCtxLoad + 8 * slot)]);
+      g_.call(qword[rbp + (kCtxLoad + 8 * load)]);
+      counters(-1);
       g_.test(eax, eax);
       g_.jnz(done, Xbyak::CodeGenerator::T_NEAR);
     } else {
       g_.mov(edx, gpr(d.rt));
       g_.mov(ecx, pc);
       g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
+      g_.cmp(eax, 2);
+      g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed
+      counters(-1);
       g_.cmp(eax, 1);
       g_.je(done, Xbyak::CodeGenerator::T_NEAR);
-      g_.ja(exit_, Xbyak::CodeGenerator::T_NEAR);  // 2: done and committed
     }
+    const uint32_t pending = pending_;  // what the paths to `done` have not counted yet
     fallback(i, pc, false);
     g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
+    pending_ = pending;
     g_.L(done);
     ++pending_;
+  }
+
+  // The in-line path of access() for the vaddr in esi: to `call` unless it is aligned, in
+  // kseg0/kseg1, in placed RAM, not (for a store) on a predecoded page, and a hit of the pcpu's
+  // cache check; then the access as MemoryPort's hit path does it, and on to `done`.
+  void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& done) {
+    using namespace Xbyak::util;
+    const bool store = store_slot(d.op) >= 0;
+    const unsigned size = (d.op == Op::LW || d.op == Op::SW) ? 4 : (d.op == Op::LH || d.op == Op::LHU || d.op == Op::SH) ? 2 : 1;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    if (size > 1) {
+      g_.test(esi, size - 1);
+      g_.jnz(call, far);
+    }
+    g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0 and kseg1 are the 1 GiB from 0x80000000
+    g_.cmp(eax, 0x40000000);
+    g_.jae(call, far);
+    g_.and_(eax, 0x1fffffff);
+    g_.cmp(eax, ram_->ram_bytes);
+    g_.jae(call, far);
+    g_.mov(ecx, eax);
+    g_.shr(ecx, 12);
+    if (store) {
+      g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
+      g_.bt(qword[r8], rcx);  // a bit string: bit rcx of the bitmap
+      g_.jc(call, far);
+    }
+    g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));
+    g_.mov(rdx, qword[rdx + rcx * 8]);
+    g_.cmp(rdx, -1);
+    g_.je(call, far);
+    g_.and_(eax, 0xfff);
+    g_.add(rdx, rax);  // the machine address
+    g_.mov(rcx, rdx);
+    g_.shr(rcx, static_cast<int>(ram_->line_shift));  // the line
+    g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
+    g_.lea(r8, ptr[rcx + 1]);
+    g_.mov(qword[r9], r8);  // announced
+    g_.mov(rax, rcx);
+    g_.and_(rax, static_cast<uint32_t>(ram_->tag_mask));
+    g_.shl(rax, 4);
+    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
+    g_.cmp(qword[r10 + rax + (store ? 8 : 0)], rcx);
+    Xbyak::Label miss;
+    g_.jne(miss);
+    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->host_base));
+    if (store) {
+      g_.mov(eax, gpr(d.rt));
+      if (size == 4) g_.mov(dword[r10 + rdx], eax);
+      if (size == 2) g_.mov(word[r10 + rdx], ax);
+      if (size == 1) g_.mov(byte[r10 + rdx], al);
+    } else {
+      if (d.op == Op::LW) g_.mov(eax, dword[r10 + rdx]);
+      if (d.op == Op::LH) g_.movsx(eax, word[r10 + rdx]);
+      if (d.op == Op::LHU) g_.movzx(eax, word[r10 + rdx]);
+      if (d.op == Op::LB) g_.movsx(eax, byte[r10 + rdx]);
+      if (d.op == Op::LBU) g_.movzx(eax, byte[r10 + rdx]);
+    }
+    g_.mov(qword[r9], 0);  // done: x86 stores are release stores
+    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->hits));
+    g_.add(qword[r10], 1);
+    if (!store && d.rt != 0) g_.mov(gpr(d.rt), eax);
+    g_.jmp(done, far);
+    g_.L(miss);
+    g_.mov(qword[r9], 0);
+  }
+
+  // Adds (+1) or takes back (-1) the inline instructions not yet counted, around a call that
+  // may read the clock, so that the count stays where the compile-time pending_ says it is.
+  void counters(int sign) {
+    using namespace Xbyak::util;
+    if (pending_ == 0) return;
+    const int32_t n = sign * static_cast<int32_t>(pending_);
+    g_.add(qword[rbx + l_.cycles], n);
+    g_.add(qword[rbp + kCtxInstructions], n);
+  }
+
+  // With the vcpu's state exact for leaving, goes on into the block compiled at r12d instead,
+  // when that is on this page, compiled for that pc, no interrupt is pending (the dispatcher's
+  // check between blocks) and the clock has not reached BlockContext::until.
+  void chain_dynamic() {
+    using namespace Xbyak::util;
+    g_.mov(eax, r12d);
+    g_.xor_(eax, pc_);
+    g_.test(eax, kPageMask);
+    g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.mov(rax, qword[rbx + l_.cycles]);
+    g_.cmp(rax, qword[rbp + kCtxUntil]);
+    g_.jae(exit_, Xbyak::CodeGenerator::T_NEAR);
+    Xbyak::Label masked;  // Interpreter::interrupt_pending()
+    g_.mov(eax, dword[rbx + l_.status]);
+    g_.mov(ecx, eax);
+    g_.and_(ecx, 7);  // IE, EXL, ERL
+    g_.cmp(ecx, 1);
+    g_.jne(masked);
+    g_.and_(eax, dword[rbx + l_.cause]);
+    g_.test(eax, 0xff00);  // IM & IP
+    g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.L(masked);
+    g_.mov(eax, r12d);
+    g_.shr(eax, 2);
+    g_.and_(eax, 1023);
+    g_.shl(eax, 4);  // sizeof(BlockSlot)
+    g_.mov(rcx, reinterpret_cast<uintptr_t>(slots_));
+    g_.add(rax, rcx);
+    g_.mov(rdx, qword[rax + kSlotCode]);
+    g_.test(rdx, rdx);
+    g_.jz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.cmp(dword[rax + kSlotPc], r12d);
+    g_.jne(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.add(rdx, prologue_bytes_);
+    g_.jmp(rdx);
   }
 
   void leave() {
@@ -383,6 +526,9 @@ class Emitter {
   uint32_t pc_;
   const Decoded* insts_;
   unsigned count_;
+  const BlockSlot* slots_;
+  const DirectRam* ram_;  // in-line RAM for this block, or nullptr
+  std::size_t& prologue_bytes_;
   uint32_t pending_ = 0;  // inline instructions not yet added to the counters
   Xbyak::Label exit_;
 };
@@ -407,12 +553,14 @@ BlockCompiler::BlockCompiler(std::size_t code_bytes)
     : capacity_(code_bytes), code_(std::make_unique<Xbyak::CodeGenerator>(code_bytes)) {}
 BlockCompiler::~BlockCompiler() = default;
 
-CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned count) {
+CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* page_slots) {
   // A block emits at most ~80 bytes per instruction; refuse rather than overflow mid-block.
-  constexpr std::size_t kWorstBytesPerInstruction = 96, kFrameBytes = 128;
+  constexpr std::size_t kWorstBytesPerInstruction = 256, kFrameBytes = 384;
   if (code_->getSize() + count * kWorstBytesPerInstruction + kFrameBytes > capacity_) return nullptr;
   const auto entry = code_->getCurr<CompiledBlock>();
-  Emitter(*code_, pc, insts, count).block();
+  // Only kernel blocks: their fetch proves kernel mode, so kseg0/kseg1 data is theirs to reach.
+  const DirectRam* ram = ram_.host_base != nullptr && pc >= 0x80000000u ? &ram_ : nullptr;
+  Emitter(*code_, pc, insts, count, page_slots, ram, prologue_bytes_).block();
   return entry;
 }
 

@@ -8,7 +8,8 @@
 // well-kept x86 assembler, rather than encode instructions ourselves.
 //
 // Call sequence: the interpreter decodes a block, compile()s it once and calls the result with a
-// BlockContext whenever the block starts again outside a delay slot. The compiled code returns
+// BlockContext whenever the block starts again outside a delay slot; blocks of one page chain
+// into each other directly (compile()). The compiled code returns
 // with vcpu.pc/next_pc/in_delay_slot, cycles and the counters exact, having either finished the
 // block or stopped where the fallback said to (an exception it delivered, WAIT, a timer write,
 // code dropped). Code lives until clear(): the interpreter drops its pointers to compiled blocks
@@ -36,6 +37,7 @@ struct BlockContext {
   void* memory = nullptr;       // the run's Memory, for the fallback
   uint64_t instructions = 0;    // retired; run() adds them to its RunStats
   uint64_t exceptions = 0;      // delivered by the fallback
+  uint64_t until = 0;           // run()'s clock limit: a block goes on into the next only before it
   // Executes one instruction through the interpreter at vcpu.pc (which the compiled code has set,
   // with next_pc and in_delay_slot) and commits it or delivers its exception. Nonzero: leave the
   // block now, the vcpu's state is exact (exception, WAIT, timer write, code dropped).
@@ -51,22 +53,52 @@ struct BlockContext {
 
 using CompiledBlock = void (*)(BlockContext*);
 
+// Guest RAM that compiled loads and stores of kernel blocks reach in line, without a call, when
+// their address is in kseg0/kseg1 (set by the run loop that owns the memory; without it every
+// access calls BlockContext::load/store). The in-line hit path is the machine's cache check done
+// exactly as node/memory_port.h's HitPath describes; anything else takes the call.
+struct DirectRam {
+  uint32_t ram_bytes = 0;                  // guest physical addresses below are RAM
+  const uint64_t* machine_page = nullptr;  // per 4 KiB guest page: its machine address, ~0 unplaced
+  uint8_t* host_base = nullptr;            // machine address 0 in this process
+  uint32_t line_shift = 0;
+  uint64_t* active = nullptr;  // the pcpu's announcement of its access: line + 1, or 0
+  const uint64_t* tags = nullptr;  // per filter entry: the read tag, then the write tag
+  uint64_t tag_mask = 0;
+  uint64_t* hits = nullptr;              // the hit counter (one writer: this pcpu)
+  const uint64_t* code_pages = nullptr;  // bit per physical page with predecode: stores there call
+};
+
+// Where the compiled block starting at one word of a page is kept (a page has one per word).
+struct BlockSlot {
+  CompiledBlock code = nullptr;
+  uint32_t pc = 0;  // the virtual pc it was compiled for (its constants hold it)
+};
+
 class BlockCompiler {
  public:
   explicit BlockCompiler(std::size_t code_bytes = 64u << 20);
   ~BlockCompiler();
 
   // Compiles the `count` instructions starting at guest virtual `pc` (`insts` stays valid as long
-  // as the block is used). nullptr when the code buffer is full: clear() and compile again.
-  CompiledBlock compile(uint32_t pc, const Decoded* insts, unsigned count);
+  // as the block is used). `page_slots` are the 1024 slots of the block's page: where the block
+  // ends in a jump to a pc of the same virtual page, it goes on straight into the block compiled
+  // there (chaining), unless an interrupt is pending or the clock reached BlockContext::until.
+  // nullptr when the code buffer is full: clear() and compile again.
+  CompiledBlock compile(uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* page_slots);
   void clear();
   std::size_t bytes_used() const;
+
+  // From now on, kernel blocks reach RAM in line (drops nothing already compiled: call before).
+  void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
 
   // Whether the compiled code does `op` itself (the rest falls back to the interpreter).
   static bool inline_op(Op op);
 
  private:
   std::size_t capacity_;
+  DirectRam ram_;
+  std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads
   std::unique_ptr<Xbyak::CodeGenerator> code_;
 };
 

@@ -125,9 +125,16 @@ void Interpreter::set_compiling(bool on) {
   compiler_ = on ? std::make_unique<BlockCompiler>() : nullptr;
 }
 
+void Interpreter::set_direct_ram(DirectRam ram) {
+  if (compiler_ == nullptr) return;
+  drop_compiled();
+  ram.code_pages = has_page_.data();
+  compiler_->set_direct_ram(ram);
+}
+
 CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t physical_base, GuestMemory& mem) {
   const uint32_t first = (v.pc >> 2) & (kWordsPerPage - 1);
-  CompiledEntry& entry = page.compiled[first];
+  BlockSlot& entry = page.compiled[first];
   // The block run() would interpret from here: through a branch's delay slot, a CP0
   // instruction, or the page's end (or the last word that can be fetched).
   unsigned count = 0;
@@ -142,10 +149,10 @@ CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t
     }
   }
   if (count == 0) return nullptr;
-  CompiledBlock code = compiler_->compile(v.pc, &page.insts[first], count);
+  CompiledBlock code = compiler_->compile(v.pc, &page.insts[first], count, page.compiled);
   if (code == nullptr) {  // the code buffer is full: start it again
     drop_compiled();
-    code = compiler_->compile(v.pc, &page.insts[first], count);
+    code = compiler_->compile(v.pc, &page.insts[first], count, page.compiled);
   }
   ++compiled_blocks_;
   entry = {.code = code, .pc = v.pc};
@@ -157,7 +164,7 @@ void Interpreter::drop_compiled() {
   for (auto& leaf : directory_) {
     if (!leaf) continue;
     for (auto& page : *leaf) {
-      if (page) std::fill(std::begin(page->compiled), std::end(page->compiled), CompiledEntry{});
+      if (page) std::fill(std::begin(page->compiled), std::end(page->compiled), BlockSlot{});
     }
   }
   compiler_->clear();

@@ -153,6 +153,9 @@ class Interpreter {
   // Compiles blocks to host code (block_compiler.h) from now on, or interprets them only again.
   void set_compiling(bool on);
   bool compiling() const { return compiler_ != nullptr; }
+  // Guest RAM that compiled kernel blocks may reach in line (block_compiler.h); code_pages is
+  // filled in here. Call after set_compiling(true).
+  void set_direct_ram(DirectRam ram);
   uint64_t compiled_blocks() const { return compiled_blocks_; }
 
   // MFC0/MTC0 of an unimplemented CP0 register so far (reads 0, writes ignored).
@@ -166,14 +169,10 @@ class Interpreter {
   static constexpr unsigned kWordsPerPage = 1u << (kPageShift - 2);
 
  private:
-  struct CompiledEntry {
-    CompiledBlock code = nullptr;
-    uint32_t pc = 0;  // the virtual pc it was compiled for (its constants hold it)
-  };
   struct PredecodedPage {
     Decoded insts[kWordsPerPage];
     bool valid[kWordsPerPage] = {};  // filled on first execution of each word
-    CompiledEntry compiled[kWordsPerPage] = {};  // by the block's first word; dies with the page
+    BlockSlot compiled[kWordsPerPage] = {};  // by the block's first word; dies with the page
   };
   // Where control goes after an instruction that raised nothing (execute -> commit).
   struct Flow {

@@ -625,7 +625,8 @@ uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t v
 template <class Memory>
 RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) {
   // What compiled blocks call back into: one context for the whole run.
-  BlockContext context{.vcpu = &v, .interpreter = this, .memory = &mem, .fallback = &compiled_fallback<Memory>,
+  BlockContext context{.vcpu = &v, .interpreter = this, .memory = &mem, .until = until,
+                       .fallback = &compiled_fallback<Memory>,
                        .load = {&compiled_load<Memory, Op::LB>, &compiled_load<Memory, Op::LBU>,
                                 &compiled_load<Memory, Op::LH>, &compiled_load<Memory, Op::LHU>,
                                 &compiled_load<Memory, Op::LW>},
@@ -654,7 +655,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     }
     const uint32_t physical_base = pa & ~((1u << kPageShift) - 1);
     if (compiler_ != nullptr && !v.in_delay_slot) {
-      const CompiledEntry& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
+      const BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
       const CompiledBlock block = entry.code != nullptr && entry.pc == v.pc
                                       ? entry.code
                                       : compile_block(v, *page, physical_base, mem);

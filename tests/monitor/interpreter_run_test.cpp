@@ -96,6 +96,84 @@ TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
   EXPECT_EQ(t.v.gpr[2], 2u);
 }
 
+// DirectRam over a KsegMemory, as BareMachine builds it over the machine: every page placed at
+// its own address, and a cache check whose tags either hold every line or none.
+struct FakeHitPath {
+  static constexpr unsigned kLineShift = 6;
+  static constexpr uint64_t kLines = test::kMemorySize >> kLineShift;
+  std::vector<uint64_t> pages, tags = std::vector<uint64_t>(2 * kLines, ~uint64_t{0});
+  uint64_t active = 0, hits = 0;
+  DirectRam ram(test::KsegMemory& memory, bool lines_held) {
+    for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(p * 4096);
+    if (lines_held)
+      for (uint64_t l = 0; l < kLines; ++l) tags[2 * l] = tags[2 * l + 1] = l;
+    return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data(),
+            .line_shift = kLineShift, .active = &active, .tags = tags.data(), .tag_mask = kLines - 1, .hits = &hits};
+  }
+};
+
+// Every load and store width through kseg0, compiled with in-line RAM (its cache check hitting
+// every line, or none) against single-stepping.
+TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
+  using test::i_type;
+  const std::vector<uint32_t> loop = {
+      i_type(0b001111, 0, 8, 0x8002),   // lui t0, 0x8002: data at 0x80020001 + 12 i
+      i_type(0b001001, 8, 8, 1),        // addiu t0, 1 (odd bases: the offsets make it aligned)
+      i_type(0b001001, 0, 9, 100),      // addiu t1, zero, 100
+      i_type(0b100011, 8, 10, -1),      // lw t2, -1(t0)
+      i_type(0b100000, 8, 11, 0),       // lb t3, 0(t0)
+      i_type(0b100100, 8, 12, 1),       // lbu t4, 1(t0)
+      i_type(0b100001, 8, 13, 1),       // lh t5, 1(t0)
+      i_type(0b100101, 8, 14, -1),      // lhu t6, -1(t0)
+      test::r_type(10, 11, 15, 0x21),   // addu t7, t2, t3
+      i_type(0b101011, 8, 15, 3),       // sw t7, 3(t0)
+      i_type(0b101001, 8, 13, 7),       // sh t5, 7(t0)
+      i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0)
+      i_type(0b100011, 8, 0, 3),        // lw zero, 3(t0): r0 stays 0
+      i_type(0b001001, 8, 8, 12),       // addiu t0, 12
+      i_type(0b001001, 9, 9, -1),       // addiu t1, -1
+      i_type(0b000101, 9, 0, -13),      // bne t1, zero, loop
+      test::kNop,
+      i_type(0b000100, 0, 0, -1),       // b . (spins)
+      test::kNop};
+  for (const bool lines_held : {true, false}) {
+    test::KsegCpu compiled(0, false, 0x80010000u), stepped(0, false, 0x80010000u);
+    for (test::KsegCpu* t : {&compiled, &stepped}) {
+      for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) t->memory.set_word(a, a * 2654435761u);
+      t->code(loop);
+    }
+    FakeHitPath hit;
+    compiled.interpreter.set_compiling(true);
+    compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, lines_held));
+    RunStats stats;
+    compiled.interpreter.run(compiled.v, compiled.memory, 2000, stats);
+    while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
+    expect_same(compiled.v, stepped.v, lines_held ? "lines held" : "no lines");
+    EXPECT_EQ(hit.hits, lines_held ? 100u * 9 : 0u);
+    EXPECT_EQ(hit.active, 0u) << "no access left announced";
+    for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) {
+      uint32_t x = 0, y = 0;
+      compiled.memory.load(a, 4, x);
+      stepped.memory.load(a, 4, y);
+      ASSERT_EQ(x, y) << std::hex << a;
+    }
+  }
+}
+
+TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
+  test::KsegCpu t(0, false, 0x80001000u);
+  FakeHitPath hit;
+  t.interpreter.set_compiling(true);
+  t.interpreter.set_direct_ram(hit.ram(t.memory, true));
+  const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
+  t.code({test::i_type(0b001111, 0, 8, 0x8000), test::i_type(0b001101, 8, 8, 0x1014),
+          test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16), test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
+          test::sw(9, 8, 0), test::i_type(0b001001, 0, 2, 1), test::kNop});
+  RunStats stats;
+  t.interpreter.run(t.v, t.memory, 7, stats);
+  EXPECT_EQ(t.v.gpr[2], 2u);
+}
+
 TEST_P(InterpreterRunModes, StopsAtWaitAndAtTimerWrites) {
   test::KsegCpu t(0, false, 0x80001000u);
   t.interpreter.set_compiling(GetParam());

@@ -53,6 +53,7 @@ class KsegMemory final : public GuestMemory {
     ASSERT_TRUE(map(addr, 4));
     std::memcpy(&bytes_[addr], &w, 4);
   }
+  uint8_t* data() { return bytes_.data(); }  // physical address 0
   void load_program(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     const std::vector<char> code{std::istreambuf_iterator<char>(in), {}};
