@@ -104,9 +104,14 @@ class Emitter {
           branch(d, pc);
           ++pending_;
           const Decoded& slot = insts_[i + 1];
-          if (BlockCompiler::inline_op(slot.op)) {
-            alu(slot);
-            ++pending_;
+          const bool memory = load_slot(slot.op) >= 0 || store_slot(slot.op) >= 0;
+          if (memory || BlockCompiler::inline_op(slot.op)) {
+            if (memory) {
+              access(slot, i + 1, pc + 4, true);
+            } else {
+              alu(slot);
+              ++pending_;
+            }
             flush();
             g_.mov(dword[rbx + l_.pc], r12d);
             g_.lea(eax, ptr[r12 + 4]);
@@ -123,7 +128,7 @@ class Emitter {
         return;
       }
       if (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) {
-        access(d, i, pc);
+        access(d, i, pc, false);
       } else if (BlockCompiler::inline_op(d.op)) {
         alu(d);
         ++pending_;
@@ -181,16 +186,18 @@ class Emitter {
   // A load or store: in line when it hits RAM through kseg0/kseg1 (direct()), else through
   // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
   // instruction (and raises what it must) and the block ends there.
-  void access(const Decoded& d, unsigned i, uint32_t pc) {
+  // In a delay slot, a store that cannot go in line is the interpreter's at once (the store call
+  // commits as outside one).
+  void access(const Decoded& d, unsigned i, uint32_t pc, bool delay_slot) {
     using namespace Xbyak::util;
     Xbyak::Label call, done;
     g_.mov(esi, gpr(d.rs));
     if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
     if (ram_ != nullptr) direct(d, call, done);
     g_.L(call);
-    counters(+1);  // the devices read the clock
-    g_.mov(rdi, rbp);
     const int load = load_slot(d.op);
+    if (load >= 0 || !delay_slot) counters(+1);  // the devices read the clock
+    g_.mov(rdi, rbp);
     if (load >= 0) {
       if (d.rt != 0)
         g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
@@ -200,7 +207,7 @@ class Emitter {
       counters(-1);
       g_.test(eax, eax);
       g_.jnz(done, Xbyak::CodeGenerator::T_NEAR);
-    } else {
+    } else if (!delay_slot) {
       g_.mov(edx, gpr(d.rt));
       g_.mov(ecx, pc);
       g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
@@ -211,7 +218,7 @@ class Emitter {
       g_.je(done, Xbyak::CodeGenerator::T_NEAR);
     }
     const uint32_t pending = pending_;  // what the paths to `done` have not counted yet
-    fallback(i, pc, false);
+    fallback(i, pc, delay_slot);
     g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
     pending_ = pending;
     g_.L(done);

@@ -118,8 +118,9 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
   using test::i_type;
   const std::vector<uint32_t> loop = {
       i_type(0b001111, 0, 8, 0x8002),   // lui t0, 0x8002: data at 0x80020001 + 12 i
-      i_type(0b001001, 8, 8, 1),        // addiu t0, 1 (odd bases: the offsets make it aligned)
+      i_type(0b001001, 8, 8, 1 - 12),   // addiu t0, -11 (odd bases: the offsets make it aligned)
       i_type(0b001001, 0, 9, 100),      // addiu t1, zero, 100
+      i_type(0b001001, 8, 8, 12),       // loop: addiu t0, 12
       i_type(0b100011, 8, 10, -1),      // lw t2, -1(t0)
       i_type(0b100000, 8, 11, 0),       // lb t3, 0(t0)
       i_type(0b100100, 8, 12, 1),       // lbu t4, 1(t0)
@@ -128,12 +129,10 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
       test::r_type(10, 11, 15, 0x21),   // addu t7, t2, t3
       i_type(0b101011, 8, 15, 3),       // sw t7, 3(t0)
       i_type(0b101001, 8, 13, 7),       // sh t5, 7(t0)
-      i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0)
       i_type(0b100011, 8, 0, 3),        // lw zero, 3(t0): r0 stays 0
-      i_type(0b001001, 8, 8, 12),       // addiu t0, 12
       i_type(0b001001, 9, 9, -1),       // addiu t1, -1
-      i_type(0b000101, 9, 0, -13),      // bne t1, zero, loop
-      test::kNop,
+      i_type(0b000101, 9, 0, -12),      // bne t1, zero, loop
+      i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0), in the delay slot
       i_type(0b000100, 0, 0, -1),       // b . (spins)
       test::kNop};
   for (const bool lines_held : {true, false}) {
