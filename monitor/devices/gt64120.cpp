@@ -68,32 +68,34 @@ Gt64120::Gt64120(PciBus& bus, std::function<uint8_t()> interrupt_acknowledge)
     writable_[r.offset / 4] = r.writable;
     known_[r.offset / 4] = true;
   }
+  decode_windows();
 }
 
 uint32_t Gt64120::isd_base() const { return (reg(kIsd) & kRemapBits) << kDecodeShift; }
 
-std::optional<Gt64120::PciAccess> Gt64120::in_window(const Window& w, uint32_t pa) const {
-  const uint32_t low = reg(w.low_decode);
-  if (low & ~kRemapBits) return std::nullopt;  // above 4 GiB: unreachable from a 32-bit CPU address
-  // The high decode register supplies bits 27:21; the bits above come from the low register.
-  const uint32_t high = (low & ~kHighDecodeBits) | (reg(w.high_decode) & kHighDecodeBits);
-  if (high < low) return std::nullopt;
-  const uint32_t start = low << kDecodeShift;
-  const uint64_t end = (uint64_t(high) + 1) << kDecodeShift;
-  if (pa < start || pa >= end) return std::nullopt;
-  return PciAccess{w.space, pa - start + ((reg(w.remap) & kRemapBits) << kDecodeShift)};
-}
-
-std::optional<Gt64120::PciAccess> Gt64120::decode(uint32_t pa) const {
-  static constexpr Window kWindows[] = {
+void Gt64120::decode_windows() {
+  struct Registers {
+    uint32_t low_decode, high_decode, remap;
+    Space space;
+  };
+  static constexpr Registers kWindows[] = {
       {kPci0IoLow, kPci0IoHigh, kPci0IoRemap, Space::Io},
       {kPci0Mem0Low, kPci0Mem0High, kPci0Mem0Remap, Space::Memory},
       {kPci0Mem1Low, kPci0Mem1High, kPci0Mem1Remap, Space::Memory},
   };
-  for (const Window& w : kWindows) {
-    if (auto hit = in_window(w, pa)) return hit;
+  for (size_t i = 0; i < windows_.size(); ++i) {
+    const Registers& w = kWindows[i];
+    DecodedWindow& d = windows_[i];
+    const uint32_t low = reg(w.low_decode);
+    // The high decode register supplies bits 27:21; the bits above come from the low register.
+    const uint32_t high = (low & ~kHighDecodeBits) | (reg(w.high_decode) & kHighDecodeBits);
+    d.start = low << kDecodeShift;
+    d.end = d.start;
+    // Above 4 GiB the window is unreachable from a 32-bit CPU address.
+    if (!(low & ~kRemapBits) && high >= low) d.end = (uint64_t(high) + 1) << kDecodeShift;
+    d.pci_base = (reg(w.remap) & kRemapBits) << kDecodeShift;
+    d.space = w.space;
   }
-  return std::nullopt;
 }
 
 void Gt64120::master_abort() { reg(kIntrCause) |= kCauseMasterAbort; }
@@ -148,6 +150,7 @@ void Gt64120::write_register(uint32_t offset, uint32_t value, uint32_t byte_lane
     const uint32_t remap = offset == kPci0IoLow ? kPci0IoRemap : offset == kPci0Mem0Low ? kPci0Mem0Remap : kPci0Mem1Remap;
     reg(remap) = reg(offset) & kRemapBits;
   }
+  decode_windows();
 }
 
 uint32_t Gt64120::read(uint32_t offset, unsigned size) {

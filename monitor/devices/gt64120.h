@@ -35,7 +35,12 @@ class Gt64120 {
 
   Gt64120(PciBus& bus, std::function<uint8_t()> interrupt_acknowledge);
   uint32_t isd_base() const;
-  std::optional<PciAccess> decode(uint32_t pa) const;
+  std::optional<PciAccess> decode(uint32_t pa) const {
+    for (const DecodedWindow& w : windows_) {
+      if (pa >= w.start && pa < w.end) return PciAccess{w.space, pa - w.start + w.pci_base};
+    }
+    return std::nullopt;
+  }
   uint32_t read(uint32_t offset, unsigned size);
   void write(uint32_t offset, unsigned size, uint32_t value);
   void master_abort();
@@ -44,21 +49,27 @@ class Gt64120 {
   uint64_t guest_errors() const { return errors_.count(); }
 
  private:
-  struct Window {
-    uint32_t low_decode, high_decode, remap;  // register offsets
-    Space space;
+  // A CPU-to-PCI window as its registers decode it: CPU addresses [start, end) reach PCI
+  // address pa - start + pci_base. decode() runs on every device access, so the windows are
+  // worked out when their registers are written, not per access.
+  struct DecodedWindow {
+    uint32_t start = 0;
+    uint64_t end = 0;  // start when the window decodes nothing
+    uint32_t pci_base = 0;
+    Space space = Space::Io;
   };
   uint32_t& reg(uint32_t offset) { return regs_[offset / 4]; }
   uint32_t reg(uint32_t offset) const { return regs_[offset / 4]; }
   uint32_t read_register(uint32_t offset);
   void write_register(uint32_t offset, uint32_t value, uint32_t byte_lanes);
-  std::optional<PciAccess> in_window(const Window& w, uint32_t pa) const;
+  void decode_windows();
 
   PciBus& bus_;
   std::function<uint8_t()> interrupt_acknowledge_;
   std::array<uint32_t, kRegisterWindow / 4> regs_{};
   std::array<uint32_t, kRegisterWindow / 4> writable_{};
   std::array<bool, kRegisterWindow / 4> known_{};
+  std::array<DecodedWindow, 3> windows_{};  // I/O, MEM0, MEM1, in decode priority
   GuestErrors errors_{"gt64120"};
 };
 

@@ -65,12 +65,25 @@ class MaltaBoard {
 
  private:
   static constexpr unsigned kCom1Irq = 4, kCom2Irq = 3, kRtcIrq = 8, kPitIrq = 0, kKeyboardIrq = 1, kMouseIrq = 12;
+  static constexpr unsigned kLevelIrqs[] = {kKeyboardIrq, kMouseIrq, kCom1Irq, kCom2Irq, kRtcIrq};  // IRQ0 is a pulse
   static constexpr uint8_t kIp2 = 1u << 0, kIp4 = 1u << 2;
+  enum class IsaDevice : uint8_t { None, Pic, Pit, Rtc, Keyboard, Dma, Com1, Com2, Pm };
+  IsaDevice claimant(uint32_t port) const;  // who decodes a byte of PCI I/O space, if anyone
   bool io_read(uint32_t port, unsigned size, uint32_t& out, uint64_t now_ns);
   // One byte of PCI I/O space; false when no device decodes the port.
   bool io_read_byte(uint32_t port, uint8_t& out, uint64_t now_ns);
   bool io_write_byte(uint32_t port, uint8_t value, uint64_t now_ns);
-  void update_lines(uint64_t now_ns);  // carries every device's interrupt output to the i8259s
+
+  // Interrupt lines. Every device access goes through the board, so a line is looked at again only
+  // when it can have moved: after an access to its device (settle), when the RTC's or the PIT's
+  // next event is due, or while host input waits for COM1 (catch_up). The guest polls the RTC
+  // millions of times while booting; recomputing every line on each access cost more than the poll.
+  void settle(IsaDevice device, uint64_t now_ns);
+  void catch_up(uint64_t now_ns);
+  void sample_rtc(uint64_t now_ns);
+  void sample_pit(uint64_t now_ns);
+  void drive(unsigned irq, bool level);  // passes a level line to the i8259s when it changed
+  void redrive();  // every level line again, after the i8259s were accessed
 
   PciBus pci_;
   I8259Pair pic_;
@@ -83,6 +96,9 @@ class MaltaBoard {
   I8042 keyboard_;
   MaltaFpga fpga_;
   GuestErrors unclaimed_{"board"};
+  uint16_t lines_ = 0;  // the level lines, by ISA IRQ, as last driven into the i8259s
+  uint64_t rtc_due_ns_ = 0, pit_due_ns_ = 0;  // when the RTC's line or the PIT's IRQ0 can next move by itself
+  bool cbus_irq_ = false;  // the CBUS UART's INTR, which changes only when it is accessed
 };
 
 }  // namespace disco::malta

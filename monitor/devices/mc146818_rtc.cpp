@@ -35,6 +35,7 @@ Mc146818Rtc::Mc146818Rtc(int64_t epoch_seconds_at_zero) : base_seconds_(epoch_se
   // What a boot ROM leaves: divider on at 32.768 kHz with a 1024 Hz periodic rate, 24-hour BCD.
   cmos_[kRegA] = kADividerNormal | 0x06;
   cmos_[kRegB] = kB24Hour;
+  plan_boundaries();
 }
 
 Mc146818Rtc::Time Mc146818Rtc::to_time(int64_t epoch_seconds) {
@@ -126,6 +127,7 @@ void Mc146818Rtc::set_time_register(unsigned index, uint8_t value, uint64_t now_
   // Keep the update phase: the next update still comes when it would have.
   base_ns_ = now_ns - (now_ns - base_ns_) % kNsPerSecond;
   base_seconds_ = to_epoch(t);
+  plan_boundaries();
 }
 
 void Mc146818Rtc::write_control(unsigned index, uint8_t value, uint64_t now_ns) {
@@ -145,6 +147,7 @@ void Mc146818Rtc::write_control(unsigned index, uint8_t value, uint64_t now_ns) 
     base_seconds_ = to_epoch(held_);
     base_ns_ = now_ns;  // the first update comes a second after updates resume
   }
+  plan_boundaries();
 }
 
 uint64_t Mc146818Rtc::periodic_ticks() const {
@@ -161,23 +164,36 @@ bool Mc146818Rtc::alarm_matches(int64_t epoch_seconds) const {
          match(cmos_[kHoursAlarm], time_register(t, kHours));
 }
 
+void Mc146818Rtc::plan_boundaries() {
+  next_tick_ns_ = std::numeric_limits<uint64_t>::max();
+  if (const uint64_t period = periodic_ticks()) {
+    const uint64_t k = ticks_in(synced_ns_ - divider_ns_, kDividerHz) / period + 1;
+    next_tick_ns_ = divider_ns_ + ns_for(k * period, kDividerHz);
+  }
+  next_update_ns_ = std::numeric_limits<uint64_t>::max();
+  if (running()) {
+    const uint64_t from = std::max(synced_ns_, base_ns_);
+    next_update_ns_ = base_ns_ + ((from - base_ns_) / kNsPerSecond + 1) * kNsPerSecond;
+  }
+}
+
 void Mc146818Rtc::advance(uint64_t now_ns) {
   if (now_ns <= synced_ns_) return;
-  if (const uint64_t period = periodic_ticks()) {
-    const uint64_t from = synced_ns_ > divider_ns_ ? synced_ns_ - divider_ns_ : 0;
-    if (ticks_in(now_ns - divider_ns_, kDividerHz) / period > ticks_in(from, kDividerHz) / period) pf_ = true;
+  if (now_ns < std::min(next_tick_ns_, next_update_ns_)) {  // no flag can latch yet
+    synced_ns_ = now_ns;
+    return;
   }
-  if (running()) {
+  if (now_ns >= next_tick_ns_) pf_ = true;
+  if (now_ns >= next_update_ns_) {
+    uf_ = true;
     const int64_t before = seconds_now(std::max(synced_ns_, base_ns_)), after = seconds_now(now_ns);
-    if (after > before) {
-      uf_ = true;
-      // One day of updates covers every alarm pattern; a longer skip need not look further.
-      for (int64_t s = std::max(before + 1, after - kSecondsPerDay); s <= after && !af_; ++s) {
-        af_ = alarm_matches(s);
-      }
+    // One day of updates covers every alarm pattern; a longer skip need not look further.
+    for (int64_t s = std::max(before + 1, after - kSecondsPerDay); s <= after && !af_; ++s) {
+      af_ = alarm_matches(s);
     }
   }
   synced_ns_ = now_ns;
+  plan_boundaries();
 }
 
 bool Mc146818Rtc::irqf() const {
@@ -195,14 +211,9 @@ uint64_t Mc146818Rtc::next_event_ns(uint64_t now_ns) {
   uint64_t next = std::numeric_limits<uint64_t>::max();
   if (irqf()) return next;  // the line is already up; only a register C read lowers it
   const uint8_t b = cmos_[kRegB];
-  if (const uint64_t period = periodic_ticks(); period && (b & kBPie)) {
-    const uint64_t k = ticks_in(now_ns - divider_ns_, kDividerHz) / period + 1;
-    next = std::min(next, divider_ns_ + ns_for(k * period, kDividerHz));
-  }
-  if (running() && (b & (kBUie | kBAie))) {
-    // Alarms are checked at updates, so the next update is the next time one can fire.
-    next = std::min(next, base_ns_ + ((now_ns - base_ns_) / kNsPerSecond + 1) * kNsPerSecond);
-  }
+  if (b & kBPie) next = next_tick_ns_;
+  // Alarms are checked at updates, so the next update is the next time one can fire.
+  if (b & (kBUie | kBAie)) next = std::min(next, next_update_ns_);
   return next;
 }
 
@@ -213,7 +224,7 @@ uint8_t Mc146818Rtc::read(uint16_t port, uint64_t now_ns) {
     case kSeconds: case kMinutes: case kHours: case kWeekday: case kDay: case kMonth: case kYear:
       return time_register(time_now(now_ns), index_);
     case kRegA: {
-      const bool uip = running() && (now_ns - base_ns_) % kNsPerSecond >= kNsPerSecond - kUipNs;
+      const bool uip = running() && now_ns >= next_update_ns_ - kUipNs;
       return uint8_t(cmos_[kRegA] | (uip ? kAUip : 0));
     }
     case kRegC: {

@@ -46,6 +46,7 @@ class Mc146818Rtc {
   void set_time_register(unsigned index, uint8_t value, uint64_t now_ns);
   void write_control(unsigned index, uint8_t value, uint64_t now_ns);
   void advance(uint64_t now_ns);  // latches PF/UF/AF for everything up to now_ns
+  void plan_boundaries();  // the next periodic tick and update after synced_ns_
   bool alarm_matches(int64_t epoch_seconds) const;
   uint64_t periodic_ticks() const;  // period in 32.768 kHz ticks, 0 if off
   bool irqf() const;
@@ -56,6 +57,10 @@ class Mc146818Rtc {
   uint64_t base_ns_ = 0;   // updates happen at base_ns_ + k seconds
   uint64_t divider_ns_ = 0;  // the divider chain's phase origin, for periodic interrupts
   uint64_t synced_ns_ = 0;   // flags are latched up to here
+  // The first periodic tick and seconds update after synced_ns_ (UINT64_MAX when off), so that
+  // advance() and the UIP bit cost a comparison (the guest polls register A in a loop). Guest
+  // time never goes back, so after advance(now_ns) they are the next ones after now_ns.
+  uint64_t next_tick_ns_ = 0, next_update_ns_ = 0;
   Time held_{};             // the time while updates are stopped
   bool pf_ = false, af_ = false, uf_ = false;
   GuestErrors errors_{"mc146818 rtc"};

@@ -117,6 +117,7 @@ PciBus::PciBus() {
   pm->add_register(kPiix4PmRegMisc, 1, 0x00, 0x01);
   pm->add_register(kPiix4SmbBase, 4, 0x00000001, 0x0000fff0);
   functions_[devfn(kPiix4Slot, 3)] = std::move(pm);
+  pm_io_base_ = decode_pm_io_base();
 }
 
 const PciFunction* PciBus::function(unsigned bus, unsigned devfn) const {
@@ -133,10 +134,11 @@ std::optional<uint32_t> PciBus::config_read(unsigned bus, unsigned devfn, unsign
 bool PciBus::config_write(unsigned bus, unsigned devfn, unsigned reg, uint32_t value, uint32_t byte_lanes) {
   if (!function(bus, devfn)) return false;
   functions_[devfn]->write(reg, value, byte_lanes);
+  pm_io_base_ = decode_pm_io_base();
   return true;
 }
 
-std::optional<uint16_t> PciBus::pm_io_base() const {
+std::optional<uint16_t> PciBus::decode_pm_io_base() const {
   const PciFunction& pm = *functions_[devfn(kPiix4Slot, 3)];
   if (!(pm.read_field(kPiix4PmRegMisc, 1) & 0x01)) return std::nullopt;
   return uint16_t(pm.read_field(kPiix4PmBase, 2) & 0xffc0);

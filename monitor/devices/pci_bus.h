@@ -49,11 +49,14 @@ class PciBus {
   std::optional<uint32_t> config_read(unsigned bus, unsigned devfn, unsigned reg) const;
   bool config_write(unsigned bus, unsigned devfn, unsigned reg, uint32_t value, uint32_t byte_lanes);
   // The PIIX4 PM block's I/O base when function 3 decodes it (PMREGMISC bit 0), else nullopt.
-  std::optional<uint16_t> pm_io_base() const;
+  std::optional<uint16_t> pm_io_base() const { return pm_io_base_; }
 
  private:
   const PciFunction* function(unsigned bus, unsigned devfn) const;
+  std::optional<uint16_t> decode_pm_io_base() const;
   std::array<std::unique_ptr<PciFunction>, 256> functions_;  // bus 0, indexed by devfn
+  // The board asks on every I/O port access; it changes only with a config write.
+  std::optional<uint16_t> pm_io_base_;
 };
 
 }  // namespace disco::malta

@@ -27,6 +27,8 @@ class Uart16550 {
   void write(unsigned reg, uint8_t value);
   bool irq();
   void host_input(uint8_t byte);
+  // Host bytes wait to enter the receive FIFO: irq() may change without a register access.
+  bool host_input_pending() const { return host_pending_.load(std::memory_order_acquire); }
   uint64_t dropped_input() const { return dropped_input_.load(); }
   uint64_t guest_errors() const { return errors_.count(); }
   // MCR OUT2, which gates the interrupt onto the ISA bus on a PC-style super-I/O.

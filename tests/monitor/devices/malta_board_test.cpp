@@ -144,6 +144,34 @@ TEST_F(Board, Piix4PmTimerRunsAt3_58MHz) {
   EXPECT_EQ(rd(kIsa + 0x1008), 3579545u);
 }
 
+TEST_F(Board, PmBlockFollowsItsBaseRegister) {
+  config_write(0x53, 0x40, 0x1001);
+  config_write(0x53, 0x80, 1);
+  now = 1'000'000'000;
+  EXPECT_EQ(rd(kIsa + 0x1008), 3579545u);
+  config_write(0x53, 0x40, 0x2001);
+  EXPECT_EQ(rd(kIsa + 0x1008), 0xffffffffu) << "nothing is left at the old base";
+  EXPECT_EQ(rd(kIsa + 0x2008), 3579545u);
+  config_write(0x53, 0x80, 0);
+  EXPECT_EQ(rd(kIsa + 0x2008), 0xffffffffu) << "PMREGMISC bit 0 turns the decode off";
+}
+
+TEST_F(Board, IoWindowMovedAfterUseDecodesAtItsNewPlace) {
+  outb(0x70, 0x0d);
+  EXPECT_EQ(inb(0x71), 0x80);
+  // I/O window to 0x1c000000-0x1c1fffff; writing the low decode register loads the remap with
+  // it, so the window maps 1:1 (PCI I/O 0x1c000000 and up: no ISA device) until remapped to 0.
+  wr(kGt + 0x48, 0x1c000000 >> 21);
+  wr(kGt + 0x50, (0x1c1fffff >> 21) & 0x7f);
+  const uint64_t unclaimed = board.unclaimed_accesses();
+  EXPECT_EQ(rd(0x1c000071, 1), 0xffu);
+  wr(kGt + 0xf0, 0);
+  ASSERT_TRUE(board.write(0x1c000070, 1, 0x0d, now));
+  EXPECT_EQ(rd(0x1c000071, 1), 0x80u);
+  EXPECT_EQ(inb(0x71), 0xff) << "the old window decodes nothing";
+  EXPECT_EQ(board.unclaimed_accesses(), unclaimed + 2);
+}
+
 TEST_F(Board, SoftResetRevisionAndJumpers) {
   EXPECT_EQ(rd(0x1fc00010), 0x00000420u);
   EXPECT_EQ((rd(0x1f000210) >> 2) & 7, 0u) << "33 MHz PCI clock";
@@ -172,6 +200,60 @@ TEST_F(Board, ConsoleOnCom1WithIrq4ThroughIack) {
   EXPECT_EQ(inb(0x3f8), 'x');
   outb(0x20, 0x64);
   EXPECT_EQ(board.hw_interrupts(now), 0);
+}
+
+TEST_F(Board, HostInputRaisesCom1WithoutAGuestAccess) {
+  for (auto [p, v] : {std::pair{0x20, 0x11}, {0x21, 0x00}, {0x21, 0x04}, {0x21, 0x01}, {0x21, 0xef}}) outb(uint16_t(p), uint8_t(v));
+  outb(0x3f9, 0x01);  // RX interrupt
+  outb(0x3fc, 0x08);  // OUT2
+  EXPECT_EQ(board.hw_interrupts(now), 0);
+  board.console_input('x');
+  EXPECT_EQ(board.hw_interrupts(now), 1);
+}
+
+TEST_F(Board, Com1LineThroughReinitAckAndThre) {
+  for (auto [p, v] : {std::pair{0x20, 0x11}, {0x21, 0x00}, {0x21, 0x04}, {0x21, 0x01}, {0x21, 0xff}}) outb(uint16_t(p), uint8_t(v));
+  outb(0x3fc, 0x08);
+  outb(0x3f9, 0x02);  // THRE interrupt: up at once, IRQ4 still masked
+  EXPECT_EQ(board.hw_interrupts(now), 0);
+  // ICW1 restarts the edge sense: the line that stayed up is seen rising again.
+  for (auto [p, v] : {std::pair{0x20, 0x11}, {0x21, 0x00}, {0x21, 0x04}, {0x21, 0x01}, {0x21, 0xef}}) outb(uint16_t(p), uint8_t(v));
+  EXPECT_EQ(board.hw_interrupts(now), 1);
+  EXPECT_EQ(rd(kGt + 0xc34) & 0xff, 4u);
+  outb(0x20, 0x64);
+  EXPECT_EQ(board.hw_interrupts(now), 0) << "the line stayed up: no new edge";
+  EXPECT_EQ(inb(0x3fa) & 0x0f, 0x02) << "IIR reports THRE and clears it";
+  outb(0x3f8, 'a');  // THR empties at once: THRE rises again
+  EXPECT_EQ(board.hw_interrupts(now), 1);
+}
+
+TEST_F(Board, RtcUpdateInterruptAndRateChangeReachHwInterrupts) {
+  for (auto [p, v] : {std::pair{0x20, 0x11}, {0x21, 0x00}, {0x21, 0x04}, {0x21, 0x01}, {0xa0, 0x11}, {0xa1, 0x08},
+                      {0xa1, 0x02}, {0xa1, 0x01}, {0x21, 0xfb}, {0xa1, 0xfe}}) {
+    outb(uint16_t(p), uint8_t(v));
+  }
+  outb(0x70, 0x0b);
+  outb(0x71, 0x12);  // UIE
+  EXPECT_EQ(board.next_event_ns(now), 1'000'000'000u);
+  EXPECT_EQ(board.hw_interrupts(999'999'999), 0);
+  now = 1'000'000'000;
+  EXPECT_EQ(board.hw_interrupts(now), 1);
+  EXPECT_EQ(rd(kGt + 0xc34) & 0xff, 8u);
+  outb(0x70, 0x0c);
+  EXPECT_EQ(inb(0x71), 0xd0) << "IRQF, PF (1024 Hz, no PIE) and UF";
+  outb(0xa0, 0x60);
+  outb(0x20, 0x62);
+  EXPECT_EQ(board.hw_interrupts(now), 0);
+  // PIE at 1024 Hz, then 2 Hz before the first period ends: the board's next event moves too.
+  outb(0x70, 0x0b);
+  outb(0x71, 0x42);
+  EXPECT_EQ(board.next_event_ns(now), 1'000'976'563u);
+  now += 100'000;
+  outb(0x70, 0x0a);
+  outb(0x71, 0x2f);
+  EXPECT_EQ(board.next_event_ns(now), 1'500'000'000u);
+  EXPECT_EQ(board.hw_interrupts(1'000'976'563), 0);
+  EXPECT_EQ(board.hw_interrupts(1'500'000'000), 1);
 }
 
 TEST_F(Board, RtcPeriodicInterruptWakesWait) {

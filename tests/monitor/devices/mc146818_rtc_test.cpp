@@ -92,6 +92,29 @@ TEST(Mc146818Rtc, SetBitHaltsAndLoadsTheTime) {
   EXPECT_EQ(cmos(rtc, 6, after), 0x07) << "2000-01-01 was a Saturday";
 }
 
+TEST(Mc146818Rtc, UpdatesRestartASecondAfterSetClears) {
+  Mc146818Rtc rtc(kEpoch);
+  const uint64_t resume = 5 * kNsPerSecond + 300 * kMs, update = resume + kNsPerSecond;
+  EXPECT_EQ(cmos(rtc, 10, 300 * kMs) & 0x80, 0);  // the RTC has settled its phase before SET
+  cmos_write(rtc, 11, 0x82, 300 * kMs);
+  cmos_write(rtc, 11, 0x02, resume);
+  EXPECT_EQ(cmos(rtc, 10, update - Mc146818Rtc::kUipNs - 1) & 0x80, 0);
+  EXPECT_EQ(cmos(rtc, 10, update - Mc146818Rtc::kUipNs) & 0x80, 0x80);
+  EXPECT_EQ(cmos(rtc, 0, update - 1), 0x20);
+  EXPECT_EQ(cmos(rtc, 0, update), 0x21);
+  EXPECT_EQ(cmos(rtc, 12, update), 0x50) << "PF and UF: the update came a second after resuming";
+}
+
+TEST(Mc146818Rtc, RateChangeMovesTheNextPeriodicInterrupt) {
+  Mc146818Rtc rtc(kEpoch);
+  cmos_write(rtc, 11, 0x42, 0);  // PIE at the default 1024 Hz
+  EXPECT_EQ(rtc.next_event_ns(0), ns_for(32, 32768));
+  cmos_write(rtc, 10, 0x2f, 100'000);  // 2 Hz, on the same divider phase
+  EXPECT_EQ(rtc.next_event_ns(100'000), kNsPerSecond / 2);
+  EXPECT_FALSE(rtc.irq(kNsPerSecond / 2 - 1));
+  EXPECT_TRUE(rtc.irq(kNsPerSecond / 2));
+}
+
 TEST(Mc146818Rtc, UpdateEndedInterruptAndRegisterCClearOnRead) {
   Mc146818Rtc rtc(kEpoch);
   cmos_write(rtc, 11, 0x12, 0);  // UIE
