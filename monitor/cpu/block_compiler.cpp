@@ -2,6 +2,7 @@
 
 #include <xbyak/xbyak.h>
 
+#include <algorithm>
 #include <cstddef>
 
 #include "monitor/cpu/vcpu.h"
@@ -37,6 +38,10 @@ constexpr int32_t kCtxUntil = offsetof(BlockContext, until);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
 constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
 static_assert(sizeof(BlockSlot) == 16);
+constexpr int32_t kJumpCode = offsetof(JumpEntry, code);
+constexpr int32_t kJumpGeneration = offsetof(JumpEntry, generation);
+constexpr int32_t kJumpPc = offsetof(JumpEntry, pc);
+static_assert(sizeof(JumpEntry) == 32);
 constexpr uint32_t kPageMask = ~0xfffu;
 
 // The BlockContext::load / store slot of an access, or -1.
@@ -75,7 +80,7 @@ bool is_inline_branch(Op op) {
 class Emitter {
  public:
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
-          const DirectRam* ram, std::size_t& prologue_bytes)
+          const DirectRam* ram, const JumpEntry* jumps, const uint64_t* code_generation, std::size_t& prologue_bytes)
       : g_(g),
         l_(layout()),
         pc_(pc),
@@ -83,6 +88,8 @@ class Emitter {
         count_(count),
         slots_(slots),
         ram_(ram),
+        jumps_(jumps),
+        code_generation_(code_generation),
         prologue_bytes_(prologue_bytes) {}
 
   void block() {
@@ -145,10 +152,8 @@ class Emitter {
     g_.mov(dword[rbx + l_.pc], next);
     g_.mov(dword[rbx + l_.next_pc], next + 4);
     g_.mov(byte[rbx + l_.in_delay_slot], 0);
-    if (((next ^ pc_) & kPageMask) == 0) {
-      g_.mov(r12d, next);
-      chain_dynamic();
-    }
+    g_.mov(r12d, next);
+    chain_dynamic();
     leave();
   }
 
@@ -305,14 +310,11 @@ class Emitter {
   // check between blocks) and the clock has not reached BlockContext::until.
   void chain_dynamic() {
     using namespace Xbyak::util;
-    g_.mov(eax, r12d);
-    g_.xor_(eax, pc_);
-    g_.test(eax, kPageMask);
-    g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
     g_.mov(rax, qword[rbx + l_.cycles]);
     g_.cmp(rax, qword[rbp + kCtxUntil]);
-    g_.jae(exit_, Xbyak::CodeGenerator::T_NEAR);
-    Xbyak::Label masked;  // Interpreter::interrupt_pending()
+    g_.jae(exit_, far);
+    Xbyak::Label masked, other_page;  // Interpreter::interrupt_pending()
     g_.mov(eax, dword[rbx + l_.status]);
     g_.mov(ecx, eax);
     g_.and_(ecx, 7);  // IE, EXL, ERL
@@ -320,8 +322,12 @@ class Emitter {
     g_.jne(masked);
     g_.and_(eax, dword[rbx + l_.cause]);
     g_.test(eax, 0xff00);  // IM & IP
-    g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.jnz(exit_, far);
     g_.L(masked);
+    g_.mov(eax, r12d);
+    g_.xor_(eax, pc_);
+    g_.test(eax, kPageMask);
+    g_.jnz(other_page, far);
     g_.mov(eax, r12d);
     g_.shr(eax, 2);
     g_.and_(eax, 1023);
@@ -330,9 +336,32 @@ class Emitter {
     g_.add(rax, rcx);
     g_.mov(rdx, qword[rax + kSlotCode]);
     g_.test(rdx, rdx);
-    g_.jz(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.jz(exit_, far);
     g_.cmp(dword[rax + kSlotPc], r12d);
-    g_.jne(exit_, Xbyak::CodeGenerator::T_NEAR);
+    g_.jne(exit_, far);
+    g_.add(rdx, prologue_bytes_);
+    g_.jmp(rdx);
+    g_.L(other_page);
+    if (jumps_ == nullptr) {
+      g_.jmp(exit_, far);
+      return;
+    }
+    g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
+    g_.cmp(eax, 0x40000000);
+    g_.jae(exit_, far);
+    g_.mov(eax, r12d);
+    g_.shr(eax, 2);
+    g_.and_(eax, jump_entries_ - 1);
+    g_.shl(eax, 5);  // sizeof(JumpEntry)
+    g_.mov(rcx, reinterpret_cast<uintptr_t>(jumps_));
+    g_.add(rax, rcx);
+    g_.cmp(dword[rax + kJumpPc], r12d);
+    g_.jne(exit_, far);
+    g_.mov(rcx, reinterpret_cast<uintptr_t>(code_generation_));
+    g_.mov(rcx, qword[rcx]);
+    g_.cmp(qword[rax + kJumpGeneration], rcx);
+    g_.jne(exit_, far);
+    g_.mov(rdx, qword[rax + kJumpCode]);
     g_.add(rdx, prologue_bytes_);
     g_.jmp(rdx);
   }
@@ -535,6 +564,9 @@ class Emitter {
   unsigned count_;
   const BlockSlot* slots_;
   const DirectRam* ram_;  // in-line RAM for this block, or nullptr
+  const JumpEntry* jumps_;  // the jump cache, for a kernel block; or nullptr
+  const uint64_t* code_generation_;
+  static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
   uint32_t pending_ = 0;  // inline instructions not yet added to the counters
   Xbyak::Label exit_;
@@ -567,11 +599,15 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   const auto entry = code_->getCurr<CompiledBlock>();
   // Only kernel blocks: their fetch proves kernel mode, so kseg0/kseg1 data is theirs to reach.
   const DirectRam* ram = ram_.host_base != nullptr && pc >= 0x80000000u ? &ram_ : nullptr;
-  Emitter(*code_, pc, insts, count, page_slots, ram, prologue_bytes_).block();
+  const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
+  Emitter(*code_, pc, insts, count, page_slots, ram, jumps, code_generation_, prologue_bytes_).block();
   return entry;
 }
 
-void BlockCompiler::clear() { code_->reset(); }
+void BlockCompiler::clear() {
+  code_->reset();
+  std::fill_n(jumps_.get(), kJumpEntries, JumpEntry{});  // their code is gone
+}
 
 std::size_t BlockCompiler::bytes_used() const { return code_->getSize(); }
 

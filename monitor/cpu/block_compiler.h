@@ -75,8 +75,17 @@ struct BlockSlot {
   uint32_t pc = 0;  // the virtual pc it was compiled for (its constants hold it)
 };
 
+// One entry of BlockCompiler's jump cache.
+struct alignas(32) JumpEntry {
+  CompiledBlock code = nullptr;
+  uint64_t generation = 0;
+  uint32_t pc = 0;
+};
+
 class BlockCompiler {
  public:
+  static constexpr unsigned kJumpEntries = 4096;
+
   explicit BlockCompiler(std::size_t code_bytes = 64u << 20);
   ~BlockCompiler();
 
@@ -89,6 +98,16 @@ class BlockCompiler {
   void clear();
   std::size_t bytes_used() const;
 
+  // The jump cache: compiled blocks at kseg0/kseg1 pcs, which kernel blocks chain to across
+  // pages (within one page the page's slots serve). The run loop remembers each block it enters
+  // there; an entry holds while *code_generation (the interpreter's count of dropped predecode)
+  // is what it was then, so dropping code needs no sweep here.
+  void set_code_generation(const uint64_t* code_generation) { code_generation_ = code_generation; }
+  void remember(uint32_t pc, CompiledBlock code) {
+    if (code_generation_ == nullptr || pc - kKernelDirect >= kKernelDirectBytes) return;
+    jumps_[(pc >> 2) % kJumpEntries] = {.code = code, .generation = *code_generation_, .pc = pc};
+  }
+
   // From now on, kernel blocks reach RAM in line (drops nothing already compiled: call before).
   void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
 
@@ -96,6 +115,9 @@ class BlockCompiler {
   static bool inline_op(Op op);
 
  private:
+  static constexpr uint32_t kKernelDirect = 0x80000000u, kKernelDirectBytes = 0x40000000u;  // kseg0+kseg1
+  std::unique_ptr<JumpEntry[]> jumps_ = std::make_unique<JumpEntry[]>(kJumpEntries);
+  const uint64_t* code_generation_ = nullptr;
   std::size_t capacity_;
   DirectRam ram_;
   std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads

@@ -123,6 +123,7 @@ void Interpreter::invalidate_page(uint32_t paddr) {
 void Interpreter::set_compiling(bool on) {
   drop_compiled();
   compiler_ = on ? std::make_unique<BlockCompiler>() : nullptr;
+  if (compiler_) compiler_->set_code_generation(&page_generation_);
 }
 
 void Interpreter::set_direct_ram(DirectRam ram) {

@@ -660,6 +660,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                                       ? entry.code
                                       : compile_block(v, *page, physical_base, mem);
       if (block != nullptr) {
+        compiler_->remember(v.pc, block);
         block(&context);
         if (context.exit != 0) return finish(static_cast<RunExit>(context.exit));
         continue;

@@ -66,7 +66,9 @@ TEST_P(InterpreterRunModes, MatchesSingleSteppingOnEveryProgram) {
     expect_same(blocks.cpu.v, steps.cpu.v, program);
     EXPECT_EQ(stats.exceptions, exceptions) << program;
     EXPECT_GT(exceptions, 0u) << program << ": each program ends in a BREAK at least";
-    if (GetParam()) EXPECT_GT(blocks.cpu.interpreter.compiled_blocks(), 0u) << program;
+    if (GetParam()) {
+      EXPECT_GT(blocks.cpu.interpreter.compiled_blocks(), 0u) << program;
+    }
     for (uint32_t a = 0; a < 0x20000; a += 4) {
       uint32_t x = 0, y = 0;
       blocks.cpu.memory.load(a, 4, x);

@@ -142,7 +142,9 @@ TEST(Tlb, RefillInvalidAndModifiedSetCp0AndVector) {
     EXPECT_EQ(t.reg(cp0::Context), 0xc0000000u | (k.va >> 13) << 4);
     EXPECT_EQ(t.reg(cp0::EntryHi), (k.va & 0xffffe000u) | 0x42);
     EXPECT_EQ(t.v.pc, k.vector);
-    if (!(k.status & StatusBits::EXL)) EXPECT_EQ(t.reg(cp0::EPC), kHandlerCode);
+    if (!(k.status & StatusBits::EXL)) {
+      EXPECT_EQ(t.reg(cp0::EPC), kHandlerCode);
+    }
   }
 }
 
