@@ -129,7 +129,14 @@ class Emitter {
             fallback(i + 1, pc + 4, true);  // commits pc = r12d itself
           }
         } else {
-          fallback(i, pc, false);  // likely, BC1x, a branch at the page's end: the interpreter's
+          // Likely, BC1x, a branch whose slot is on the next page: the interpreter's, and its
+          // delay slot after it when on this page and not annulled, with no boundary between.
+          fallback(i, pc, false);
+          if (i + 1 < count_) {
+            g_.cmp(dword[rbx + l_.pc], pc + 4);
+            g_.jne(exit_, Xbyak::CodeGenerator::T_NEAR);
+            call_fallback(i + 1);  // the branch's commit set the pc pair and in_delay_slot
+          }
         }
         leave();
         return;
@@ -181,6 +188,10 @@ class Emitter {
       g_.mov(dword[rbx + l_.next_pc], pc + 4);
       g_.mov(byte[rbx + l_.in_delay_slot], 0);
     }
+    call_fallback(i);
+  }
+  void call_fallback(unsigned i) {
+    using namespace Xbyak::util;
     g_.mov(rdi, rbp);
     g_.mov(rsi, reinterpret_cast<uintptr_t>(&insts_[i]));
     g_.call(qword[rbp + kCtxFallback]);

@@ -669,8 +669,10 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     // One block: straight on through this page's predecode, one translation for all of it.
     const uint32_t virtual_page = v.pc >> kPageShift;
     const uint64_t generation = page_generation_;
+    bool after_branch = v.in_delay_slot;  // the next instruction is a delay slot: the block's last
     for (;;) {
-      const Decoded* cached = decoded(*page, physical_base | (v.pc & ((1u << kPageShift) - 1)), mem);
+      const uint32_t pc = v.pc;
+      const Decoded* cached = decoded(*page, physical_base | (pc & ((1u << kPageShift) - 1)), mem);
       if (cached == nullptr) {
         take(interpreter_detail::raise(Exception::BusErrorInstruction, v.in_delay_slot, v.pc));
         break;
@@ -686,12 +688,16 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
       ++stats.instructions;
       if (r.waiting) return finish(RunExit::Waiting);
       if (r.timer_moved) return finish(RunExit::TimerMoved);
-      // The block ends after a delay slot (control moved), after a CP0 instruction (Status, the
-      // ASID or the TLB may have changed the translation or unmasked an interrupt), when code
-      // was dropped, and at the page's end.
-      if (r.in_delay_slot || (d.flags & kPrivileged) || page_generation_ != generation ||
+      // The block ends after a branch's delay slot, taken or not (or at once when a likely
+      // branch annulled it), after a CP0 instruction (Status, the ASID or the TLB may have
+      // changed the translation or unmasked an interrupt), when code was dropped, and at the
+      // page's end: where block_compiler.h's blocks end, so both take interrupts at the same
+      // instructions.
+      const bool branch = d.flags & kBranch;
+      if (after_branch || (branch && v.pc != pc + 4) || (d.flags & kPrivileged) || page_generation_ != generation ||
           v.pc >> kPageShift != virtual_page)
         break;
+      after_branch = branch;
     }
   }
 }

@@ -66,12 +66,20 @@ TEST(GuestBoot, FourNodesWithInterleavedMemoryMakeRemoteMisses) {
   expect_programs_passed(r);
 }
 
+// Twice with compiled blocks, and once interpreted: compiled blocks end and take interrupts
+// where the interpreter's do, so all three execute the same instructions and exceptions.
 TEST(GuestBoot, SameInputsExecuteTheSameInstructions) {
-  TempDir a, b;
+  TempDir a, b, c;
   const RunResult first = run_disco(boot_flags("uname -r", {"--quiet"}), a, 600s);
   const RunResult second = run_disco(boot_flags("uname -r", {"--quiet"}), b, 600s);
-  ASSERT_TRUE(succeeded(first) && succeeded(second)) << first.transcript() << second.transcript();
+  const RunResult interpreted = run_disco(boot_flags("uname -r", {"--quiet", "--interpret"}), c, 600s);
+  ASSERT_TRUE(succeeded(first) && succeeded(second) && succeeded(interpreted))
+      << first.transcript() << second.transcript() << interpreted.transcript();
   EXPECT_EQ(first.summary["guest_instructions"], second.summary["guest_instructions"]);
+  EXPECT_EQ(first.summary["guest_instructions"], interpreted.summary["guest_instructions"]);
+  EXPECT_EQ(first.summary["guest"]["exceptions"], interpreted.summary["guest"]["exceptions"]);
+  EXPECT_GT(first.summary["guest"]["compiled_blocks"].get<uint64_t>(), 1000u);
+  EXPECT_EQ(interpreted.summary["guest"]["compiled_blocks"].get<uint64_t>(), 0u);
 }
 
 TEST(GuestBoot, TheShippedSelfExtractingKernelBootsToo) {
