@@ -263,7 +263,10 @@ class Emitter {
     g_.shr(ecx, 12);
     if (store) {
       g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
-      g_.bt(qword[r8], rcx);  // a bit string: bit rcx of the bitmap
+      g_.mov(r11, rcx);
+      g_.shr(r11, 6);
+      g_.mov(r11, qword[r8 + r11 * 8]);
+      g_.bt(r11, rcx);  // bit rcx % 64 of the page's word (bt on memory is microcoded)
       g_.jc(call, far);
     }
     g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));

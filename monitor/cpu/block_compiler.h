@@ -72,7 +72,8 @@ struct DirectRam {
 // Where the compiled block starting at one word of a page is kept (a page has one per word).
 struct BlockSlot {
   CompiledBlock code = nullptr;
-  uint32_t pc = 0;  // the virtual pc it was compiled for (its constants hold it)
+  uint32_t pc = 0;    // the virtual pc it was compiled for (its constants hold it)
+  uint32_t runs = 0;  // times a block started here before it was compiled
 };
 
 // One entry of BlockCompiler's jump cache.

@@ -120,8 +120,9 @@ void Interpreter::invalidate_page(uint32_t paddr) {
   ++page_generation_;
 }
 
-void Interpreter::set_compiling(bool on) {
+void Interpreter::set_compiling(bool on, uint32_t compile_after) {
   drop_compiled();
+  compile_after_ = compile_after;
   compiler_ = on ? std::make_unique<BlockCompiler>() : nullptr;
   if (compiler_) compiler_->set_code_generation(&page_generation_);
 }
@@ -156,7 +157,8 @@ CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t
     code = compiler_->compile(v.pc, &page.insts[first], count, page.compiled);
   }
   ++compiled_blocks_;
-  entry = {.code = code, .pc = v.pc};
+  entry.code = code;
+  entry.pc = v.pc;
   return code;
 }
 

@@ -151,7 +151,10 @@ class Interpreter {
   RunExit run(Vcpu& vcpu, Memory& memory, uint64_t until, RunStats& stats);
 
   // Compiles blocks to host code (block_compiler.h) from now on, or interprets them only again.
-  void set_compiling(bool on);
+  // A block is compiled when it starts after having been interpreted `compile_after` times
+  // (where it starts: a dropped page starts over): most boot code runs once, and interpreting
+  // it once costs less than compiling it.
+  void set_compiling(bool on, uint32_t compile_after = 1);
   bool compiling() const { return compiler_ != nullptr; }
   // Guest RAM that compiled kernel blocks may reach in line (block_compiler.h); code_pages is
   // filled in here. Call after set_compiling(true).
@@ -235,6 +238,7 @@ class Interpreter {
 
   uint64_t guest_errors_ = 0;
   std::unique_ptr<BlockCompiler> compiler_;
+  uint32_t compile_after_ = 1;
   uint64_t compiled_blocks_ = 0;
   // Predecode by physical page number: a two-level table (1024 leaves of 1024 pages), so finding
   // a page is two loads; leaves exist only where code ran.

@@ -655,10 +655,10 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     }
     const uint32_t physical_base = pa & ~((1u << kPageShift) - 1);
     if (compiler_ != nullptr && !v.in_delay_slot) {
-      const BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
-      const CompiledBlock block = entry.code != nullptr && entry.pc == v.pc
-                                      ? entry.code
-                                      : compile_block(v, *page, physical_base, mem);
+      BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
+      const CompiledBlock block = entry.code != nullptr && entry.pc == v.pc ? entry.code
+                                  : entry.runs++ >= compile_after_ ? compile_block(v, *page, physical_base, mem)
+                                                                   : nullptr;
       if (block != nullptr) {
         compiler_->remember(v.pc, block);
         block(&context);

@@ -50,7 +50,7 @@ TEST_P(InterpreterRunModes, MatchesSingleSteppingOnEveryProgram) {
   for (const char* program : {"arith", "bits", "branch", "handler", "llsc", "mem", "muldiv", "selfmod", "shift",
                               "system", "unaligned"}) {
     ProgramCpu blocks(program), steps(program);
-    blocks.cpu.interpreter.set_compiling(GetParam());
+    blocks.cpu.interpreter.set_compiling(GetParam(), 0);
     RunStats stats;
     EXPECT_EQ(blocks.cpu.interpreter.run(blocks.cpu.v, blocks.cpu.memory, 5000, stats), RunExit::Until) << program;
     EXPECT_GE(blocks.cpu.v.cycles, 5000u) << program;
@@ -80,7 +80,7 @@ TEST_P(InterpreterRunModes, MatchesSingleSteppingOnEveryProgram) {
 
 TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
   test::KsegCpu t(0, false, 0x80001000u);
-  t.interpreter.set_compiling(GetParam());
+  t.interpreter.set_compiling(GetParam(), 0);
   const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
   t.code({test::i_type(0b001111, 0, 8, 0x8000),        // lui t0, 0x8000
           test::i_type(0b001101, 8, 8, 0x1014),        // ori t0, 0x1014: the addiu below
@@ -144,7 +144,7 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
       t->code(loop);
     }
     FakeHitPath hit;
-    compiled.interpreter.set_compiling(true);
+    compiled.interpreter.set_compiling(true, 0);
     compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, lines_held));
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 2000, stats);
@@ -164,7 +164,7 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
   test::KsegCpu t(0, false, 0x80001000u);
   FakeHitPath hit;
-  t.interpreter.set_compiling(true);
+  t.interpreter.set_compiling(true, 0);
   t.interpreter.set_direct_ram(hit.ram(t.memory, true));
   const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
   t.code({test::i_type(0b001111, 0, 8, 0x8000), test::i_type(0b001101, 8, 8, 0x1014),
@@ -177,7 +177,7 @@ TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
 
 TEST_P(InterpreterRunModes, StopsAtWaitAndAtTimerWrites) {
   test::KsegCpu t(0, false, 0x80001000u);
-  t.interpreter.set_compiling(GetParam());
+  t.interpreter.set_compiling(GetParam(), 0);
   t.code({test::kNop, test::mtc0(0, cp0::Compare), test::kNop, test::kWait, test::kNop});
   RunStats stats;
   EXPECT_EQ(t.interpreter.run(t.v, t.memory, 1000, stats), RunExit::TimerMoved);
