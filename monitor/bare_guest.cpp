@@ -53,6 +53,7 @@ nlohmann::json to_json(const BareGuestSpec& g) {
           {"compile", b.compile},
           {"cpu_mhz", b.cpu_mhz},
           {"rtc_epoch_seconds", b.rtc_epoch_seconds},
+          {"isa_io_ns", b.isa_io_ns},
           {"max_instructions", b.max_instructions},
           {"idle_in_real_time", b.idle_in_real_time},
           {"console", g.console_path},
@@ -73,6 +74,7 @@ BareGuestSpec bare_guest_from_json(const nlohmann::json& j) {
   o.get("compile", b.compile);
   o.get("cpu_mhz", b.cpu_mhz);
   o.get("rtc_epoch_seconds", b.rtc_epoch_seconds);
+  o.get("isa_io_ns", b.isa_io_ns);
   o.get("max_instructions", b.max_instructions);
   o.get("idle_in_real_time", b.idle_in_real_time);
   o.get("console", g.console_path);

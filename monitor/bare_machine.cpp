@@ -36,7 +36,8 @@ BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* ho
       host_base_(host_base),
       self_(self),
       placement_(config.placement, config.ram_bytes, g, self),
-      board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds}, std::move(console_out)) {
+      board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds, .isa_io_ns = config.isa_io_ns},
+             std::move(console_out)) {
   interpreter_.set_compiling(config.compile);
   static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t) && std::atomic<uint64_t>::is_always_lock_free);
   static_assert(sizeof(PcpuFilter::Entry) == 2 * sizeof(uint64_t));
@@ -130,12 +131,14 @@ BareExit BareMachine::run(const std::atomic<bool>& stop) {
 
 bool BareMachine::device_load(uint32_t pa, unsigned size, uint32_t& out) {
   const bool ok = board_.read(pa, size, out, now_ns());
+  vcpu_.cycles += cycles_at_ns(board_.bus_ns(pa));  // the access completes after its bus time
   sample_interrupts();
   return ok;
 }
 
 bool BareMachine::device_store(uint32_t pa, unsigned size, uint32_t value) {
   const bool ok = board_.write(pa, size, value, now_ns());
+  vcpu_.cycles += cycles_at_ns(board_.bus_ns(pa));
   sample_interrupts();
   return ok;
 }

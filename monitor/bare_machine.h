@@ -35,6 +35,7 @@ struct BareConfig {
   bool host_unpack = false;
   uint32_t cpu_mhz = 100;
   int64_t rtc_epoch_seconds = 0;
+  uint32_t isa_io_ns = malta::BoardConfig{}.isa_io_ns;  // guest time per ISA I/O port access
   uint64_t max_instructions = 0;  // 0: no limit
   // Compile hot guest blocks to host code (block_compiler.h); off: interpret every instruction.
   bool compile = true;

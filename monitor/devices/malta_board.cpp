@@ -14,7 +14,8 @@ uint32_t lanes_of(uint32_t word, uint32_t pa, unsigned size) { return (word >> (
 }  // namespace
 
 MaltaBoard::MaltaBoard(const BoardConfig& config, std::function<void(uint8_t)> console_out)
-    : gt_(pci_, [this] { return pic_.acknowledge(); }),
+    : isa_io_ns_(config.isa_io_ns),
+      gt_(pci_, [this] { return pic_.acknowledge(); }),
       rtc_(config.rtc_epoch_seconds),
       com1_(std::move(console_out)),
       com2_(nullptr),

@@ -34,6 +34,10 @@ namespace disco::malta {
 
 struct BoardConfig {
   int64_t rtc_epoch_seconds = 0;  // Unix time the RTC shows at guest time 0 (the caller passes host time, or a fixed value for reproducible runs)
+  // How long one CPU access to an ISA I/O port (the PCI I/O window: PIIX4's PIC, PIT, RTC, the
+  // COM ports) takes: an 8-bit ISA I/O cycle is about a microsecond, the delay Linux's outb_p to
+  // port 0x80 relies on. A guest polling a device spins that much guest time per access. 0: none.
+  uint32_t isa_io_ns = 1000;
 };
 
 enum class PowerEvent : uint8_t { None, PowerOff, Reset };
@@ -48,6 +52,12 @@ class MaltaBoard {
   // to it; values are little-endian. Returns false for a bus error (the CPU raises DBE/IBE).
   bool read(uint32_t pa, unsigned size, uint32_t& out, uint64_t now_ns);
   bool write(uint32_t pa, unsigned size, uint32_t value, uint64_t now_ns);
+  // The bus time of a CPU access to `pa` (BoardConfig::isa_io_ns for the ISA I/O ports, else 0),
+  // which the vcpu adds to its clock.
+  uint32_t bus_ns(uint32_t pa) const {
+    const auto pci = gt_.decode(pa);
+    return pci && pci->space == Gt64120::Space::Io ? isa_io_ns_ : 0;
+  }
   // The CPU's hardware interrupt inputs: bit 0 = Cause.IP2 (i8259 INTR), bit 2 = IP4 (CBUS UART).
   uint8_t hw_interrupts(uint64_t now_ns);
   // The next guest time at which hw_interrupts() can change without a CPU access, or UINT64_MAX.
@@ -85,6 +95,7 @@ class MaltaBoard {
   void drive(unsigned irq, bool level);  // passes a level line to the i8259s when it changed
   void redrive();  // every level line again, after the i8259s were accessed
 
+  uint32_t isa_io_ns_;
   PciBus pci_;
   I8259Pair pic_;
   Gt64120 gt_;

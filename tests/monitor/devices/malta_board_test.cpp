@@ -359,5 +359,16 @@ TEST(MaltaBoardFuzz, RandomRegisterTrafficNeverCrashes) {
   spdlog::set_level(level);
 }
 
+TEST_F(Board, IsaIoPortsTakeTheirBusTimeAndNothingElseDoes) {
+  EXPECT_EQ(board.bus_ns(0x18000070), 1000u) << "RTC index port, through the PCI I/O window";
+  EXPECT_EQ(board.bus_ns(0x180003f8), 1000u) << "COM1";
+  EXPECT_EQ(board.bus_ns(0x1be00000), 0u) << "GT-64120 registers";
+  EXPECT_EQ(board.bus_ns(0x1f000900), 0u) << "the FPGA's CBUS UART";
+  EXPECT_EQ(board.bus_ns(0x10000000), 0u) << "PCI memory";
+  MaltaBoard fast(BoardConfig{.isa_io_ns = 0}, nullptr);
+  fast.apply_yamon_state();
+  EXPECT_EQ(fast.bus_ns(0x18000070), 0u);
+}
+
 }  // namespace
 }  // namespace disco::malta
