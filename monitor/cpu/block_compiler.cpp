@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 
 #include "monitor/cpu/vcpu.h"
 
@@ -119,12 +120,12 @@ class Emitter {
               alu(slot);
               ++pending_;
             }
-            flush();
-            g_.mov(dword[rbx + l_.pc], r12d);
-            g_.lea(eax, ptr[r12 + 4]);
-            g_.mov(dword[rbx + l_.next_pc], eax);
-            g_.mov(byte[rbx + l_.in_delay_slot], 0);
-            chain_dynamic();
+            const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
+            switch (d.op) {
+              case Op::J: case Op::JAL: end_block(((pc + 4) & 0xf0000000u) | d.target() << 2, std::nullopt); break;
+              case Op::JR: case Op::JALR: end_block(std::nullopt, std::nullopt); break;
+              default: end_block(target, pc + 8); break;  // the conditional branches
+            }
           } else {
             fallback(i + 1, pc + 4, true);  // commits pc = r12d itself
           }
@@ -154,13 +155,9 @@ class Emitter {
         }
       }
     }
-    flush();
     const uint32_t next = pc_ + 4 * count_;
-    g_.mov(dword[rbx + l_.pc], next);
-    g_.mov(dword[rbx + l_.next_pc], next + 4);
-    g_.mov(byte[rbx + l_.in_delay_slot], 0);
     g_.mov(r12d, next);
-    chain_dynamic();
+    end_block(next, std::nullopt);
     leave();
   }
 
@@ -319,25 +316,81 @@ class Emitter {
     g_.add(qword[rbp + kCtxInstructions], n);
   }
 
-  // With the vcpu's state exact for leaving, goes on into the block compiled at r12d instead,
-  // when that is on this page, compiled for that pc, no interrupt is pending (the dispatcher's
-  // check between blocks) and the clock has not reached BlockContext::until.
-  void chain_dynamic() {
+  // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes
+  // on into the block compiled there, when the clock has not reached BlockContext::until, no
+  // interrupt is pending (the dispatcher's checks between blocks) and there is one: in this
+  // page's slots, or for a kernel block the jump cache. `taken` and `not_taken` are the targets
+  // known now (a conditional branch has both, a jump one, JR none). Else the pc pair is written
+  // for the dispatcher; the chained block needs it not.
+  void end_block(std::optional<uint32_t> taken, std::optional<uint32_t> not_taken) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
+    flush();
+    Xbyak::Label out, masked;
     g_.mov(rax, qword[rbx + l_.cycles]);
     g_.cmp(rax, qword[rbp + kCtxUntil]);
-    g_.jae(exit_, far);
-    Xbyak::Label masked, other_page;  // Interpreter::interrupt_pending()
-    g_.mov(eax, dword[rbx + l_.status]);
+    g_.jae(out, far);
+    g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
     g_.mov(ecx, eax);
     g_.and_(ecx, 7);  // IE, EXL, ERL
     g_.cmp(ecx, 1);
     g_.jne(masked);
     g_.and_(eax, dword[rbx + l_.cause]);
     g_.test(eax, 0xff00);  // IM & IP
-    g_.jnz(exit_, far);
+    g_.jnz(out, far);
     g_.L(masked);
+    if (taken && not_taken) {
+      Xbyak::Label was_taken;
+      g_.test(r13b, r13b);
+      g_.jnz(was_taken, far);
+      chain_to(*not_taken, out);
+      g_.L(was_taken);
+      chain_to(*taken, out);
+    } else if (taken) {
+      chain_to(*taken, out);
+    } else {
+      chain_to_r12(out);
+    }
+    g_.L(out);
+    g_.mov(dword[rbx + l_.pc], r12d);
+    g_.lea(eax, ptr[r12 + 4]);
+    g_.mov(dword[rbx + l_.next_pc], eax);
+    g_.mov(byte[rbx + l_.in_delay_slot], 0);
+  }
+
+  // Jumps into the block compiled for `target`, whose slot or jump-cache entry is known now.
+  void chain_to(uint32_t target, Xbyak::Label& out) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    if (((target ^ pc_) & kPageMask) == 0) {
+      g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) & 1023]));
+      g_.cmp(dword[rax + kSlotPc], target);
+      g_.jne(out, far);
+      g_.mov(rdx, qword[rax + kSlotCode]);
+      g_.test(rdx, rdx);
+      g_.jz(out, far);
+    } else if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
+      g_.mov(rax, reinterpret_cast<uintptr_t>(&jumps_[(target >> 2) % jump_entries_]));
+      g_.cmp(dword[rax + kJumpPc], target);
+      g_.jne(out, far);
+      g_.mov(rcx, reinterpret_cast<uintptr_t>(code_generation_));
+      g_.mov(rcx, qword[rcx]);
+      g_.cmp(qword[rax + kJumpGeneration], rcx);
+      g_.jne(out, far);
+      g_.mov(rdx, qword[rax + kJumpCode]);
+    } else {
+      g_.jmp(out, far);
+      return;
+    }
+    g_.add(rdx, prologue_bytes_);
+    g_.jmp(rdx);
+  }
+
+  // The same for the pc in r12d, known only now (JR, JALR).
+  void chain_to_r12(Xbyak::Label& out) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    Xbyak::Label other_page;
     g_.mov(eax, r12d);
     g_.xor_(eax, pc_);
     g_.test(eax, kPageMask);
@@ -348,21 +401,21 @@ class Emitter {
     g_.shl(eax, 4);  // sizeof(BlockSlot)
     g_.mov(rcx, reinterpret_cast<uintptr_t>(slots_));
     g_.add(rax, rcx);
+    g_.cmp(dword[rax + kSlotPc], r12d);
+    g_.jne(out, far);
     g_.mov(rdx, qword[rax + kSlotCode]);
     g_.test(rdx, rdx);
-    g_.jz(exit_, far);
-    g_.cmp(dword[rax + kSlotPc], r12d);
-    g_.jne(exit_, far);
+    g_.jz(out, far);
     g_.add(rdx, prologue_bytes_);
     g_.jmp(rdx);
     g_.L(other_page);
     if (jumps_ == nullptr) {
-      g_.jmp(exit_, far);
+      g_.jmp(out, far);
       return;
     }
     g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
     g_.cmp(eax, 0x40000000);
-    g_.jae(exit_, far);
+    g_.jae(out, far);
     g_.mov(eax, r12d);
     g_.shr(eax, 2);
     g_.and_(eax, jump_entries_ - 1);
@@ -370,11 +423,11 @@ class Emitter {
     g_.mov(rcx, reinterpret_cast<uintptr_t>(jumps_));
     g_.add(rax, rcx);
     g_.cmp(dword[rax + kJumpPc], r12d);
-    g_.jne(exit_, far);
+    g_.jne(out, far);
     g_.mov(rcx, reinterpret_cast<uintptr_t>(code_generation_));
     g_.mov(rcx, qword[rcx]);
     g_.cmp(qword[rax + kJumpGeneration], rcx);
-    g_.jne(exit_, far);
+    g_.jne(out, far);
     g_.mov(rdx, qword[rax + kJumpCode]);
     g_.add(rdx, prologue_bytes_);
     g_.jmp(rdx);
