@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <deque>
+#include <functional>
+#include <vector>
 #include <optional>
 
 #include "monitor/cpu/vcpu.h"
@@ -81,7 +84,8 @@ bool is_inline_branch(Op op) {
 class Emitter {
  public:
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
-          const DirectRam* ram, const JumpEntry* jumps, const uint64_t* code_generation, std::size_t& prologue_bytes)
+          const DirectRam* ram, const uint8_t* host_base, const JumpEntry* jumps, const uint64_t* code_generation,
+          std::size_t& prologue_bytes)
       : g_(g),
         l_(layout()),
         pc_(pc),
@@ -89,11 +93,17 @@ class Emitter {
         count_(count),
         slots_(slots),
         ram_(ram),
+        host_base_(host_base),
         jumps_(jumps),
         code_generation_(code_generation),
         prologue_bytes_(prologue_bytes) {}
 
   void block() {
+    body();
+    for (const auto& cold : cold_) cold();
+  }
+
+  void body() {
     using namespace Xbyak::util;
     const std::size_t start = g_.getSize();
     g_.push(rbx);
@@ -103,6 +113,7 @@ class Emitter {
     g_.push(r14);  // five pushes: the stack is 16-byte aligned for the fallback calls
     g_.mov(rbp, rdi);
     g_.mov(rbx, qword[rbp + kCtxVcpu]);
+    g_.mov(r14, reinterpret_cast<uintptr_t>(host_base_));  // for direct(); every block sets it
     prologue_bytes_ = g_.getSize() - start;  // the same every time: chaining enters past it
     for (unsigned i = 0; i < count_; ++i) {
       const Decoded& d = insts_[i];
@@ -167,6 +178,8 @@ class Emitter {
   // Adds the inline instructions run since the last count to the cycle and retired counters.
   void flush() {
     using namespace Xbyak::util;
+    add_hits(static_cast<int32_t>(pending_hits_));
+    pending_hits_ = 0;
     if (pending_ == 0) return;
     g_.add(qword[rbx + l_.cycles], pending_);
     g_.add(qword[rbp + kCtxInstructions], pending_);
@@ -196,52 +209,83 @@ class Emitter {
     g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
   }
 
-  // A load or store: in line when it hits RAM through kseg0/kseg1 (direct()), else through
+  // A load or store: in line when it hits RAM through kseg0 (direct()), else through
   // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
-  // instruction (and raises what it must) and the block ends there.
-  // In a delay slot, a store that cannot go in line is the interpreter's at once (the store call
-  // commits as outside one).
+  // instruction (and raises what it must) and the block ends there. The calls are cold code,
+  // emitted after the block's body. In a delay slot, a store that cannot go in line is the
+  // interpreter's at once (the store call commits as outside one).
   void access(const Decoded& d, unsigned i, uint32_t pc, bool delay_slot) {
     using namespace Xbyak::util;
-    Xbyak::Label call, done;
+    Xbyak::Label& call = labels_.emplace_back();
+    Xbyak::Label& miss = labels_.emplace_back();
+    Xbyak::Label& done = labels_.emplace_back();
     g_.mov(esi, gpr(d.rs));
     if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
-    if (ram_ != nullptr) direct(d, call, done);
-    g_.L(call);
-    const int load = load_slot(d.op);
-    if (load >= 0 || !delay_slot) counters(+1);  // the devices read the clock
-    g_.mov(rdi, rbp);
-    if (load >= 0) {
-      if (d.rt != 0)
-        g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
-      else
-        g_.lea(rdx, ptr[rbp + kCtxDiscard]);
-      g_.call(qword[rbp + (kCtxLoad + 8 * load)]);
-      counters(-1);
-      g_.test(eax, eax);
-      g_.jnz(done, Xbyak::CodeGenerator::T_NEAR);
-    } else if (!delay_slot) {
-      g_.mov(edx, gpr(d.rt));
-      g_.mov(ecx, pc);
-      g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
-      g_.cmp(eax, 2);
-      g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed
-      counters(-1);
-      g_.cmp(eax, 1);
-      g_.je(done, Xbyak::CodeGenerator::T_NEAR);
-    }
-    const uint32_t pending = pending_;  // what the paths to `done` have not counted yet
-    fallback(i, pc, delay_slot);
-    g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
-    pending_ = pending;
+    if (ram_ != nullptr)
+      direct(d, call, miss);
+    else
+      g_.jmp(call, Xbyak::CodeGenerator::T_NEAR);
     g_.L(done);
+    const uint32_t pending = pending_, pending_hits = pending_hits_;
+    cold_.push_back([=, this, &call, &miss, &done] {
+      pending_ = pending;  // as at the access
+      pending_hits_ = pending_hits;
+      if (ram_ != nullptr) {
+        g_.L(miss);
+        g_.mov(qword[r9], 0);  // no longer announced
+      }
+      g_.L(call);
+      const int load = load_slot(d.op);
+      if (load >= 0 || !delay_slot) counters(+1);  // the devices read the clock
+      g_.mov(rdi, rbp);
+      if (load >= 0) {
+        if (d.rt != 0)
+          g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
+        else
+          g_.lea(rdx, ptr[rbp + kCtxDiscard]);
+        g_.call(qword[rbp + (kCtxLoad + 8 * load)]);
+        counters(-1);
+        Xbyak::Label failed;
+        g_.test(eax, eax);
+        g_.jz(failed);
+        rejoin(done);
+        g_.L(failed);
+      } else if (!delay_slot) {
+        g_.mov(edx, gpr(d.rt));
+        g_.mov(ecx, pc);
+        g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
+        g_.cmp(eax, 2);
+        g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed
+        counters(-1);
+        Xbyak::Label failed;
+        g_.cmp(eax, 1);
+        g_.jne(failed);
+        rejoin(done);
+        g_.L(failed);
+      }
+      fallback(i, pc, delay_slot);
+      g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
+    });
     ++pending_;
+    if (ram_ != nullptr) ++pending_hits_;  // the in-line path's hit, counted in a batch
   }
 
-  // The in-line path of access() for the vaddr in esi: to `call` unless it is aligned, in
-  // kseg0/kseg1, in placed RAM, not (for a store) on a predecoded page, and a hit of the pcpu's
-  // cache check; then the access as MemoryPort's hit path does it, and on to `done`.
-  void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& done) {
+  // Back from a call that did the access to the in-line path's `done`: that path's hit is
+  // counted in a batch, the call's by the machine, so one is taken back here.
+  void rejoin(Xbyak::Label& done) {
+    using namespace Xbyak::util;
+    if (ram_ != nullptr) {
+      g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->hits));
+      g_.sub(qword[r11], 1);
+    }
+    g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+  }
+
+  // The in-line path of access() for the vaddr in esi: on to the cold `call` unless it is
+  // aligned, in kseg0, in placed RAM, not (for a store) on a predecoded page, and (else `miss`,
+  // announced) a hit of the pcpu's cache check; then the access as MemoryPort's hit path does
+  // it, its hit counted by flush(). r14 holds host_base.
+  void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool store = store_slot(d.op) >= 0;
     const unsigned size = (d.op == Op::LW || d.op == Op::SW) ? 4 : (d.op == Op::LH || d.op == Op::LHU || d.op == Op::SH) ? 2 : 1;
@@ -250,10 +294,7 @@ class Emitter {
       g_.test(esi, size - 1);
       g_.jnz(call, far);
     }
-    g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0 and kseg1 are the 1 GiB from 0x80000000
-    g_.cmp(eax, 0x40000000);
-    g_.jae(call, far);
-    g_.and_(eax, 0x1fffffff);
+    g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
     g_.cmp(eax, ram_->ram_bytes);
     g_.jae(call, far);
     g_.mov(ecx, eax);
@@ -277,43 +318,44 @@ class Emitter {
     g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
     g_.lea(r8, ptr[rcx + 1]);
     g_.mov(qword[r9], r8);  // announced
-    g_.mov(rax, rcx);
-    g_.and_(rax, static_cast<uint32_t>(ram_->tag_mask));
-    g_.shl(rax, 4);
+    g_.mov(eax, ecx);
+    g_.and_(eax, static_cast<uint32_t>(ram_->tag_mask));
+    g_.shl(eax, 4);
     g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
     g_.cmp(qword[r10 + rax + (store ? 8 : 0)], rcx);
-    Xbyak::Label miss;
-    g_.jne(miss);
-    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->host_base));
+    g_.jne(miss, far);
     if (store) {
       g_.mov(eax, gpr(d.rt));
-      if (size == 4) g_.mov(dword[r10 + rdx], eax);
-      if (size == 2) g_.mov(word[r10 + rdx], ax);
-      if (size == 1) g_.mov(byte[r10 + rdx], al);
+      if (size == 4) g_.mov(dword[r14 + rdx], eax);
+      if (size == 2) g_.mov(word[r14 + rdx], ax);
+      if (size == 1) g_.mov(byte[r14 + rdx], al);
     } else {
-      if (d.op == Op::LW) g_.mov(eax, dword[r10 + rdx]);
-      if (d.op == Op::LH) g_.movsx(eax, word[r10 + rdx]);
-      if (d.op == Op::LHU) g_.movzx(eax, word[r10 + rdx]);
-      if (d.op == Op::LB) g_.movsx(eax, byte[r10 + rdx]);
-      if (d.op == Op::LBU) g_.movzx(eax, byte[r10 + rdx]);
+      if (d.op == Op::LW) g_.mov(eax, dword[r14 + rdx]);
+      if (d.op == Op::LH) g_.movsx(eax, word[r14 + rdx]);
+      if (d.op == Op::LHU) g_.movzx(eax, word[r14 + rdx]);
+      if (d.op == Op::LB) g_.movsx(eax, byte[r14 + rdx]);
+      if (d.op == Op::LBU) g_.movzx(eax, byte[r14 + rdx]);
     }
     g_.mov(qword[r9], 0);  // done: x86 stores are release stores
-    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->hits));
-    g_.add(qword[r10], 1);
     if (!store && d.rt != 0) g_.mov(gpr(d.rt), eax);
-    g_.jmp(done, far);
-    g_.L(miss);
-    g_.mov(qword[r9], 0);
   }
 
   // Adds (+1) or takes back (-1) the inline instructions not yet counted, around a call that
   // may read the clock, so that the count stays where the compile-time pending_ says it is.
   void counters(int sign) {
     using namespace Xbyak::util;
-    if (pending_ == 0) return;
-    const int32_t n = sign * static_cast<int32_t>(pending_);
-    g_.add(qword[rbx + l_.cycles], n);
-    g_.add(qword[rbp + kCtxInstructions], n);
+    if (pending_ != 0) {
+      const int32_t n = sign * static_cast<int32_t>(pending_);
+      g_.add(qword[rbx + l_.cycles], n);
+      g_.add(qword[rbp + kCtxInstructions], n);
+    }
+    add_hits(sign * static_cast<int32_t>(pending_hits_));
+  }
+  void add_hits(int32_t n) {
+    using namespace Xbyak::util;
+    if (n == 0) return;
+    g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->hits));  // not rax: it may hold a call's answer
+    g_.add(qword[r11], n);
   }
 
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes
@@ -631,11 +673,15 @@ class Emitter {
   unsigned count_;
   const BlockSlot* slots_;
   const DirectRam* ram_;  // in-line RAM for this block, or nullptr
+  const uint8_t* host_base_;  // the compiler's DirectRam::host_base, in r14 in every block
   const JumpEntry* jumps_;  // the jump cache, for a kernel block; or nullptr
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
   uint32_t pending_ = 0;  // inline instructions not yet added to the counters
+  uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to DirectRam::hits
+  std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
+  std::vector<std::function<void()>> cold_;  // emitted after the body
   Xbyak::Label exit_;
 };
 
@@ -667,7 +713,7 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   // Only kernel blocks: their fetch proves kernel mode, so kseg0/kseg1 data is theirs to reach.
   const DirectRam* ram = ram_.host_base != nullptr && pc >= 0x80000000u ? &ram_ : nullptr;
   const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
-  Emitter(*code_, pc, insts, count, page_slots, ram, jumps, code_generation_, prologue_bytes_).block();
+  Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, jumps, code_generation_, prologue_bytes_).block();
   return entry;
 }
 
