@@ -44,6 +44,7 @@ BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* ho
   const MemoryPort::HitPath hit = port_.hit_path();
   interpreter_.set_direct_ram({.ram_bytes = static_cast<uint32_t>(config_.ram_bytes),
                                .machine_page = placement_.table(),
+                               .linear_base = placement_.linear_base().value_or(~uint64_t{0}),
                                .host_base = hit.host_base,
                                .line_shift = hit.line_shift,
                                .active = reinterpret_cast<uint64_t*>(hit.active),

@@ -38,6 +38,9 @@ PhysicalPlacement::PhysicalPlacement(Placement policy, uint64_t guest_bytes, con
   if (policy == Placement::FirstTouch) return;
   for (uint64_t p = 0; p < table_.size(); ++p)
     table_[p] = place(policy == Placement::Local ? home : static_cast<NodeId>(p % g.nodes));
+  bool linear = !table_.empty();
+  for (uint64_t p = 0; p < table_.size() && linear; ++p) linear = table_[p] == table_[0] + p * kPageBytes;
+  if (linear) linear_base_ = table_[0];
 }
 
 MachineAddr PhysicalPlacement::place(NodeId node) {

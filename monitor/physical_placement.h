@@ -43,6 +43,9 @@ class PhysicalPlacement {
   // (machine_address() places it). For compiled code that reads it directly.
   const MachineAddr* table() const { return table_.data(); }
   static constexpr MachineAddr kUnplacedPage = ~MachineAddr{0};
+  // Where guest physical 0 is when every page sits at that base plus its guest address (local
+  // placement: one node's memory, handed out in order), so compiled code can skip the table.
+  std::optional<MachineAddr> linear_base() const { return linear_base_; }
   // Pages placed on each node so far.
   const std::vector<uint64_t>& pages_by_node() const { return used_; }
 
@@ -53,6 +56,7 @@ class PhysicalPlacement {
   MachineGeometry geometry_;
   std::vector<MachineAddr> table_;
   std::vector<uint64_t> used_;  // pages handed out per node
+  std::optional<MachineAddr> linear_base_;
 };
 
 }  // namespace disco

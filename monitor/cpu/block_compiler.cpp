@@ -307,12 +307,20 @@ class Emitter {
       g_.bt(r11, rcx);  // bit rcx % 64 of the page's word (bt on memory is microcoded)
       g_.jc(call, far);
     }
-    g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));
-    g_.mov(rdx, qword[rdx + rcx * 8]);
-    g_.cmp(rdx, -1);
-    g_.je(call, far);
-    g_.and_(eax, 0xfff);
-    g_.add(rdx, rax);  // the machine address
+    if (ram_->linear_base != ~uint64_t{0}) {
+      g_.mov(edx, eax);
+      if (ram_->linear_base != 0) {
+        g_.mov(r8, ram_->linear_base);
+        g_.add(rdx, r8);  // the machine address
+      }
+    } else {
+      g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));
+      g_.mov(rdx, qword[rdx + rcx * 8]);
+      g_.cmp(rdx, -1);
+      g_.je(call, far);
+      g_.and_(eax, 0xfff);
+      g_.add(rdx, rax);  // the machine address
+    }
     g_.mov(rcx, rdx);
     g_.shr(rcx, static_cast<int>(ram_->line_shift));  // the line
     g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));

@@ -60,6 +60,7 @@ using CompiledBlock = void (*)(BlockContext*);
 struct DirectRam {
   uint32_t ram_bytes = 0;                  // guest physical addresses below are RAM
   const uint64_t* machine_page = nullptr;  // per 4 KiB guest page: its machine address, ~0 unplaced
+  uint64_t linear_base = ~uint64_t{0};     // or, when every page is at this base + its address, that
   uint8_t* host_base = nullptr;            // machine address 0 in this process
   uint32_t line_shift = 0;
   uint64_t* active = nullptr;  // the pcpu's announcement of its access: line + 1, or 0

@@ -115,7 +115,7 @@ struct FakeHitPath {
 };
 
 // Every load and store width through kseg0, compiled with in-line RAM (its cache check hitting
-// every line, or none) against single-stepping.
+// every line, or none; pages found in the table, or linear) against single-stepping.
 TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
   using test::i_type;
   const std::vector<uint32_t> loop = {
@@ -137,7 +137,8 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
       i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0), in the delay slot
       i_type(0b000100, 0, 0, -1),       // b . (spins)
       test::kNop};
-  for (const bool lines_held : {true, false}) {
+  for (const bool lines_held : {true, false})
+  for (const bool linear : {false, true}) {  // the placement table, or every page at its own address
     test::KsegCpu compiled(0, false, 0x80010000u), stepped(0, false, 0x80010000u);
     for (test::KsegCpu* t : {&compiled, &stepped}) {
       for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) t->memory.set_word(a, a * 2654435761u);
@@ -145,7 +146,9 @@ TEST(InterpreterRun, CompiledKernelAccessesReachRamInLineAsTheInterpreterDoes) {
     }
     FakeHitPath hit;
     compiled.interpreter.set_compiling(true, 0);
-    compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, lines_held));
+    DirectRam ram = hit.ram(compiled.memory, lines_held);
+    if (linear) ram.linear_base = 0;
+    compiled.interpreter.set_direct_ram(ram);
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 2000, stats);
     while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
