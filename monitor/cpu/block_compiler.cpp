@@ -39,6 +39,7 @@ constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
 constexpr int32_t kCtxUntil = offsetof(BlockContext, until);
+constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
 constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
 static_assert(sizeof(BlockSlot) == 16);
@@ -301,11 +302,8 @@ class Emitter {
     g_.shr(ecx, 12);
     if (store) {
       g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
-      g_.mov(r11, rcx);
-      g_.shr(r11, 6);
-      g_.mov(r11, qword[r8 + r11 * 8]);
-      g_.bt(r11, rcx);  // bit rcx % 64 of the page's word (bt on memory is microcoded)
-      g_.jc(call, far);
+      g_.cmp(byte[r8 + rcx], 0);
+      g_.jne(call, far);
     }
     if (ram_->linear_base != ~uint64_t{0}) {
       g_.mov(edx, eax);
@@ -380,6 +378,9 @@ class Emitter {
     g_.mov(rax, qword[rbx + l_.cycles]);
     g_.cmp(rax, qword[rbp + kCtxUntil]);
     g_.jae(out, far);
+    g_.cmp(byte[rbp + kCtxCalled], 0);  // no call since the last check: nothing changed
+    g_.je(masked, far);
+    g_.mov(byte[rbp + kCtxCalled], 0);
     g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
     g_.mov(ecx, eax);
     g_.and_(ecx, 7);  // IE, EXL, ERL

@@ -43,6 +43,9 @@ struct BlockContext {
   // block now, the vcpu's state is exact (exception, WAIT, timer write, code dropped).
   uint32_t (*fallback)(BlockContext*, const Decoded*) = nullptr;
   uint8_t exit = 0;  // the RunExit that made the fallback leave, when it was one
+  // Set by every call out of compiled code (a device access or a CP0 write may raise or unmask
+  // an interrupt); a block that made none skips the interrupt check at its end.
+  uint8_t called = 0;
   // Compiled LB, LBU, LH, LHU, LW at vaddr into *out: 1 done, 0 not possible simply (fall back).
   uint32_t (*load[5])(BlockContext*, uint32_t vaddr, uint32_t* out) = {};
   // Compiled SB, SH, SW of the instruction at pc: 1 done, 0 fall back, 2 done and committed
@@ -67,7 +70,7 @@ struct DirectRam {
   const uint64_t* tags = nullptr;  // per filter entry: the read tag, then the write tag
   uint64_t tag_mask = 0;
   uint64_t* hits = nullptr;              // the hit counter (one writer: this pcpu)
-  const uint64_t* code_pages = nullptr;  // bit per physical page with predecode: stores there call
+  const uint8_t* code_pages = nullptr;  // byte per physical page, 1 with predecode: stores there call
 };
 
 // Where the compiled block starting at one word of a page is kept (a page has one per word).

@@ -106,16 +106,16 @@ Interpreter::PredecodedPage* Interpreter::page_at(uint32_t number) {
   std::unique_ptr<PredecodedPage>& page = (*leaf)[number % kPagesPerLeaf];
   if (!page) {
     page = std::make_unique<PredecodedPage>();
-    has_page_[number / 64] |= uint64_t{1} << (number % 64);
+    has_page_[number] = 1;
   }
   return page.get();
 }
 
 void Interpreter::invalidate_page(uint32_t paddr) {
   const uint32_t number = paddr >> kPageShift;
-  if (!(has_page_[number / 64] >> (number % 64) & 1)) return;
+  if (!has_page_[number]) return;
   (*directory_[number / kPagesPerLeaf])[number % kPagesPerLeaf].reset();
-  has_page_[number / 64] &= ~(uint64_t{1} << (number % 64));
+  has_page_[number] = 0;
   if (last_page_number_ == number) last_page_ = nullptr;
   ++page_generation_;
 }

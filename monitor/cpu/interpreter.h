@@ -41,8 +41,8 @@
 // the per-instruction cost is the execution itself. interpreter_run.h holds it and execute(),
 // the one instruction body that step() and run() share.
 // Predecode is keyed by physical page, so processes sharing a virtual address never see each
-// other's code. This vcpu's own stores to a predecoded page drop its predecode (a bit per page says which pages
-// have one, so a store pays one bit test): the kernel writes exception handlers, trampolines and
+// other's code. This vcpu's own stores to a predecoded page drop its predecode (a byte per page says which pages
+// have one, so a store pays one load): the kernel writes exception handlers, trampolines and
 // module text and then executes them. Stores by others (vcpus, DMA) need invalidate_page().
 //
 // Instructions beyond the integer core, and the documented choices:
@@ -224,7 +224,7 @@ class Interpreter {
   // After a successful store of this vcpu: drops the page's predecode if it has one.
   void snoop_store(uint32_t addr) {
     const uint32_t number = addr >> kPageShift;
-    if (has_page_[number / 64] >> (number % 64) & 1) invalidate_page(addr);
+    if (has_page_[number]) invalidate_page(addr);
   }
 
   struct SoftTlbEntry {
@@ -245,7 +245,9 @@ class Interpreter {
   static constexpr unsigned kPagesPerLeaf = 1024;
   using PageLeaf = std::array<std::unique_ptr<PredecodedPage>, kPagesPerLeaf>;
   std::array<std::unique_ptr<PageLeaf>, (1u << (32 - kPageShift)) / kPagesPerLeaf> directory_{};
-  std::vector<uint64_t> has_page_ = std::vector<uint64_t>((1u << (32 - kPageShift)) / 64);  // 128 KiB
+  // A byte per physical page, 1 if it has predecode: one load for a store's check, here and in
+  // compiled code (DirectRam::code_pages).
+  std::vector<uint8_t> has_page_ = std::vector<uint8_t>(1u << (32 - kPageShift));
   uint64_t page_generation_ = 0;         // moves when a page's predecode is dropped: run() stops its block
   uint32_t last_page_number_ = 0;        // a one-entry cache in front of directory_: straight-line
   PredecodedPage* last_page_ = nullptr;  // code stays on one page for up to 1024 steps

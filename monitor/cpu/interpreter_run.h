@@ -586,6 +586,7 @@ template <class Memory>
 uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   Interpreter& self = *static_cast<Interpreter*>(c->interpreter);
   Vcpu& v = *c->vcpu;
+  c->called = 1;
   const uint64_t generation = self.page_generation_;
   Flow flow;
   const StepResult r = self.execute(v, *static_cast<Memory*>(c->memory), *d, flow);
@@ -605,6 +606,7 @@ uint32_t Interpreter::compiled_load(BlockContext* c, uint32_t vaddr, uint32_t* o
   StepResult fault;
   uint32_t value;
   auto& self = *static_cast<Interpreter*>(c->interpreter);
+  c->called = 1;
   if (!self.load_data(*c->vcpu, *static_cast<Memory*>(c->memory), kOp, vaddr, value, fault)) return 0;
   *out = value;
   return 1;
@@ -614,6 +616,7 @@ template <class Memory, Op kOp>
 uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t value, uint32_t pc) {
   StepResult fault;
   auto& self = *static_cast<Interpreter*>(c->interpreter);
+  c->called = 1;
   const uint64_t generation = self.page_generation_;
   if (!self.store_data(*c->vcpu, *static_cast<Memory*>(c->memory), kOp, vaddr, value, fault)) return 0;
   if (self.page_generation_ == generation) return 1;
