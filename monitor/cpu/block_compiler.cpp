@@ -17,7 +17,7 @@ namespace {
 // Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
 // not guaranteed: measured on an instance instead).
 struct Layout {
-  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause;
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, tlb_generation;
 };
 const Layout& layout() {
   static const Layout l = [] {
@@ -27,7 +27,8 @@ const Layout& layout() {
     };
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
-                  at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause))};
+                  at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
+                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.tlb.generation())};
   }();
   return l;
 }
@@ -85,8 +86,8 @@ bool is_inline_branch(Op op) {
 class Emitter {
  public:
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
-          const DirectRam* ram, const uint8_t* host_base, const JumpEntry* jumps, const uint64_t* code_generation,
-          std::size_t& prologue_bytes)
+          const DirectRam* ram, const uint8_t* host_base, const SoftTlbView* soft_tlb, const JumpEntry* jumps,
+          const uint64_t* code_generation, std::size_t& prologue_bytes)
       : g_(g),
         l_(layout()),
         pc_(pc),
@@ -95,6 +96,8 @@ class Emitter {
         slots_(slots),
         ram_(ram),
         host_base_(host_base),
+        soft_tlb_(soft_tlb),
+        user_(pc < 0x80000000u),
         jumps_(jumps),
         code_generation_(code_generation),
         prologue_bytes_(prologue_bytes) {}
@@ -295,7 +298,32 @@ class Emitter {
       g_.test(esi, size - 1);
       g_.jnz(call, far);
     }
-    g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
+    if (!user_) {
+      g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
+    } else {
+      // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call)
+      g_.test(esi, esi);
+      g_.js(call, far);  // not kuseg: a user's address error, or kernel segments: the call's
+      g_.test(byte[rbx + l_.status], 4);  // ERL: kuseg unmapped
+      g_.jnz(call, far);
+      g_.mov(rax, reinterpret_cast<uintptr_t>(soft_tlb_->filled_generation));
+      g_.mov(rax, qword[rax]);
+      g_.cmp(rax, qword[rbx + l_.tlb_generation]);
+      g_.jne(call, far);
+      g_.mov(eax, esi);
+      g_.shr(eax, 12);
+      g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
+      g_.shl(ecx, 20);
+      g_.or_(ecx, eax);  // the key
+      g_.and_(eax, 255);
+      g_.mov(r8, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
+      g_.cmp(dword[r8 + rax * 8], ecx);
+      g_.jne(call, far);
+      g_.mov(eax, dword[r8 + rax * 8 + 4]);  // the frame
+      g_.mov(ecx, esi);
+      g_.and_(ecx, 0xfff);
+      g_.or_(eax, ecx);  // physical
+    }
     g_.cmp(eax, ram_->ram_bytes);
     g_.jae(call, far);
     g_.mov(ecx, eax);
@@ -683,6 +711,8 @@ class Emitter {
   const BlockSlot* slots_;
   const DirectRam* ram_;  // in-line RAM for this block, or nullptr
   const uint8_t* host_base_;  // the compiler's DirectRam::host_base, in r14 in every block
+  const SoftTlbView* soft_tlb_;
+  bool user_;  // a kuseg block: direct() goes through the soft TLB
   const JumpEntry* jumps_;  // the jump cache, for a kernel block; or nullptr
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
@@ -719,10 +749,12 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   constexpr std::size_t kWorstBytesPerInstruction = 256, kFrameBytes = 384;
   if (code_->getSize() + count * kWorstBytesPerInstruction + kFrameBytes > capacity_) return nullptr;
   const auto entry = code_->getCurr<CompiledBlock>();
-  // Only kernel blocks: their fetch proves kernel mode, so kseg0/kseg1 data is theirs to reach.
-  const DirectRam* ram = ram_.host_base != nullptr && pc >= 0x80000000u ? &ram_ : nullptr;
+  // Kernel blocks (their fetch proves kernel mode) reach kseg0 in line, the others kuseg.
+  const DirectRam* ram = ram_.host_base != nullptr ? &ram_ : nullptr;
   const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
-  Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, jumps, code_generation_, prologue_bytes_).block();
+  Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
+          prologue_bytes_)
+      .block();
   return entry;
 }
 

@@ -80,6 +80,15 @@ struct BlockSlot {
   uint32_t runs = 0;  // times a block started here before it was compiled
 };
 
+// The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
+// 256 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}, valid while
+// *filled_generation equals the vcpu's Tlb::generation().
+struct SoftTlbView {
+  const uint32_t* load = nullptr;   // key, frame pairs
+  const uint32_t* store = nullptr;
+  const uint64_t* filled_generation = nullptr;
+};
+
 // One entry of BlockCompiler's jump cache.
 struct alignas(32) JumpEntry {
   CompiledBlock code = nullptr;
@@ -113,8 +122,10 @@ class BlockCompiler {
     jumps_[(pc >> 2) % kJumpEntries] = {.code = code, .generation = *code_generation_, .pc = pc};
   }
 
-  // From now on, kernel blocks reach RAM in line (drops nothing already compiled: call before).
+  // From now on, blocks reach RAM in line (drops nothing already compiled: call before): kernel
+  // blocks through kseg0, the others through kuseg and the soft TLB.
   void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
+  void set_soft_tlb(const SoftTlbView& tlb) { soft_tlb_ = tlb; }
 
   // Whether the compiled code does `op` itself (the rest falls back to the interpreter).
   static bool inline_op(Op op);
@@ -125,6 +136,7 @@ class BlockCompiler {
   const uint64_t* code_generation_ = nullptr;
   std::size_t capacity_;
   DirectRam ram_;
+  SoftTlbView soft_tlb_;
   std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads
   std::unique_ptr<Xbyak::CodeGenerator> code_;
 };

@@ -124,7 +124,12 @@ void Interpreter::set_compiling(bool on, uint32_t compile_after) {
   drop_compiled();
   compile_after_ = compile_after;
   compiler_ = on ? std::make_unique<BlockCompiler>() : nullptr;
-  if (compiler_) compiler_->set_code_generation(&page_generation_);
+  if (compiler_) {
+    compiler_->set_code_generation(&page_generation_);
+    static_assert(sizeof(SoftTlbEntry) == 8);
+    compiler_->set_soft_tlb({.load = &soft_load_[0].key, .store = &soft_store_[0].key,
+                             .filled_generation = &soft_tlb_generation_});
+  }
 }
 
 void Interpreter::set_direct_ram(DirectRam ram) {

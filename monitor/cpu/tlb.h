@@ -63,7 +63,7 @@ class Tlb {
   // TLBWI (index = Index) and TLBWR (index = Random).
   void write(const Cp0& cp0, unsigned index);
 
-  uint64_t generation() const { return generation_; }
+  const uint64_t& generation() const { return generation_; }  // a reference: compiled code reads it
 
  private:
   std::vector<TlbEntry> entries_;
