@@ -582,22 +582,43 @@ class Emitter {
     const auto store = [&](unsigned r, const Xbyak::Reg32& value) {
       if (r != 0) g_.mov(gpr(r), value);
     };
+    // The forms below work on a register in place (rd == rs, say) when they can: one x86
+    // instruction on the vcpu's register instead of a load, the operation and a store.
     const auto binary = [&](auto&& op) {  // rd = rs op rt
       if (d.rd == 0) return;
       g_.mov(eax, gpr(d.rs));
       op(gpr(d.rt));
       store(d.rd, eax);
     };
-    const auto immediate = [&](auto&& op) {  // rt = rs op imm
+    const auto in_place = [&](auto&& op, bool commutative) {  // rd = rs op rt, op(x, y): x op= y
+      if (d.rd == 0) return;
+      if (d.rd == d.rs || (commutative && d.rd == d.rt)) {
+        g_.mov(eax, gpr(d.rd == d.rs ? d.rt : d.rs));
+        op(gpr(d.rd), eax);
+      } else {
+        g_.mov(eax, gpr(d.rs));
+        op(eax, gpr(d.rt));
+        store(d.rd, eax);
+      }
+    };
+    const auto immediate = [&](auto&& op) {  // rt = rs op imm, op(x): x op= imm
       if (d.rt == 0) return;
+      if (d.rt == d.rs) {
+        op(gpr(d.rt));
+        return;
+      }
       g_.mov(eax, gpr(d.rs));
-      op();
+      op(eax);
       store(d.rt, eax);
     };
-    const auto shift = [&](auto&& op) {  // rd = rt shifted by sa
+    const auto shift = [&](auto&& op) {  // rd = rt shifted by sa, op(x, sa): x shifted by sa
       if (d.rd == 0) return;
+      if (d.rd == d.rt) {
+        if (d.sa != 0) op(gpr(d.rd), d.sa);
+        return;
+      }
       g_.mov(eax, gpr(d.rt));
-      if (d.sa != 0) op(d.sa);
+      if (d.sa != 0) op(eax, d.sa);
       store(d.rd, eax);
     };
     const auto shift_variable = [&](auto&& op) {  // rd = rt shifted by rs & 31 (x86 masks cl alike)
@@ -617,17 +638,17 @@ class Emitter {
     };
     const auto simm = static_cast<uint32_t>(d.simm);
     switch (d.op) {
-      case Op::ADDU: binary([&](const Xbyak::Address& rt) { g_.add(eax, rt); }); break;
-      case Op::SUBU: binary([&](const Xbyak::Address& rt) { g_.sub(eax, rt); }); break;
-      case Op::AND: binary([&](const Xbyak::Address& rt) { g_.and_(eax, rt); }); break;
-      case Op::OR: binary([&](const Xbyak::Address& rt) { g_.or_(eax, rt); }); break;
-      case Op::XOR: binary([&](const Xbyak::Address& rt) { g_.xor_(eax, rt); }); break;
+      case Op::ADDU: in_place([&](const Xbyak::Operand& x, const Xbyak::Operand& y) { g_.add(x, y); }, true); break;
+      case Op::SUBU: in_place([&](const Xbyak::Operand& x, const Xbyak::Operand& y) { g_.sub(x, y); }, false); break;
+      case Op::AND: in_place([&](const Xbyak::Operand& x, const Xbyak::Operand& y) { g_.and_(x, y); }, true); break;
+      case Op::OR: in_place([&](const Xbyak::Operand& x, const Xbyak::Operand& y) { g_.or_(x, y); }, true); break;
+      case Op::XOR: in_place([&](const Xbyak::Operand& x, const Xbyak::Operand& y) { g_.xor_(x, y); }, true); break;
       case Op::NOR: binary([&](const Xbyak::Address& rt) { g_.or_(eax, rt); g_.not_(eax); }); break;
       case Op::MUL: binary([&](const Xbyak::Address& rt) { g_.imul(eax, rt); }); break;
-      case Op::ADDIU: immediate([&] { g_.add(eax, simm); }); break;
-      case Op::ANDI: immediate([&] { g_.and_(eax, uint32_t{d.imm}); }); break;
-      case Op::ORI: immediate([&] { g_.or_(eax, uint32_t{d.imm}); }); break;
-      case Op::XORI: immediate([&] { g_.xor_(eax, uint32_t{d.imm}); }); break;
+      case Op::ADDIU: immediate([&](const Xbyak::Operand& x) { g_.add(x, simm); }); break;
+      case Op::ANDI: immediate([&](const Xbyak::Operand& x) { g_.and_(x, uint32_t{d.imm}); }); break;
+      case Op::ORI: immediate([&](const Xbyak::Operand& x) { g_.or_(x, uint32_t{d.imm}); }); break;
+      case Op::XORI: immediate([&](const Xbyak::Operand& x) { g_.xor_(x, uint32_t{d.imm}); }); break;
       case Op::LUI:
         if (d.rt != 0) g_.mov(gpr(d.rt), uint32_t{d.imm} << 16);
         break;
@@ -635,10 +656,10 @@ class Emitter {
       case Op::SLTU: compare(d.rd, [&] { g_.cmp(eax, gpr(d.rt)); }, [&] { g_.setb(al); }); break;
       case Op::SLTI: compare(d.rt, [&] { g_.cmp(eax, simm); }, [&] { g_.setl(al); }); break;
       case Op::SLTIU: compare(d.rt, [&] { g_.cmp(eax, simm); }, [&] { g_.setb(al); }); break;
-      case Op::SLL: shift([&](int sa) { g_.shl(eax, sa); }); break;
-      case Op::SRL: shift([&](int sa) { g_.shr(eax, sa); }); break;
-      case Op::SRA: shift([&](int sa) { g_.sar(eax, sa); }); break;
-      case Op::ROTR: shift([&](int sa) { g_.ror(eax, sa); }); break;
+      case Op::SLL: shift([&](const Xbyak::Operand& x, int sa) { g_.shl(x, sa); }); break;
+      case Op::SRL: shift([&](const Xbyak::Operand& x, int sa) { g_.shr(x, sa); }); break;
+      case Op::SRA: shift([&](const Xbyak::Operand& x, int sa) { g_.sar(x, sa); }); break;
+      case Op::ROTR: shift([&](const Xbyak::Operand& x, int sa) { g_.ror(x, sa); }); break;
       case Op::SLLV: shift_variable([&] { g_.shl(eax, cl); }); break;
       case Op::SRLV: shift_variable([&] { g_.shr(eax, cl); }); break;
       case Op::SRAV: shift_variable([&] { g_.sar(eax, cl); }); break;

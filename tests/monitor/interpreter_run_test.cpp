@@ -4,6 +4,8 @@
 // a timer write, the clock.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -175,6 +177,66 @@ void check_in_line_accesses(bool kuseg) {
 
 TEST(InterpreterRun, CompiledKernelAccessesReachKseg0InLineAsTheInterpreterDoes) { check_in_line_accesses(false); }
 TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) { check_in_line_accesses(true); }
+
+// Random straight-line integer code (every in-line operation, registers chosen from a few so
+// that rd, rs and rt often coincide) compiled and single-stepped from the same random state.
+TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
+  std::mt19937 rng(7);
+  const auto reg = [&] { return 1 + rng() % 4; };
+  const auto r = [&](uint32_t funct, uint32_t sa = 0) {
+    return reg() << 21 | reg() << 16 | reg() << 11 | sa << 6 | funct;
+  };
+  const auto imm = [&](uint32_t op) { return op << 26 | reg() << 21 | reg() << 16 | (rng() & 0xffff); };
+  const std::vector<std::function<uint32_t()>> makers = {
+      [&] { return r(0x21); }, [&] { return r(0x23); }, [&] { return r(0x24); }, [&] { return r(0x25); },
+      [&] { return r(0x26); }, [&] { return r(0x27); }, [&] { return r(0x2a); }, [&] { return r(0x2b); },
+      [&] { return r(0x0a); }, [&] { return r(0x0b); }, [&] { return reg() << 11 | 0x10; },  // MOVZ MOVN MFHI
+      [&] { return reg() << 11 | 0x12; }, [&] { return reg() << 21 | 0x11; }, [&] { return reg() << 21 | 0x13; },
+      [&] { return reg() << 21 | reg() << 16 | 0x18; }, [&] { return reg() << 21 | reg() << 16 | 0x19; },
+      [&] { return 0x1cu << 26 | r(0x02); },  // MUL
+      [&] { return reg() << 16 | reg() << 11 | (rng() % 32) << 6 | 0x00; },  // SLL
+      [&] { return reg() << 16 | reg() << 11 | (rng() % 32) << 6 | 0x02; },  // SRL
+      [&] { return reg() << 16 | reg() << 11 | (rng() % 32) << 6 | 0x03; },  // SRA
+      [&] { return 1u << 21 | reg() << 16 | reg() << 11 | (rng() % 32) << 6 | 0x02; },  // ROTR
+      [&] { return r(0x04); }, [&] { return r(0x06); }, [&] { return r(0x07); }, [&] { return r(0x06, 1); },  // ROTRV
+      [&] { return 0x7c000420u | reg() << 16 | reg() << 11; }, [&] { return 0x7c000620u | reg() << 16 | reg() << 11; },
+      [&] {  // EXT
+        const uint32_t lsb = rng() % 32, size = 1 + rng() % (32 - lsb);
+        return 0x7c000000u | reg() << 21 | reg() << 16 | (size - 1) << 11 | lsb << 6;
+      },
+      [&] {  // INS
+        const uint32_t lsb = rng() % 32, msb = lsb + rng() % (32 - lsb);
+        return 0x7c000004u | reg() << 21 | reg() << 16 | msb << 11 | lsb << 6;
+      },
+      [&] { return imm(0x09); }, [&] { return imm(0x0a); }, [&] { return imm(0x0b); }, [&] { return imm(0x0c); },
+      [&] { return imm(0x0d); }, [&] { return imm(0x0e); }, [&] { return 0x0fu << 26 | reg() << 16 | (rng() & 0xffff); },
+  };
+  for (int round = 0; round < 40; ++round) {
+    std::vector<uint32_t> code;
+    for (int i = 0; i < 200; ++i) {
+      const uint32_t w = makers[rng() % makers.size()]();
+      ASSERT_NE(decode(w).op, Op::Reserved) << std::hex << w;
+      ASSERT_TRUE(BlockCompiler::inline_op(decode(w).op)) << name(decode(w).op);
+      code.push_back(w);
+    }
+    code.push_back(test::i_type(0b000100, 0, 0, -1));  // b .
+    code.push_back(test::kNop);
+    test::KsegCpu compiled(0, false, 0x80010000u), stepped(0, false, 0x80010000u);
+    for (test::KsegCpu* t : {&compiled, &stepped}) {
+      std::mt19937 state(round);
+      for (unsigned g = 1; g < 32; ++g) t->v.gpr[g] = state() >> (state() % 32);
+      t->v.hi = state();
+      t->v.lo = state();
+      t->code(code);
+    }
+    compiled.interpreter.set_compiling(true, 0);
+    RunStats stats;
+    compiled.interpreter.run(compiled.v, compiled.memory, 300, stats);
+    EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
+    while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
+    expect_same(compiled.v, stepped.v, "round " + std::to_string(round));
+  }
+}
 
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
   test::KsegCpu t(0, false, 0x80001000u);
