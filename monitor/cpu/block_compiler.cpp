@@ -440,29 +440,16 @@ class Emitter {
   // Jumps into the block compiled for `target`, whose slot or jump-cache entry is known now.
   void chain_to(uint32_t target, Xbyak::Label& out) {
     using namespace Xbyak::util;
-    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    g_.mov(r8d, target);
     if (((target ^ pc_) & kPageMask) == 0) {
       g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) & 1023]));
-      g_.cmp(dword[rax + kSlotPc], target);
-      g_.jne(out, far);
-      g_.mov(rdx, qword[rax + kSlotCode]);
-      g_.test(rdx, rdx);
-      g_.jz(out, far);
+      enter_slot(r8d, out);
     } else if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
       g_.mov(rax, reinterpret_cast<uintptr_t>(&jumps_[(target >> 2) % jump_entries_]));
-      g_.cmp(dword[rax + kJumpPc], target);
-      g_.jne(out, far);
-      g_.mov(rcx, reinterpret_cast<uintptr_t>(code_generation_));
-      g_.mov(rcx, qword[rcx]);
-      g_.cmp(qword[rax + kJumpGeneration], rcx);
-      g_.jne(out, far);
-      g_.mov(rdx, qword[rax + kJumpCode]);
+      enter_jump(r8d, out);
     } else {
-      g_.jmp(out, far);
-      return;
+      g_.jmp(out, Xbyak::CodeGenerator::T_NEAR);
     }
-    g_.add(rdx, prologue_bytes_);
-    g_.jmp(rdx);
   }
 
   // The same for the pc in r12d, known only now (JR, JALR).
@@ -480,13 +467,7 @@ class Emitter {
     g_.shl(eax, 4);  // sizeof(BlockSlot)
     g_.mov(rcx, reinterpret_cast<uintptr_t>(slots_));
     g_.add(rax, rcx);
-    g_.cmp(dword[rax + kSlotPc], r12d);
-    g_.jne(out, far);
-    g_.mov(rdx, qword[rax + kSlotCode]);
-    g_.test(rdx, rdx);
-    g_.jz(out, far);
-    g_.add(rdx, prologue_bytes_);
-    g_.jmp(rdx);
+    enter_slot(r12d, out);
     g_.L(other_page);
     if (jumps_ == nullptr) {
       g_.jmp(out, far);
@@ -501,14 +482,34 @@ class Emitter {
     g_.shl(eax, 5);  // sizeof(JumpEntry)
     g_.mov(rcx, reinterpret_cast<uintptr_t>(jumps_));
     g_.add(rax, rcx);
-    g_.cmp(dword[rax + kJumpPc], r12d);
-    g_.jne(out, far);
+    enter_jump(r12d, out);
+  }
+
+  // rax = a page slot: enters its block if it was compiled for `pc`, else to `out`.
+  void enter_slot(const Xbyak::Reg32& pc, Xbyak::Label& out) {
+    using namespace Xbyak::util;
+    g_.cmp(dword[rax + kSlotPc], pc);
+    g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
+    g_.mov(rdx, qword[rax + kSlotCode]);
+    g_.test(rdx, rdx);
+    g_.jz(out, Xbyak::CodeGenerator::T_NEAR);
+    enter_rdx();
+  }
+  // rax = a jump-cache entry: enters its block if it holds `pc` and no code was dropped since.
+  void enter_jump(const Xbyak::Reg32& pc, Xbyak::Label& out) {
+    using namespace Xbyak::util;
+    g_.cmp(dword[rax + kJumpPc], pc);
+    g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
     g_.mov(rcx, reinterpret_cast<uintptr_t>(code_generation_));
     g_.mov(rcx, qword[rcx]);
     g_.cmp(qword[rax + kJumpGeneration], rcx);
-    g_.jne(out, far);
+    g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
     g_.mov(rdx, qword[rax + kJumpCode]);
-    g_.add(rdx, prologue_bytes_);
+    enter_rdx();
+  }
+  void enter_rdx() {
+    using namespace Xbyak::util;
+    g_.add(rdx, prologue_bytes_);  // past the entry's pushes: this frame serves the next block
     g_.jmp(rdx);
   }
 
