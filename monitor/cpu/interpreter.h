@@ -1,6 +1,6 @@
-// The MIPS32r2 integer interpreter: executes one instruction of a Vcpu against a GuestMemory,
-// with the MIPS delay-slot rules, and reports the exception the instruction raised instead of
-// vectoring it (exception vectoring, the TLB and the FPU are later steps).
+// The MIPS32r2 interpreter: executes a Vcpu's instructions (integer, CP0, JTLB, FPU) against a
+// GuestMemory with the MIPS delay-slot rules; step() reports the exception an instruction raised
+// and deliver() vectors it; run() executes whole blocks, compiled ones too (block_compiler.h).
 //
 // Call sequence: construct one Interpreter per vcpu (it owns that vcpu's predecode cache);
 // vcpu.jump_to(entry); then either run() (a run loop's fast path, below), or per instruction
