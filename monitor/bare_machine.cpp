@@ -132,16 +132,19 @@ BareExit BareMachine::run(const std::atomic<bool>& stop) {
 
 bool BareMachine::device_load(uint32_t pa, unsigned size, uint32_t& out) {
   const bool ok = board_.read(pa, size, out, now_ns());
-  vcpu_.cycles += cycles_at_ns(board_.bus_ns(pa));  // the access completes after its bus time
-  sample_interrupts();
+  device_accessed(pa);
   return ok;
 }
 
 bool BareMachine::device_store(uint32_t pa, unsigned size, uint32_t value) {
   const bool ok = board_.write(pa, size, value, now_ns());
-  vcpu_.cycles += cycles_at_ns(board_.bus_ns(pa));
-  sample_interrupts();
+  device_accessed(pa);
   return ok;
+}
+
+void BareMachine::device_accessed(uint32_t pa) {
+  vcpu_.cycles += cycles_at_ns(board_.bus_ns(pa));  // the access completes after its bus time
+  sample_interrupts();
 }
 
 bool BareMachine::load_linked(uint32_t pa, uint32_t& out) {

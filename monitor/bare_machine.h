@@ -107,6 +107,7 @@ class BareMachine final : public mips::GuestMemory {
   MachineAddr ram(uint32_t pa) { return placement_.machine_address(pa, self_); }
   bool device_load(uint32_t pa, unsigned size, uint32_t& out);
   bool device_store(uint32_t pa, unsigned size, uint32_t value);
+  void device_accessed(uint32_t pa);  // its bus time, then the interrupt lines it may have moved
   // After anything that can change the board's interrupt outputs.
   void sample_interrupts() { vcpu_.cp0.set_hw_interrupts(board_.hw_interrupts(now_ns())); }
 

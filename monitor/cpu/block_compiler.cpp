@@ -292,7 +292,7 @@ class Emitter {
   void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool store = store_slot(d.op) >= 0;
-    const unsigned size = (d.op == Op::LW || d.op == Op::SW) ? 4 : (d.op == Op::LH || d.op == Op::LHU || d.op == Op::SH) ? 2 : 1;
+    const unsigned size = access_bytes(d.op);
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     if (size > 1) {
       g_.test(esi, size - 1);
@@ -315,7 +315,7 @@ class Emitter {
       g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
       g_.shl(ecx, 20);
       g_.or_(ecx, eax);  // the key
-      g_.and_(eax, 255);
+      g_.and_(eax, SoftTlbView::kEntries - 1);
       g_.mov(r8, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
       g_.cmp(dword[r8 + rax * 8], ecx);
       g_.jne(call, far);
@@ -442,7 +442,7 @@ class Emitter {
     using namespace Xbyak::util;
     g_.mov(r8d, target);
     if (((target ^ pc_) & kPageMask) == 0) {
-      g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) & 1023]));
+      g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) % kSlotsPerPage]));
       enter_slot(r8d, out);
     } else if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
       g_.mov(rax, reinterpret_cast<uintptr_t>(&jumps_[(target >> 2) % jump_entries_]));
@@ -463,7 +463,7 @@ class Emitter {
     g_.jnz(other_page, far);
     g_.mov(eax, r12d);
     g_.shr(eax, 2);
-    g_.and_(eax, 1023);
+    g_.and_(eax, kSlotsPerPage - 1);
     g_.shl(eax, 4);  // sizeof(BlockSlot)
     g_.mov(rcx, reinterpret_cast<uintptr_t>(slots_));
     g_.add(rax, rcx);

@@ -75,7 +75,9 @@ struct DirectRam {
   const uint8_t* code_pages = nullptr;  // byte per physical page, 1 with predecode: stores there call
 };
 
-// Where the compiled block starting at one word of a page is kept (a page has one per word).
+// Where the compiled block starting at one word of a page is kept (a page has one per word,
+// kSlotsPerPage of them).
+inline constexpr unsigned kSlotsPerPage = 1024;
 struct BlockSlot {
   CompiledBlock code = nullptr;
   uint32_t pc = 0;    // the virtual pc it was compiled for (its constants hold it)
@@ -86,6 +88,7 @@ struct BlockSlot {
 // 256 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}, valid while
 // *filled_generation equals the vcpu's Tlb::generation().
 struct SoftTlbView {
+  static constexpr unsigned kEntries = 256;
   const uint32_t* load = nullptr;   // key, frame pairs
   const uint32_t* store = nullptr;
   const uint64_t* filled_generation = nullptr;

@@ -132,4 +132,9 @@ static_assert(sizeof(Decoded) == 16);
 // Never fails: a word no line matches is Op::Reserved (flags 0), its fields still extracted.
 Decoded decode(uint32_t word);
 
+// The bytes LB..LW and SB..SW move (1 for the byte forms).
+constexpr unsigned access_bytes(Op op) {
+  return op == Op::LW || op == Op::SW ? 4 : op == Op::LH || op == Op::LHU || op == Op::SH ? 2 : 1;
+}
+
 }  // namespace disco::mips

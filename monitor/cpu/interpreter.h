@@ -170,6 +170,7 @@ class Interpreter {
 
   static constexpr unsigned kPageShift = 12;
   static constexpr unsigned kWordsPerPage = 1u << (kPageShift - 2);
+  static_assert(kWordsPerPage == kSlotsPerPage, "compiled code indexes a page's slots by word");
 
  private:
   struct PredecodedPage {
@@ -190,6 +191,10 @@ class Interpreter {
   static void commit(Vcpu& v, const Flow& flow);
   // Delivers an exception step-free code raised, counting it and its cycle.
   static void take(Vcpu& v, const StepResult& r, uint64_t& exceptions);
+  // execute() and then commit() or take(), counted: one instruction retired or its exception
+  // delivered, for run()'s blocks and the compiled blocks' fallback alike.
+  template <class Memory>
+  StepResult retire(Vcpu& v, Memory& mem, Decoded d, uint64_t& instructions, uint64_t& exceptions);
   // BlockContext::fallback for a run on Memory: execute() one instruction and commit or take it.
   template <class Memory>
   static uint32_t compiled_fallback(BlockContext* context, const Decoded* d);
@@ -232,7 +237,7 @@ class Interpreter {
     uint32_t frame = 0;     // physical address of the 4 KiB frame
   };
   static constexpr uint32_t kNoKey = ~0u;
-  static constexpr unsigned kSoftTlbEntries = 256;
+  static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;
   std::array<SoftTlbEntry, kSoftTlbEntries> soft_load_{}, soft_store_{};
   uint64_t soft_tlb_generation_ = 0;  // the Tlb::generation the soft TLB was filled under
 

@@ -128,7 +128,7 @@ template <class Memory>
 [[gnu::always_inline]] inline bool Interpreter::load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value,
                                                           StepResult& fault) {
   using namespace interpreter_detail;
-  const unsigned size = op == Op::LW ? 4 : (op == Op::LH || op == Op::LHU) ? 2 : 1;
+  const unsigned size = access_bytes(op);
   if (vaddr & (size - 1)) {
     fault = raise(Exception::AddressErrorLoad, fault.in_delay_slot, vaddr);
     return false;
@@ -148,7 +148,7 @@ template <class Memory>
 [[gnu::always_inline]] inline bool Interpreter::store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value,
                                                            StepResult& fault) {
   using namespace interpreter_detail;
-  const unsigned size = op == Op::SW ? 4 : op == Op::SH ? 2 : 1;
+  const unsigned size = access_bytes(op);
   if (vaddr & (size - 1)) {
     fault = raise(Exception::AddressErrorStore, fault.in_delay_slot, vaddr);
     return false;
@@ -583,19 +583,25 @@ inline void Interpreter::take(Vcpu& v, const StepResult& r, uint64_t& exceptions
 }
 
 template <class Memory>
+StepResult Interpreter::retire(Vcpu& v, Memory& mem, const Decoded d, uint64_t& instructions, uint64_t& exceptions) {
+  Flow flow;
+  const StepResult r = execute(v, mem, d, flow);
+  if (r.exc != Exception::None) {
+    take(v, r, exceptions);
+  } else {
+    commit(v, flow);
+    ++instructions;
+  }
+  return r;
+}
+
+template <class Memory>
 uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   Interpreter& self = *static_cast<Interpreter*>(c->interpreter);
-  Vcpu& v = *c->vcpu;
   c->called = 1;
   const uint64_t generation = self.page_generation_;
-  Flow flow;
-  const StepResult r = self.execute(v, *static_cast<Memory*>(c->memory), *d, flow);
-  if (r.exc != Exception::None) {
-    take(v, r, c->exceptions);
-    return 1;
-  }
-  commit(v, flow);
-  ++c->instructions;
+  const StepResult r = self.retire(*c->vcpu, *static_cast<Memory*>(c->memory), *d, c->instructions, c->exceptions);
+  if (r.exc != Exception::None) return 1;
   if (r.waiting) c->exit = static_cast<uint8_t>(RunExit::Waiting);
   if (r.timer_moved) c->exit = static_cast<uint8_t>(RunExit::TimerMoved);
   return c->exit != 0 || self.page_generation_ != generation;  // the block's own code was dropped
@@ -646,7 +652,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     // Between blocks: the only place interrupts are taken and the clock is looked at.
     if (deliver_interrupt(v)) {
       ++stats.exceptions;
-      ++v.cycles;
+      ++v.cycles;  // as take() counts an exception
     }
     if (v.cycles >= until) return finish(RunExit::Until);
     StepResult fault{.in_delay_slot = v.in_delay_slot};
@@ -681,14 +687,8 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
         break;
       }
       const Decoded d = *cached;  // a copy: the instruction may drop its own page
-      Flow flow;
-      const StepResult r = execute(v, mem, d, flow);
-      if (r.exc != Exception::None) {
-        take(r);
-        break;
-      }
-      commit(v, flow);
-      ++stats.instructions;
+      const StepResult r = retire(v, mem, d, stats.instructions, stats.exceptions);
+      if (r.exc != Exception::None) break;
       if (r.waiting) return finish(RunExit::Waiting);
       if (r.timer_moved) return finish(RunExit::TimerMoved);
       // The block ends after a branch's delay slot, taken or not (or at once when a likely
