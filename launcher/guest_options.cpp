@@ -43,6 +43,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
       ->capture_default_str();
   cmd.add_flag("--host-unpack", o.host_unpack, "unpack the kernel's xz payload on the host and enter it directly");
   cmd.add_flag("--interpret", o.interpret, "interpret every guest instruction (no compiled blocks; slower)");
+  cmd.add_flag("--perf-map", o.perf_map, "name compiled guest blocks in /tmp/perf-<pid>.map for `perf report`");
   cmd.add_option("--max-instructions", o.max_instructions, "stop the guest after this many instructions (0: none)");
   cmd.add_option("--isa-io-ns", o.isa_io_ns, "guest time one access to an ISA I/O port takes (PIC, PIT, RTC, UARTs)")
       ->capture_default_str();
@@ -63,6 +64,7 @@ std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& res
   b.placement = *placement;
   b.host_unpack = o.host_unpack;
   b.compile = !o.interpret;
+  b.perf_map = o.perf_map;
   b.isa_io_ns = o.isa_io_ns;
   b.max_instructions = o.max_instructions;
   b.cpu_mhz = cpu_mhz;

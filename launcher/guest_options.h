@@ -24,6 +24,7 @@ struct GuestOptions {
   std::string placement = "local";
   bool host_unpack = false;
   bool interpret = false;
+  bool perf_map = false;
   uint32_t isa_io_ns = BareConfig{}.isa_io_ns;
   uint64_t max_instructions = 0;
   int64_t rtc_epoch = -1;  // -1: the host's time at launch

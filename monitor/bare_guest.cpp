@@ -51,6 +51,7 @@ nlohmann::json to_json(const BareGuestSpec& g) {
           {"placement", name(b.placement)},
           {"host_unpack", b.host_unpack},
           {"compile", b.compile},
+          {"perf_map", b.perf_map},
           {"cpu_mhz", b.cpu_mhz},
           {"rtc_epoch_seconds", b.rtc_epoch_seconds},
           {"isa_io_ns", b.isa_io_ns},
@@ -72,6 +73,7 @@ BareGuestSpec bare_guest_from_json(const nlohmann::json& j) {
   o.get("placement", placement);
   o.get("host_unpack", b.host_unpack);
   o.get("compile", b.compile);
+  o.get("perf_map", b.perf_map);
   o.get("cpu_mhz", b.cpu_mhz);
   o.get("rtc_epoch_seconds", b.rtc_epoch_seconds);
   o.get("isa_io_ns", b.isa_io_ns);

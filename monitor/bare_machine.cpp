@@ -5,6 +5,9 @@
 #include <span>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
 #include "monitor/cpu/interpreter_run.h"
 #include "monitor/loader/malta_loader.h"
 
@@ -39,6 +42,8 @@ BareMachine::BareMachine(const BareConfig& config, MemoryPort& port, uint8_t* ho
       board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds, .isa_io_ns = config.isa_io_ns},
              std::move(console_out)) {
   interpreter_.set_compiling(config.compile);
+  if (config.perf_map && !interpreter_.open_perf_map())
+    spdlog::warn("cannot write /tmp/perf-{}.map: compiled blocks stay unnamed in perf", getpid());
   static_assert(sizeof(std::atomic<uint64_t>) == sizeof(uint64_t) && std::atomic<uint64_t>::is_always_lock_free);
   static_assert(sizeof(PcpuFilter::Entry) == 2 * sizeof(uint64_t));
   const MemoryPort::HitPath hit = port_.hit_path();

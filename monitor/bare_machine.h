@@ -39,6 +39,8 @@ struct BareConfig {
   uint64_t max_instructions = 0;  // 0: no limit
   // Compile hot guest blocks to host code (block_compiler.h); off: interpret every instruction.
   bool compile = true;
+  // Name the compiled blocks in /tmp/perf-<pid>.map for `perf report`.
+  bool perf_map = false;
   // An idle guest (`wait`) sleeps the host for the guest time it skips (at most 20 ms a time),
   // so an interactive guest's clock keeps pace with the user and an idle vcpu costs no host CPU.
   bool idle_in_real_time = false;

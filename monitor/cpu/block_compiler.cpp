@@ -1,5 +1,7 @@
 #include "monitor/cpu/block_compiler.h"
 
+#include <fmt/format.h>
+#include <unistd.h>
 #include <xbyak/xbyak.h>
 
 #include <algorithm>
@@ -33,13 +35,13 @@ const Layout& layout() {
   return l;
 }
 
-constexpr int32_t kCtxInstructions = offsetof(BlockContext, instructions);
+constexpr int32_t kCtxPending = offsetof(BlockContext, pending);
+constexpr int32_t kCtxBudget = offsetof(BlockContext, budget);
 constexpr int32_t kCtxFallback = offsetof(BlockContext, fallback);
 constexpr int32_t kCtxVcpu = offsetof(BlockContext, vcpu);
 constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
-constexpr int32_t kCtxUntil = offsetof(BlockContext, until);
 constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
 constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
@@ -82,7 +84,11 @@ bool is_inline_branch(Op op) {
 
 // Emits one block. Registers: rbx = the Vcpu, rbp = the BlockContext, r12d = where control goes
 // after the delay slot, r13b = whether the branch was taken (the delay slot's in_delay_slot, as
-// the interpreter keeps it); eax, ecx, edx scratch. The guest registers stay in the Vcpu.
+// the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not yet
+// settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
+// r8 = DirectRam::code_pages, r9 = DirectRam::active, r10 = DirectRam::tags (caller-saved: set
+// again after every call); rax, rcx, rdx, rsi, rdi, r11 scratch. The guest registers stay in the
+// Vcpu. The same registers hold in every block, so a chained block enters past the prologue.
 class Emitter {
  public:
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
@@ -114,10 +120,14 @@ class Emitter {
     g_.push(rbp);
     g_.push(r12);
     g_.push(r13);
-    g_.push(r14);  // five pushes: the stack is 16-byte aligned for the fallback calls
+    g_.push(r14);
+    g_.push(r15);
+    g_.sub(rsp, 8);  // six pushes and this: the stack is 16-byte aligned for the calls
     g_.mov(rbp, rdi);
     g_.mov(rbx, qword[rbp + kCtxVcpu]);
-    g_.mov(r14, reinterpret_cast<uintptr_t>(host_base_));  // for direct(); every block sets it
+    g_.mov(r14, reinterpret_cast<uintptr_t>(host_base_));
+    g_.xor_(r15d, r15d);
+    pinned();
     prologue_bytes_ = g_.getSize() - start;  // the same every time: chaining enters past it
     for (unsigned i = 0; i < count_; ++i) {
       const Decoded& d = insts_[i];
@@ -179,15 +189,31 @@ class Emitter {
  private:
   Xbyak::Address gpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.gpr + 4 * static_cast<int32_t>(r))]; }
 
-  // Adds the inline instructions run since the last count to the cycle and retired counters.
-  void flush() {
+  // The counts run in line since the last flush (pending_, pending_hits_), as r15 packs them.
+  uint64_t packed() const { return uint64_t{pending_hits_} << 32 | pending_; }
+  // r15 += `n` (packed counts, or their negation).
+  void add_r15(uint64_t n) {
     using namespace Xbyak::util;
-    add_hits(static_cast<int32_t>(pending_hits_));
-    pending_hits_ = 0;
-    if (pending_ == 0) return;
-    g_.add(qword[rbx + l_.cycles], pending_);
-    g_.add(qword[rbp + kCtxInstructions], pending_);
-    pending_ = 0;
+    if (n == 0) return;
+    if (static_cast<int64_t>(n) == static_cast<int32_t>(n)) {
+      g_.add(r15, static_cast<int32_t>(n));
+    } else {
+      g_.mov(r11, n);
+      g_.add(r15, r11);
+    }
+  }
+  // Adds the counts run in line since the last flush to r15.
+  void flush() {
+    add_r15(packed());
+    pending_ = pending_hits_ = 0;
+  }
+  // The in-line RAM path's pointers, after a call clobbered them.
+  void pinned() {
+    using namespace Xbyak::util;
+    if (ram_ == nullptr) return;
+    g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
+    g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
+    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
   }
 
   // The interpreter runs insts_[i]; a nonzero answer leaves the block with the state exact.
@@ -208,9 +234,17 @@ class Emitter {
     using namespace Xbyak::util;
     g_.mov(rdi, rbp);
     g_.mov(rsi, reinterpret_cast<uintptr_t>(&insts_[i]));
-    g_.call(qword[rbp + kCtxFallback]);
+    call(qword[rbp + kCtxFallback]);
     g_.test(eax, eax);
     g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
+  }
+  // A call out, r15 flushed (all counts settled by it): r15 = 0 after.
+  void call(const Xbyak::Address& function) {
+    using namespace Xbyak::util;
+    g_.mov(qword[rbp + kCtxPending], r15);
+    g_.call(function);
+    g_.xor_(r15d, r15d);
+    pinned();
   }
 
   // A load or store: in line when it hits RAM through kseg0 (direct()), else through
@@ -240,30 +274,32 @@ class Emitter {
       }
       g_.L(call);
       const int load = load_slot(d.op);
-      if (load >= 0 || !delay_slot) counters(+1);  // the devices read the clock
-      g_.mov(rdi, rbp);
-      if (load >= 0) {
-        if (d.rt != 0)
-          g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
-        else
-          g_.lea(rdx, ptr[rbp + kCtxDiscard]);
-        g_.call(qword[rbp + (kCtxLoad + 8 * load)]);
-        counters(-1);
+      if (load >= 0 || !delay_slot) {
+        // The call sees the counts up to this instruction (the devices read the clock); after
+        // it, r15 = -packed() so that the flushes to come count them once.
+        const uint64_t counted = packed();
+        add_r15(counted);
+        g_.mov(rdi, rbp);
         Xbyak::Label failed;
-        g_.test(eax, eax);
-        g_.jz(failed);
-        rejoin(done);
-        g_.L(failed);
-      } else if (!delay_slot) {
-        g_.mov(edx, gpr(d.rt));
-        g_.mov(ecx, pc);
-        g_.call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
-        g_.cmp(eax, 2);
-        g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed
-        counters(-1);
-        Xbyak::Label failed;
-        g_.cmp(eax, 1);
-        g_.jne(failed);
+        if (load >= 0) {
+          if (d.rt != 0)
+            g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
+          else
+            g_.lea(rdx, ptr[rbp + kCtxDiscard]);
+          this->call(qword[rbp + (kCtxLoad + 8 * load)]);
+          add_r15(-counted);
+          g_.test(eax, eax);
+          g_.jz(failed);
+        } else {
+          g_.mov(edx, gpr(d.rt));
+          g_.mov(ecx, pc);
+          this->call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
+          g_.cmp(eax, 2);
+          g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed, r15 = 0
+          add_r15(-counted);
+          g_.cmp(eax, 1);
+          g_.jne(failed);
+        }
         rejoin(done);
         g_.L(failed);
       }
@@ -277,18 +313,14 @@ class Emitter {
   // Back from a call that did the access to the in-line path's `done`: that path's hit is
   // counted in a batch, the call's by the machine, so one is taken back here.
   void rejoin(Xbyak::Label& done) {
-    using namespace Xbyak::util;
-    if (ram_ != nullptr) {
-      g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->hits));
-      g_.sub(qword[r11], 1);
-    }
+    if (ram_ != nullptr) add_r15(-(uint64_t{1} << 32));
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   }
 
   // The in-line path of access() for the vaddr in esi: on to the cold `call` unless it is
-  // aligned, in kseg0, in placed RAM, not (for a store) on a predecoded page, and (else `miss`,
-  // announced) a hit of the pcpu's cache check; then the access as MemoryPort's hit path does
-  // it, its hit counted by flush(). r14 holds host_base.
+  // aligned, in kseg0 (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
+  // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
+  // check; then the access as MemoryPort's hit path does it, its hit counted by flush().
   void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool store = store_slot(d.op) >= 0;
@@ -316,80 +348,60 @@ class Emitter {
       g_.shl(ecx, 20);
       g_.or_(ecx, eax);  // the key
       g_.and_(eax, SoftTlbView::kEntries - 1);
-      g_.mov(r8, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
-      g_.cmp(dword[r8 + rax * 8], ecx);
+      g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
+      g_.cmp(dword[rdi + rax * 8], ecx);
       g_.jne(call, far);
-      g_.mov(eax, dword[r8 + rax * 8 + 4]);  // the frame
+      g_.mov(eax, dword[rdi + rax * 8 + 4]);  // the frame
       g_.mov(ecx, esi);
       g_.and_(ecx, 0xfff);
-      g_.or_(eax, ecx);  // physical
+      g_.or_(eax, ecx);  // physical, zero-extended into rax
     }
     g_.cmp(eax, ram_->ram_bytes);
     g_.jae(call, far);
-    g_.mov(ecx, eax);
-    g_.shr(ecx, 12);
+    const bool linear = ram_->linear_base != ~uint64_t{0};
+    if (store || !linear) {
+      g_.mov(ecx, eax);
+      g_.shr(ecx, 12);  // the guest page
+    }
     if (store) {
-      g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
       g_.cmp(byte[r8 + rcx], 0);
       g_.jne(call, far);
     }
-    if (ram_->linear_base != ~uint64_t{0}) {
-      g_.mov(edx, eax);
+    if (linear) {
       if (ram_->linear_base != 0) {
-        g_.mov(r8, ram_->linear_base);
-        g_.add(rdx, r8);  // the machine address
+        g_.mov(r11, ram_->linear_base);
+        g_.add(rax, r11);  // the machine address
       }
     } else {
-      g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));
-      g_.mov(rdx, qword[rdx + rcx * 8]);
-      g_.cmp(rdx, -1);
+      g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->machine_page));
+      g_.mov(r11, qword[r11 + rcx * 8]);
+      g_.cmp(r11, -1);
       g_.je(call, far);
       g_.and_(eax, 0xfff);
-      g_.add(rdx, rax);  // the machine address
+      g_.add(rax, r11);  // the machine address
     }
-    g_.mov(rcx, rdx);
+    g_.mov(rcx, rax);
     g_.shr(rcx, static_cast<int>(ram_->line_shift));  // the line
-    g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
-    g_.lea(r8, ptr[rcx + 1]);
-    g_.mov(qword[r9], r8);  // announced
-    g_.mov(eax, ecx);
-    g_.and_(eax, static_cast<uint32_t>(ram_->tag_mask));
-    g_.shl(eax, 4);
-    g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
-    g_.cmp(qword[r10 + rax + (store ? 8 : 0)], rcx);
+    g_.lea(rdx, ptr[rcx + 1]);
+    g_.mov(qword[r9], rdx);  // announced
+    g_.lea(edx, ptr[rcx + rcx]);  // 2 * (line & mask): the entry's read tag, in 8-byte words
+    g_.and_(edx, static_cast<uint32_t>(2 * ram_->tag_mask));
+    g_.cmp(qword[r10 + rdx * 8 + (store ? 8 : 0)], rcx);
     g_.jne(miss, far);
     if (store) {
-      g_.mov(eax, gpr(d.rt));
-      if (size == 4) g_.mov(dword[r14 + rdx], eax);
-      if (size == 2) g_.mov(word[r14 + rdx], ax);
-      if (size == 1) g_.mov(byte[r14 + rdx], al);
+      g_.mov(edx, gpr(d.rt));
+      if (size == 4) g_.mov(dword[r14 + rax], edx);
+      if (size == 2) g_.mov(word[r14 + rax], dx);
+      if (size == 1) g_.mov(byte[r14 + rax], dl);
     } else {
-      if (d.op == Op::LW) g_.mov(eax, dword[r14 + rdx]);
-      if (d.op == Op::LH) g_.movsx(eax, word[r14 + rdx]);
-      if (d.op == Op::LHU) g_.movzx(eax, word[r14 + rdx]);
-      if (d.op == Op::LB) g_.movsx(eax, byte[r14 + rdx]);
-      if (d.op == Op::LBU) g_.movzx(eax, byte[r14 + rdx]);
+      if (d.op == Op::LW) g_.mov(eax, dword[r14 + rax]);
+      if (d.op == Op::LH) g_.movsx(eax, word[r14 + rax]);
+      if (d.op == Op::LHU) g_.movzx(eax, word[r14 + rax]);
+      if (d.op == Op::LB) g_.movsx(eax, byte[r14 + rax]);
+      if (d.op == Op::LBU) g_.movzx(eax, byte[r14 + rax]);
     }
     g_.mov(qword[r9], 0);  // done: x86 stores are release stores
     if (!store && d.rt != 0) g_.mov(gpr(d.rt), eax);
-  }
-
-  // Adds (+1) or takes back (-1) the inline instructions not yet counted, around a call that
-  // may read the clock, so that the count stays where the compile-time pending_ says it is.
-  void counters(int sign) {
-    using namespace Xbyak::util;
-    if (pending_ != 0) {
-      const int32_t n = sign * static_cast<int32_t>(pending_);
-      g_.add(qword[rbx + l_.cycles], n);
-      g_.add(qword[rbp + kCtxInstructions], n);
-    }
-    add_hits(sign * static_cast<int32_t>(pending_hits_));
-  }
-  void add_hits(int32_t n) {
-    using namespace Xbyak::util;
-    if (n == 0) return;
-    g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->hits));  // not rax: it may hold a call's answer
-    g_.add(qword[r11], n);
   }
 
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes
@@ -402,9 +414,9 @@ class Emitter {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     flush();
-    Xbyak::Label out, masked;
-    g_.mov(rax, qword[rbx + l_.cycles]);
-    g_.cmp(rax, qword[rbp + kCtxUntil]);
+    Xbyak::Label& out = labels_.emplace_back();  // cold chain lookups jump here too
+    Xbyak::Label masked;
+    g_.cmp(r15d, dword[rbp + kCtxBudget]);  // the clock: it has run its budget in line
     g_.jae(out, far);
     g_.cmp(byte[rbp + kCtxCalled], 0);  // no call since the last check: nothing changed
     g_.je(masked, far);
@@ -438,15 +450,28 @@ class Emitter {
   }
 
   // Jumps into the block compiled for `target`, whose slot or jump-cache entry is known now.
+  // Within the page, one direct jump: it goes to a lookup in the slot (cold code) until that
+  // finds the block, which then patches the jump to go straight there from now on. Blocks of a
+  // page die together (their code stays until BlockCompiler::clear()), so a patched jump never
+  // outlives the block it enters.
   void chain_to(uint32_t target, Xbyak::Label& out) {
     using namespace Xbyak::util;
-    g_.mov(r8d, target);
     if (((target ^ pc_) & kPageMask) == 0) {
-      g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) % kSlotsPerPage]));
-      enter_slot(r8d, out);
-    } else if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
+      const uint8_t* site = g_.getCurr();
+      Xbyak::Label& lookup = labels_.emplace_back();
+      g_.jmp(lookup, Xbyak::CodeGenerator::T_NEAR);  // E9 rel32: the rel32 is patched
+      cold_.push_back([=, this, &lookup, &out] {
+        g_.L(lookup);
+        g_.mov(esi, target);
+        g_.mov(rax, reinterpret_cast<uintptr_t>(&slots_[(target >> 2) % kSlotsPerPage]));
+        enter_slot(esi, out, site);
+      });
+      return;
+    }
+    g_.mov(esi, target);
+    if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
       g_.mov(rax, reinterpret_cast<uintptr_t>(&jumps_[(target >> 2) % jump_entries_]));
-      enter_jump(r8d, out);
+      enter_jump(esi, out);
     } else {
       g_.jmp(out, Xbyak::CodeGenerator::T_NEAR);
     }
@@ -485,15 +510,23 @@ class Emitter {
     enter_jump(r12d, out);
   }
 
-  // rax = a page slot: enters its block if it was compiled for `pc`, else to `out`.
-  void enter_slot(const Xbyak::Reg32& pc, Xbyak::Label& out) {
+  // rax = a page slot: enters its block if it was compiled for `pc`, else to `out`; and first
+  // points the jump at `site` (chain_to()'s), when given, straight at that block.
+  void enter_slot(const Xbyak::Reg32& pc, Xbyak::Label& out, const uint8_t* site = nullptr) {
     using namespace Xbyak::util;
     g_.cmp(dword[rax + kSlotPc], pc);
     g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
     g_.mov(rdx, qword[rax + kSlotCode]);
     g_.test(rdx, rdx);
     g_.jz(out, Xbyak::CodeGenerator::T_NEAR);
-    enter_rdx();
+    g_.add(rdx, prologue_bytes_);  // past the entry's pushes: this frame serves the next block
+    if (site != nullptr) {
+      g_.mov(rcx, rdx);
+      g_.mov(rdi, reinterpret_cast<uintptr_t>(site + 5));
+      g_.sub(rcx, rdi);  // rel32 from the jump's end (the code buffer is far below 2 GiB)
+      g_.mov(dword[rdi - 4], ecx);
+    }
+    g_.jmp(rdx);
   }
   // rax = a jump-cache entry: enters its block if it holds `pc` and no code was dropped since.
   void enter_jump(const Xbyak::Reg32& pc, Xbyak::Label& out) {
@@ -516,6 +549,9 @@ class Emitter {
   void leave() {
     using namespace Xbyak::util;
     g_.L(exit_);
+    g_.mov(qword[rbp + kCtxPending], r15);
+    g_.add(rsp, 8);
+    g_.pop(r15);
     g_.pop(r14);
     g_.pop(r13);
     g_.pop(r12);
@@ -739,8 +775,8 @@ class Emitter {
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
-  uint32_t pending_ = 0;  // inline instructions not yet added to the counters
-  uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to DirectRam::hits
+  uint32_t pending_ = 0;  // inline instructions not yet added to r15
+  uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
   std::vector<std::function<void()>> cold_;  // emitted after the body
   Xbyak::Label exit_;
@@ -772,11 +808,15 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   if (code_->getSize() + count * kWorstBytesPerInstruction + kFrameBytes > capacity_) return nullptr;
   const auto entry = code_->getCurr<CompiledBlock>();
   // Kernel blocks (their fetch proves kernel mode) reach kseg0 in line, the others kuseg.
-  const DirectRam* ram = ram_.host_base != nullptr ? &ram_ : nullptr;
+  // (direct() indexes the tags with 2 * (line & tag_mask) in 32 bits)
+  const DirectRam* ram = ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) ? &ram_ : nullptr;
   const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
   Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
           prologue_bytes_)
       .block();
+  if (perf_map_)
+    fmt::print(perf_map_.get(), "{:x} {:x} guest_{:08x}\n", reinterpret_cast<uintptr_t>(entry),
+               code_->getCurr<uintptr_t>() - reinterpret_cast<uintptr_t>(entry), pc);
   return entry;
 }
 
@@ -786,5 +826,11 @@ void BlockCompiler::clear() {
 }
 
 std::size_t BlockCompiler::bytes_used() const { return code_->getSize(); }
+
+bool BlockCompiler::open_perf_map() {
+  perf_map_.reset(std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "w"));
+  if (perf_map_) std::setvbuf(perf_map_.get(), nullptr, _IOLBF, 0);  // perf reads it while we run
+  return perf_map_ != nullptr;
+}
 
 }  // namespace disco::mips

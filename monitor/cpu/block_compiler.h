@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 
 #include "monitor/cpu/decoder.h"
@@ -40,6 +41,14 @@ struct BlockContext {
   uint64_t instructions = 0;    // retired; run() adds them to its RunStats
   uint64_t exceptions = 0;      // delivered by the fallback
   uint64_t until = 0;           // run()'s clock limit: a block goes on into the next only before it
+  // Compiled code keeps what it ran in line in one register, not in memory: instructions in the
+  // low half, in-line RAM hits in the high half. It leaves them here for every call and when it
+  // returns; Interpreter::settle() adds them to vcpu.cycles, `instructions` and *hits.
+  uint64_t pending = 0;
+  uint64_t* hits = nullptr;  // DirectRam::hits
+  // How many more instructions the compiled code may run in line before the clock reaches
+  // `until` (capped at 2^31); Interpreter::settle() sets it.
+  uint32_t budget = 0;
   // Executes one instruction through the interpreter at vcpu.pc (which the compiled code has set,
   // with next_pc and in_delay_slot) and commits it or delivers its exception. Nonzero: leave the
   // block now, the vcpu's state is exact (exception, WAIT, timer write, code dropped).
@@ -54,6 +63,7 @@ struct BlockContext {
   // (the store dropped predecoded code, perhaps this block's: leave now).
   uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t pc) = {};
   uint32_t discard = 0;  // where a load into r0 goes
+
 };
 
 using CompiledBlock = void (*)(BlockContext*);
@@ -130,7 +140,12 @@ class BlockCompiler {
   // From now on, blocks reach RAM in line (drops nothing already compiled: call before): kernel
   // blocks through kseg0, the others through kuseg and the soft TLB.
   void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
+  uint64_t* hits() const { return ram_.hits; }
   void set_soft_tlb(const SoftTlbView& tlb) { soft_tlb_ = tlb; }
+
+  // Names every block compiled from now on in /tmp/perf-<pid>.map, the file `perf report` reads
+  // to name code generated at run time (QEMU's -perfmap alike). False if it cannot be opened.
+  bool open_perf_map();
 
   // Whether the compiled code does `op` itself (the rest falls back to the interpreter).
   static bool inline_op(Op op);
@@ -144,6 +159,7 @@ class BlockCompiler {
   SoftTlbView soft_tlb_;
   std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads
   std::unique_ptr<Xbyak::CodeGenerator> code_;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> perf_map_{nullptr, std::fclose};
 };
 
 }  // namespace disco::mips

@@ -156,6 +156,9 @@ class Interpreter {
   // it once costs less than compiling it.
   void set_compiling(bool on, uint32_t compile_after = 1);
   bool compiling() const { return compiler_ != nullptr; }
+  // Names the compiled blocks for perf (BlockCompiler::open_perf_map); false when not compiling
+  // or the map cannot be opened.
+  bool open_perf_map() { return compiler_ != nullptr && compiler_->open_perf_map(); }
   // Guest RAM that compiled kernel blocks may reach in line (block_compiler.h); code_pages is
   // filled in here. Call after set_compiling(true).
   void set_direct_ram(DirectRam ram);
@@ -195,6 +198,21 @@ class Interpreter {
   // delivered, for run()'s blocks and the compiled blocks' fallback alike.
   template <class Memory>
   StepResult retire(Vcpu& v, Memory& mem, Decoded d, uint64_t& instructions, uint64_t& exceptions);
+  // Takes what compiled code ran in line (BlockContext::pending) into the counters, and tells it
+  // how far it may run on now (BlockContext::budget). Before and after every call from compiled
+  // code, and around each block run() enters.
+  static void settle(BlockContext& c);
+  static void set_budget(BlockContext& c);
+  struct CompiledCall {  // the calls below: settled on the way in, a new budget on the way out
+    explicit CompiledCall(BlockContext* c) : c(*c) {
+      settle(this->c);
+      this->c.called = 1;
+    }
+    ~CompiledCall() { set_budget(c); }
+    CompiledCall(const CompiledCall&) = delete;
+    CompiledCall& operator=(const CompiledCall&) = delete;
+    BlockContext& c;
+  };
   // BlockContext::fallback for a run on Memory: execute() one instruction and commit or take it.
   template <class Memory>
   static uint32_t compiled_fallback(BlockContext* context, const Decoded* d);

@@ -5,6 +5,7 @@
 // made.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
@@ -595,10 +596,23 @@ StepResult Interpreter::retire(Vcpu& v, Memory& mem, const Decoded d, uint64_t& 
   return r;
 }
 
+inline void Interpreter::settle(BlockContext& c) {
+  const auto ran = static_cast<uint32_t>(c.pending);
+  c.vcpu->cycles += ran;
+  c.instructions += ran;
+  if (c.pending >> 32) *c.hits += c.pending >> 32;
+  c.pending = 0;
+}
+
+inline void Interpreter::set_budget(BlockContext& c) {
+  const uint64_t cycles = c.vcpu->cycles;
+  c.budget = cycles >= c.until ? 0 : static_cast<uint32_t>(std::min<uint64_t>(c.until - cycles, 1u << 31));
+}
+
 template <class Memory>
 uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   Interpreter& self = *static_cast<Interpreter*>(c->interpreter);
-  c->called = 1;
+  const CompiledCall call(c);
   const uint64_t generation = self.page_generation_;
   const StepResult r = self.retire(*c->vcpu, *static_cast<Memory*>(c->memory), *d, c->instructions, c->exceptions);
   if (r.exc != Exception::None) return 1;
@@ -612,7 +626,7 @@ uint32_t Interpreter::compiled_load(BlockContext* c, uint32_t vaddr, uint32_t* o
   StepResult fault;
   uint32_t value;
   auto& self = *static_cast<Interpreter*>(c->interpreter);
-  c->called = 1;
+  const CompiledCall call(c);
   if (!self.load_data(*c->vcpu, *static_cast<Memory*>(c->memory), kOp, vaddr, value, fault)) return 0;
   *out = value;
   return 1;
@@ -622,7 +636,7 @@ template <class Memory, Op kOp>
 uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t value, uint32_t pc) {
   StepResult fault;
   auto& self = *static_cast<Interpreter*>(c->interpreter);
-  c->called = 1;
+  const CompiledCall call(c);
   const uint64_t generation = self.page_generation_;
   if (!self.store_data(*c->vcpu, *static_cast<Memory*>(c->memory), kOp, vaddr, value, fault)) return 0;
   if (self.page_generation_ == generation) return 1;
@@ -641,6 +655,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                                 &compiled_load<Memory, Op::LW>},
                        .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
                                  &compiled_store<Memory, Op::SW>}};
+  if (compiler_ != nullptr) context.hits = compiler_->hits();
   const auto take = [&](const StepResult& r) { Interpreter::take(v, r, stats.exceptions); };
   // Compiled blocks count in the context; summed once at the end (not reloaded after every block).
   const auto finish = [&](RunExit exit) {
@@ -670,7 +685,9 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                                                                    : nullptr;
       if (block != nullptr) {
         compiler_->remember(v.pc, block);
+        set_budget(context);
         block(&context);
+        settle(context);
         if (context.exit != 0) return finish(static_cast<RunExit>(context.exit));
         continue;
       }
