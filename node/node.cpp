@@ -88,9 +88,12 @@ MissClass Node::classify(const Message& grant, NodeId home) const {
 
 bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) {
   const NodeId home = shape_.geometry.home_of_line(line);
-  Sends out;
-  std::vector<Message> mine;
-  Frame frame;
+  // Reused: a miss allocates nothing (a pcpu thread has one miss at a time).
+  thread_local Sends out;
+  thread_local std::vector<Message> mine;
+  thread_local Frame frame;
+  out.clear();
+  mine.clear();
   for (;;) {
     if (stopping() || dead_[home].load(std::memory_order_relaxed)) return false;
     uint64_t seen = 0;
@@ -139,7 +142,8 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
 }
 
 void Node::release(PcpuId p, LineAddr line) {
-  Sends out;
+  thread_local Sends out;  // reused, as in acquire()
+  out.clear();
   cache_.finish_miss(p, line, out);
   deliver(out, p, nullptr);
 }
