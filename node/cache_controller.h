@@ -36,6 +36,8 @@ class CacheController {
   enum class Begin { Hit, Issued, Retry };
   // On Retry, `seen` receives the change count to hand to wait_change.
   Begin begin_miss(PcpuId p, LineAddr line, Access want, Sends& out, uint64_t* seen = nullptr);
+  // A hint before begin_miss: starts loading the line's set of the cache model (no lock needed).
+  void prefetch(LineAddr line) const { tags_.prefetch(line); }
 
   enum class Reply { Granted, Refused, NotMine };
   // A Grant or Nack that arrived on pcpu p's port. Granted: p may now perform its access.

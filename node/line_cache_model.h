@@ -30,6 +30,11 @@ class LineCacheModel {
   LineCacheModel(const CacheConfig& c, uint32_t line_bytes);
 
   Way* find(LineAddr line);
+  // Starts loading the line's set into the host's cache (a hint; it reads nothing).
+  void prefetch(LineAddr line) const {
+    const Way* set = &ways_[(line % sets_) * assoc_];
+    for (size_t b = 0; b < assoc_ * sizeof(Way); b += 64) __builtin_prefetch(reinterpret_cast<const char*>(set) + b, 1);
+  }
   void touch(Way* w) { w->last_use = ++clock_; }
   // The way `line` should fill: an empty way of its set, else the least recently used way
   // for which `evictable(way)` holds; nullptr if every way is pinned.

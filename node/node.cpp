@@ -88,6 +88,10 @@ MissClass Node::classify(const Message& grant, NodeId home) const {
 
 bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) {
   const NodeId home = shape_.geometry.home_of_line(line);
+  // The model's set and (for a local line) the directory entry are host cache misses: start both
+  // now, so they overlap each other and the work before they are read.
+  cache_.prefetch(line);
+  if (home == self_) directory_.prefetch(line);
   // Reused: a miss allocates nothing (a pcpu thread has one miss at a time).
   thread_local Sends out;
   thread_local std::vector<Message> mine;
