@@ -828,7 +828,8 @@ void BlockCompiler::clear() {
 std::size_t BlockCompiler::bytes_used() const { return code_->getSize(); }
 
 bool BlockCompiler::open_perf_map() {
-  perf_map_.reset(std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "w"));
+  // Appended to: every vcpu's compiler of the process writes its blocks there, a line at a time.
+  perf_map_.reset(std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a"));
   if (perf_map_) std::setvbuf(perf_map_.get(), nullptr, _IOLBF, 0);  // perf reads it while we run
   return perf_map_ != nullptr;
 }

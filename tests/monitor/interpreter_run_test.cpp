@@ -4,10 +4,14 @@
 // a timer write, the clock.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include "monitor/cpu/interpreter_run.h"
 #include "tests/monitor/kseg_memory.h"
@@ -175,6 +179,44 @@ void check_in_line_accesses(bool kuseg) {
   }
 }
 
+// The clock: compiled blocks chain on only while the clock is short of run()'s limit, and so must
+// stop at the very block boundary where interpreted blocks stop, whatever the limit. Every
+// program, run a few cycles at a time, interpreted and compiled (its accesses by calls, or in
+// line) side by side.
+TEST(InterpreterRun, CompiledBlocksStopWhereInterpretedOnesDoForEveryClockLimit) {
+  uint64_t hits = 0;
+  for (const char* program : {"arith", "branch", "handler", "llsc", "mem", "muldiv", "selfmod", "unaligned"}) {
+    ProgramCpu interpreted(program), called(program), in_line(program);
+    called.cpu.interpreter.set_compiling(true, 0);
+    in_line.cpu.interpreter.set_compiling(true, 0);
+    FakeHitPath hit;
+    DirectRam ram = hit.ram(in_line.cpu.memory, true);
+    ram.linear_base = 0;
+    in_line.cpu.interpreter.set_direct_ram(ram);
+    RunStats want, got_called, got_in_line;
+    uint64_t until = 0;
+    for (unsigned round = 0; interpreted.cpu.v.cycles < 3000; ++round) {
+      until += 1 + round % 7;
+      const RunExit exit = interpreted.cpu.interpreter.run(interpreted.cpu.v, interpreted.cpu.memory, until, want);
+      const std::string what = std::string(program) + " until " + std::to_string(until);
+      EXPECT_EQ(called.cpu.interpreter.run(called.cpu.v, called.cpu.memory, until, got_called), exit) << what;
+      EXPECT_EQ(in_line.cpu.interpreter.run(in_line.cpu.v, in_line.cpu.memory, until, got_in_line), exit) << what;
+      ASSERT_EQ(called.cpu.v.cycles, interpreted.cpu.v.cycles) << what;
+      ASSERT_EQ(in_line.cpu.v.cycles, interpreted.cpu.v.cycles) << what;
+      ASSERT_EQ(called.cpu.v.pc, interpreted.cpu.v.pc) << what;
+      ASSERT_EQ(in_line.cpu.v.pc, interpreted.cpu.v.pc) << what;
+      ASSERT_EQ(got_called.instructions, want.instructions) << what;
+      ASSERT_EQ(got_in_line.instructions, want.instructions) << what;
+      ASSERT_EQ(hit.active, 0u) << what;
+    }
+    expect_same(called.cpu.v, interpreted.cpu.v, program);
+    expect_same(in_line.cpu.v, interpreted.cpu.v, program);
+    EXPECT_GT(called.cpu.interpreter.compiled_blocks(), 0u) << program;
+    hits += hit.hits;
+  }
+  EXPECT_GT(hits, 0u) << "the programs' kuseg data went in line";
+}
+
 TEST(InterpreterRun, CompiledKernelAccessesReachKseg0InLineAsTheInterpreterDoes) { check_in_line_accesses(false); }
 TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) { check_in_line_accesses(true); }
 
@@ -262,6 +304,26 @@ TEST_P(InterpreterRunModes, StopsAtWaitAndAtTimerWrites) {
   EXPECT_EQ(t.interpreter.run(t.v, t.memory, 1000, stats), RunExit::Waiting);
   EXPECT_EQ(t.v.pc, 0x80001010u) << "pc is past the WAIT";
   EXPECT_EQ(stats.instructions, 4u);
+}
+
+TEST(InterpreterRun, ThePerfMapNamesEveryCompiledBlock) {
+  const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  std::remove(path.c_str());
+  test::KsegCpu t(0, false, 0x80001000u);
+  t.interpreter.set_compiling(true, 0);
+  ASSERT_TRUE(t.interpreter.open_perf_map());
+  t.code({test::kNop, test::i_type(0b000100, 0, 0, 1), test::kNop, test::kNop, test::kNop, test::kNop});
+  RunStats stats;
+  t.interpreter.run(t.v, t.memory, 6, stats);  // two blocks: the branch's, and its target's
+  std::ifstream map(path);
+  std::vector<std::string> names;
+  for (std::string address, size, name; map >> address >> size >> name;) {
+    EXPECT_GT(std::stoull(address, nullptr, 16), 0u);
+    EXPECT_GT(std::stoull(size, nullptr, 16), 0u);
+    names.push_back(name);
+  }
+  std::remove(path.c_str());
+  EXPECT_EQ(names, (std::vector<std::string>{"guest_80001000", "guest_8000100c"}));
 }
 
 TEST(InterpreterRun, TakesAPendingInterruptBeforeTheNextBlock) {
