@@ -117,8 +117,9 @@ class MemoryPort {
   bool ping(NodeId dst, uint64_t& rtt_ns) { return miss_.ping(id_, dst, rtt_ns); }
 
   // What code generated at run time needs to do this port's hit path itself, exactly as load()
-  // and store() do: store line + 1 to `active`, compare entries[line & mask].rd (a load) or .wr
-  // (a store) with the line, access host_base + address, store 0 to `active`, add 1 to `hits`
+  // and store() do: store the line to `active`, compare entries[line & mask].rd (a load) or .wr
+  // (a store) with the line, access host_base + address, store PcpuFilter::kNone (~0) to
+  // `active`, add 1 to `hits`
   // (this pcpu is its only writer). A tag that differs leaves it to load()/store().
   struct HitPath {
     uint8_t* host_base;

@@ -30,14 +30,14 @@ class PcpuFilter {
   // access and calls end(); on false nothing is announced any more.
   template <Access A>
   bool begin(LineAddr line) {
-    active_.store(line + 1, std::memory_order_relaxed);
+    active_.store(line, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
     const Entry& e = entries_[line & mask_];
     if ((A == Access::Read ? e.rd : e.wr).load(std::memory_order_relaxed) == line) return true;
-    active_.store(0, std::memory_order_relaxed);
+    active_.store(kNone, std::memory_order_relaxed);
     return false;
   }
-  void end() { active_.store(0, std::memory_order_release); }
+  void end() { active_.store(kNone, std::memory_order_release); }
 
   // Under the cache controller's lock only.
   void fill(LineAddr line, bool writable) {
@@ -64,7 +64,7 @@ class PcpuFilter {
   void break_link(LineAddr line) {
     if (link_.load(std::memory_order_relaxed) == line) link_.store(kNone, std::memory_order_relaxed);
   }
-  bool in_access(LineAddr line) const { return active_.load(std::memory_order_acquire) == line + 1; }
+  bool in_access(LineAddr line) const { return active_.load(std::memory_order_acquire) == line; }
 
   // For code generated at run time that does begin()/end() itself (MemoryPort::HitPath).
   std::atomic<LineAddr>* active() { return &active_; }
@@ -77,7 +77,7 @@ class PcpuFilter {
   void unlink() { link_.store(kNone, std::memory_order_relaxed); }
 
  private:
-  alignas(64) std::atomic<LineAddr> active_{0};
+  alignas(64) std::atomic<LineAddr> active_{kNone};  // the line being accessed, or kNone
   std::atomic<LineAddr> link_{kNone};
   const LineAddr mask_;
   std::unique_ptr<Entry[]> entries_;

@@ -5,6 +5,7 @@
 #include <xbyak/xbyak.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -270,7 +271,7 @@ class Emitter {
       pending_hits_ = pending_hits;
       if (ram_ != nullptr) {
         g_.L(miss);
-        g_.mov(qword[r9], 0);  // no longer announced
+        g_.mov(qword[r9], -1);  // no longer announced
       }
       g_.L(call);
       const int load = load_slot(d.op);
@@ -325,11 +326,8 @@ class Emitter {
     using namespace Xbyak::util;
     const bool store = store_slot(d.op) >= 0;
     const unsigned size = access_bytes(d.op);
+    const int k = std::countr_zero(size);  // log2 of the size
     const auto far = Xbyak::CodeGenerator::T_NEAR;
-    if (size > 1) {
-      g_.test(esi, size - 1);
-      g_.jnz(call, far);
-    }
     if (!user_) {
       g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
     } else {
@@ -354,53 +352,63 @@ class Emitter {
       g_.mov(eax, dword[rdi + rax * 8 + 4]);  // the frame
       g_.mov(ecx, esi);
       g_.and_(ecx, 0xfff);
-      g_.or_(eax, ecx);  // physical, zero-extended into rax
+      g_.or_(eax, ecx);  // physical
     }
-    g_.cmp(eax, ram_->ram_bytes);
-    g_.jae(call, far);
+    // One check for alignment and RAM: rotated right by log2(size), an aligned address is
+    // physical >> k, a misaligned one has its top bits set and fails the compare.
+    if (k != 0) g_.ror(eax, k);
+    g_.cmp(eax, ram_->ram_bytes >> k);
+    g_.jae(call, far);  // eax (zero-extended in rax) = physical >> k from here
     const bool linear = ram_->linear_base != ~uint64_t{0};
     if (store || !linear) {
       g_.mov(ecx, eax);
-      g_.shr(ecx, 12);  // the guest page
+      g_.shr(ecx, 12 - k);  // the guest page
     }
     if (store) {
       g_.cmp(byte[r8 + rcx], 0);
       g_.jne(call, far);
     }
-    if (linear) {
-      if (ram_->linear_base != 0) {
-        g_.mov(r11, ram_->linear_base);
-        g_.add(rax, r11);  // the machine address
-      }
+    // The machine address: rax << k (scaled in the access) when the guest's RAM is at machine
+    // address 0, else in rax.
+    int scale_shift = k;
+    if (linear && ram_->linear_base == 0) {
+      // as is
+    } else if (linear) {
+      if (k != 0) g_.shl(eax, k);
+      g_.mov(r11, ram_->linear_base);
+      g_.add(rax, r11);
+      scale_shift = 0;
     } else {
+      if (k != 0) g_.shl(eax, k);
       g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->machine_page));
       g_.mov(r11, qword[r11 + rcx * 8]);
       g_.cmp(r11, -1);
       g_.je(call, far);
       g_.and_(eax, 0xfff);
-      g_.add(rax, r11);  // the machine address
+      g_.add(rax, r11);
+      scale_shift = 0;
     }
     g_.mov(rcx, rax);
-    g_.shr(rcx, static_cast<int>(ram_->line_shift));  // the line
-    g_.lea(rdx, ptr[rcx + 1]);
-    g_.mov(qword[r9], rdx);  // announced
+    g_.shr(rcx, static_cast<int>(ram_->line_shift) - scale_shift);  // the line
+    g_.mov(qword[r9], rcx);  // announced
     g_.lea(edx, ptr[rcx + rcx]);  // 2 * (line & mask): the entry's read tag, in 8-byte words
     g_.and_(edx, static_cast<uint32_t>(2 * ram_->tag_mask));
     g_.cmp(qword[r10 + rdx * 8 + (store ? 8 : 0)], rcx);
     g_.jne(miss, far);
+    const Xbyak::RegExp at = r14 + rax * (1 << scale_shift);
     if (store) {
       g_.mov(edx, gpr(d.rt));
-      if (size == 4) g_.mov(dword[r14 + rax], edx);
-      if (size == 2) g_.mov(word[r14 + rax], dx);
-      if (size == 1) g_.mov(byte[r14 + rax], dl);
+      if (size == 4) g_.mov(dword[at], edx);
+      if (size == 2) g_.mov(word[at], dx);
+      if (size == 1) g_.mov(byte[at], dl);
     } else {
-      if (d.op == Op::LW) g_.mov(eax, dword[r14 + rax]);
-      if (d.op == Op::LH) g_.movsx(eax, word[r14 + rax]);
-      if (d.op == Op::LHU) g_.movzx(eax, word[r14 + rax]);
-      if (d.op == Op::LB) g_.movsx(eax, byte[r14 + rax]);
-      if (d.op == Op::LBU) g_.movzx(eax, byte[r14 + rax]);
+      if (d.op == Op::LW) g_.mov(eax, dword[at]);
+      if (d.op == Op::LH) g_.movsx(eax, word[at]);
+      if (d.op == Op::LHU) g_.movzx(eax, word[at]);
+      if (d.op == Op::LB) g_.movsx(eax, byte[at]);
+      if (d.op == Op::LBU) g_.movzx(eax, byte[at]);
     }
-    g_.mov(qword[r9], 0);  // done: x86 stores are release stores
+    g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (!store && d.rt != 0) g_.mov(gpr(d.rt), eax);
   }
 
@@ -808,8 +816,10 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   if (code_->getSize() + count * kWorstBytesPerInstruction + kFrameBytes > capacity_) return nullptr;
   const auto entry = code_->getCurr<CompiledBlock>();
   // Kernel blocks (their fetch proves kernel mode) reach kseg0 in line, the others kuseg.
-  // (direct() indexes the tags with 2 * (line & tag_mask) in 32 bits)
-  const DirectRam* ram = ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) ? &ram_ : nullptr;
+  // (direct() indexes the tags with 2 * (line & tag_mask) in 32 bits, and finds the line of an
+  // address shifted right by up to 2)
+  const DirectRam* ram =
+      ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 2 ? &ram_ : nullptr;
   const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
   Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
           prologue_bytes_)

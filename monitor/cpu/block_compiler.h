@@ -78,7 +78,7 @@ struct DirectRam {
   uint64_t linear_base = ~uint64_t{0};     // or, when every page is at this base + its address, that
   uint8_t* host_base = nullptr;            // machine address 0 in this process
   uint32_t line_shift = 0;
-  uint64_t* active = nullptr;  // the pcpu's announcement of its access: line + 1, or 0
+  uint64_t* active = nullptr;  // the pcpu's announcement of its access: the line, or ~0
   const uint64_t* tags = nullptr;  // per filter entry: the read tag, then the write tag
   uint64_t tag_mask = 0;
   uint64_t* hits = nullptr;              // the hit counter (one writer: this pcpu)

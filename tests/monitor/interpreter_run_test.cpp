@@ -110,12 +110,14 @@ struct FakeHitPath {
   static constexpr unsigned kLineShift = 6;
   static constexpr uint64_t kLines = test::kMemorySize >> kLineShift;
   std::vector<uint64_t> pages, tags = std::vector<uint64_t>(2 * kLines, ~uint64_t{0});
-  uint64_t active = 0, hits = 0;
-  DirectRam ram(test::KsegMemory& memory, bool lines_held) {
-    for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(p * 4096);
+  uint64_t active = ~uint64_t{0}, hits = 0;  // active: PcpuFilter::kNone
+  // The guest's RAM at machine address `base` (host_base is offset to match).
+  DirectRam ram(test::KsegMemory& memory, bool lines_held, uint64_t base = 0) {
+    for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(base + p * 4096);
     if (lines_held)
-      for (uint64_t l = 0; l < kLines; ++l) tags[2 * l] = tags[2 * l + 1] = l;
-    return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data(),
+      for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l)
+        tags[2 * (l % kLines)] = tags[2 * (l % kLines) + 1] = l;
+    return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data() - base,
             .line_shift = kLineShift, .active = &active, .tags = tags.data(), .tag_mask = kLines - 1, .hits = &hits};
   }
 };
@@ -146,8 +148,11 @@ void check_in_line_accesses(bool kuseg) {
       i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0), in the delay slot
       i_type(0b000100, 0, 0, -1),       // b . (spins)
       test::kNop};
+  // Where the guest's RAM is in machine memory: through the placement table (at 0), or every
+  // page at its own address plus 0 (one node) or plus a node's offset.
+  enum class Placed { Table, Linear, LinearOffset };
   for (const bool lines_held : {true, false})
-  for (const bool linear : {false, true}) {  // the placement table, or every page at its own address
+  for (const Placed placed : {Placed::Table, Placed::Linear, Placed::LinearOffset}) {
     test::KsegCpu compiled(0, kuseg, segment | 0x10000u), stepped(0, kuseg, segment | 0x10000u);
     for (test::KsegCpu* t : {&compiled, &stepped}) {
       for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) t->memory.set_word(a, a * 2654435761u);
@@ -155,8 +160,9 @@ void check_in_line_accesses(bool kuseg) {
     }
     FakeHitPath hit;
     compiled.interpreter.set_compiling(true, 0);
-    DirectRam ram = hit.ram(compiled.memory, lines_held);
-    if (linear) ram.linear_base = 0;
+    const uint64_t base = placed == Placed::LinearOffset ? 64u << 20 : 0;
+    DirectRam ram = hit.ram(compiled.memory, lines_held, base);
+    if (placed != Placed::Table) ram.linear_base = base;
     compiled.interpreter.set_direct_ram(ram);
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 2000, stats);
@@ -169,7 +175,7 @@ void check_in_line_accesses(bool kuseg) {
     } else {
       EXPECT_EQ(hit.hits, 100u * 9);
     }
-    EXPECT_EQ(hit.active, 0u) << "no access left announced";
+    EXPECT_EQ(hit.active, ~uint64_t{0}) << "no access left announced";
     for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) {
       uint32_t x = 0, y = 0;
       compiled.memory.load(a, 4, x);
@@ -207,7 +213,7 @@ TEST(InterpreterRun, CompiledBlocksStopWhereInterpretedOnesDoForEveryClockLimit)
       ASSERT_EQ(in_line.cpu.v.pc, interpreted.cpu.v.pc) << what;
       ASSERT_EQ(got_called.instructions, want.instructions) << what;
       ASSERT_EQ(got_in_line.instructions, want.instructions) << what;
-      ASSERT_EQ(hit.active, 0u) << what;
+      ASSERT_EQ(hit.active, ~uint64_t{0}) << what;
     }
     expect_same(called.cpu.v, interpreted.cpu.v, program);
     expect_same(in_line.cpu.v, interpreted.cpu.v, program);
