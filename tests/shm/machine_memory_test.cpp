@@ -1,5 +1,8 @@
 #include "shm/machine_memory.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -162,6 +165,36 @@ TEST_F(MachineMemoryTest, UnmappedSliceFaults) {
   MachineMemory memory(kFourNodes, new_run(kFourNodes.nodes));
   memory.create(0);
   EXPECT_DEATH(*static_cast<volatile uint8_t*>(memory.host(kM)) = 1, "");
+}
+
+// A segment is not allocated ahead, but its filesystem must have room for it.
+TEST_F(MachineMemoryTest, ASegmentLargerThanTheFreeSharedMemoryIsRefused) {
+  struct statvfs fs;
+  ASSERT_EQ(::statvfs("/dev/shm", &fs), 0);
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  MachineGeometry huge{.nodes = 1, .mem_per_node = uint64_t{1} << 40, .line_bytes = 128};
+  if (free_bytes >= huge.mem_per_node) GTEST_SKIP() << "/dev/shm has a TiB free";
+  const std::string run = new_run(1);
+  MachineMemory memory(huge, run);
+  const std::string message = message_of([&] { memory.create(0); });
+  EXPECT_NE(message.find("cannot allocate"), std::string::npos) << message;
+  EXPECT_FALSE(memory.mapped(0));
+  EXPECT_FALSE(segment_exists(segment_name(run, 0)));
+}
+
+// A page whose first touch finds no memory behind it (here: the segment cut short under the
+// mapping, as a full filesystem would leave it) ends the process with one line, not a crash.
+TEST_F(MachineMemoryTest, AFirstTouchWithNoMemoryBehindItIsOneLineAndExit) {
+  const std::string run = new_run(kFourNodes.nodes);
+  MachineMemory memory(kFourNodes, run);
+  memory.create(1);
+  EXPECT_EXIT(
+      {
+        const int fd = ::shm_open(("/" + segment_name(run, 1)).c_str(), O_RDWR, 0);
+        if (fd < 0 || ::ftruncate(fd, 0) != 0) std::abort();
+        *static_cast<volatile uint8_t*>(memory.host(kM + 5)) = 1;
+      },
+      ::testing::ExitedWithCode(1), "machine memory could not be allocated");
 }
 
 }  // namespace
