@@ -725,6 +725,14 @@ class Emitter {
       case Op::SEH:
         if (d.rd != 0) { g_.movsx(eax, word[rbx + (l_.gpr + 4 * d.rt)]); store(d.rd, eax); }
         break;
+      case Op::WSBH:  // the bytes of each halfword swapped: all four reversed, then the halves
+        if (d.rd != 0) {
+          g_.mov(eax, gpr(d.rt));
+          g_.bswap(eax);
+          g_.ror(eax, 16);
+          store(d.rd, eax);
+        }
+        break;
       case Op::EXT: {  // rd = msbd, sa = lsb
         if (d.rt == 0) break;
         const unsigned size = d.rd + 1u;
@@ -797,7 +805,7 @@ bool BlockCompiler::inline_op(Op op) {
     case Op::ADDU: case Op::SUBU: case Op::AND: case Op::OR: case Op::XOR: case Op::NOR: case Op::MUL:
     case Op::ADDIU: case Op::ANDI: case Op::ORI: case Op::XORI: case Op::LUI: case Op::SLT: case Op::SLTU:
     case Op::SLTI: case Op::SLTIU: case Op::SLL: case Op::SRL: case Op::SRA: case Op::ROTR: case Op::SLLV:
-    case Op::SRLV: case Op::SRAV: case Op::ROTRV: case Op::MOVZ: case Op::MOVN: case Op::SEB: case Op::SEH:
+    case Op::SRLV: case Op::SRAV: case Op::ROTRV: case Op::MOVZ: case Op::MOVN: case Op::SEB: case Op::SEH: case Op::WSBH:
     case Op::EXT: case Op::INS: case Op::MFHI: case Op::MFLO: case Op::MTHI: case Op::MTLO: case Op::MULT:
     case Op::MULTU: case Op::SYNC: case Op::PREF:
       return true;

@@ -248,6 +248,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       [&] { return 1u << 21 | reg() << 16 | reg() << 11 | (rng() % 32) << 6 | 0x02; },  // ROTR
       [&] { return r(0x04); }, [&] { return r(0x06); }, [&] { return r(0x07); }, [&] { return r(0x06, 1); },  // ROTRV
       [&] { return 0x7c000420u | reg() << 16 | reg() << 11; }, [&] { return 0x7c000620u | reg() << 16 | reg() << 11; },
+      [&] { return 0x7c0000a0u | reg() << 16 | reg() << 11; },  // SEB SEH WSBH
       [&] {  // EXT
         const uint32_t lsb = rng() % 32, size = 1 + rng() % (32 - lsb);
         return 0x7c000000u | reg() << 21 | reg() << 16 | (size - 1) << 11 | lsb << 6;
