@@ -73,6 +73,12 @@ int store_slot(Op op) {
   }
 }
 
+// LWL and LWR: the aligned word around the address, merged into rt.
+bool is_partial_load(Op op) { return op == Op::LWL || op == Op::LWR; }
+// What access() compiles: the loads and stores with a BlockContext call, and LWL/LWR (whose
+// cold path is the interpreter's).
+bool is_access(Op op) { return load_slot(op) >= 0 || store_slot(op) >= 0 || is_partial_load(op); }
+
 bool is_inline_branch(Op op) {
   switch (op) {
     case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BGEZ: case Op::BLTZAL:
@@ -138,7 +144,7 @@ class Emitter {
           branch(d, pc);
           ++pending_;
           const Decoded& slot = insts_[i + 1];
-          const bool memory = load_slot(slot.op) >= 0 || store_slot(slot.op) >= 0;
+          const bool memory = is_access(slot.op);
           if (memory || BlockCompiler::inline_op(slot.op)) {
             if (memory) {
               access(slot, i + 1, pc + 4, true);
@@ -168,7 +174,7 @@ class Emitter {
         leave();
         return;
       }
-      if (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) {
+      if (is_access(d.op)) {
         access(d, i, pc, false);
       } else if (BlockCompiler::inline_op(d.op)) {
         alu(d);
@@ -260,6 +266,10 @@ class Emitter {
     Xbyak::Label& done = labels_.emplace_back();
     g_.mov(esi, gpr(d.rs));
     if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
+    if (is_partial_load(d.op)) {
+      g_.mov(dword[rsp], esi);  // the frame's spare word: the byte offset, for the merge
+      g_.and_(esi, ~3u);
+    }
     if (ram_ != nullptr)
       direct(d, call, miss);
     else
@@ -275,7 +285,7 @@ class Emitter {
       }
       g_.L(call);
       const int load = load_slot(d.op);
-      if (load >= 0 || !delay_slot) {
+      if (load >= 0 || (store_slot(d.op) >= 0 && !delay_slot)) {  // a BlockContext call first
         // The call sees the counts up to this instruction (the devices read the clock); after
         // it, r15 = -packed() so that the flushes to come count them once.
         const uint64_t counted = packed();
@@ -305,7 +315,15 @@ class Emitter {
         g_.L(failed);
       }
       fallback(i, pc, delay_slot);
-      g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);  // committed by the interpreter
+      if (is_partial_load(d.op)) {
+        // Retired by the interpreter, which is how LWL/LWR leave the in-line path: on in the
+        // block, as the interpreter's block goes on, counted once (r15 = -the counts at `done`).
+        add_r15(-(uint64_t{pending_hits + (ram_ != nullptr ? 1u : 0u)} << 32 | (pending + 1)));
+        g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+      } else {
+        // committed by the interpreter: an exception, or a delay slot's store (the block's end)
+        g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);
+      }
     });
     ++pending_;
     if (ram_ != nullptr) ++pending_hits_;  // the in-line path's hit, counted in a batch
@@ -325,7 +343,7 @@ class Emitter {
   void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool store = store_slot(d.op) >= 0;
-    const unsigned size = access_bytes(d.op);
+    const unsigned size = is_partial_load(d.op) ? 4 : access_bytes(d.op);  // LWL/LWR: esi is aligned
     const int k = std::countr_zero(size);  // log2 of the size
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     if (!user_) {
@@ -402,14 +420,45 @@ class Emitter {
       if (size == 2) g_.mov(word[at], dx);
       if (size == 1) g_.mov(byte[at], dl);
     } else {
-      if (d.op == Op::LW) g_.mov(eax, dword[at]);
+      if (d.op == Op::LW || is_partial_load(d.op)) g_.mov(eax, dword[at]);
       if (d.op == Op::LH) g_.movsx(eax, word[at]);
       if (d.op == Op::LHU) g_.movzx(eax, word[at]);
       if (d.op == Op::LB) g_.movsx(eax, byte[at]);
       if (d.op == Op::LBU) g_.movzx(eax, byte[at]);
     }
     g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
-    if (!store && d.rt != 0) g_.mov(gpr(d.rt), eax);
+    if (is_partial_load(d.op)) {
+      if (d.rt != 0) merge_partial(d);
+    } else if (!store && d.rt != 0) {
+      g_.mov(gpr(d.rt), eax);
+    }
+  }
+
+  // LWL/LWR's merge of the word in eax into rt, b = the address's byte offset (in the frame's
+  // spare word), as the interpreter does it: LWL rt = rt & ((1 << s) - 1) | w << s with
+  // s = (3 - b) * 8; LWR rt = rt & ~(~0 >> s) | w >> s with s = b * 8.
+  void merge_partial(const Decoded& d) {
+    using namespace Xbyak::util;
+    g_.mov(ecx, dword[rsp]);
+    if (d.op == Op::LWL) {
+      g_.not_(ecx);
+      g_.and_(ecx, 3);
+      g_.shl(ecx, 3);
+      g_.shl(eax, cl);
+      g_.mov(edx, 1);
+      g_.shl(edx, cl);
+      g_.sub(edx, 1);  // the bytes rt keeps
+    } else {
+      g_.and_(ecx, 3);
+      g_.shl(ecx, 3);
+      g_.shr(eax, cl);
+      g_.mov(edx, -1);
+      g_.shr(edx, cl);
+      g_.not_(edx);  // the bytes rt keeps
+    }
+    g_.and_(edx, gpr(d.rt));
+    g_.or_(eax, edx);
+    g_.mov(gpr(d.rt), eax);
   }
 
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes

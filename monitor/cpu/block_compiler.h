@@ -3,8 +3,9 @@
 // decode, no dispatch and no per-instruction bookkeeping. The integer ALU, shifts, moves, HI/LO,
 // multiplies and the branches and jumps are emitted inline on the vcpu's registers in memory;
 // loads and stores that hit RAM go in line too (DirectRam: kseg0 for kernel blocks, kuseg through
-// the soft TLB for the others) and call BlockContext::load/store otherwise; every other
-// instruction (CP0, FPU, traps, LL/SC, unaligned access) calls back into the interpreter's own
+// the soft TLB for the others) and call BlockContext::load/store otherwise (LWL/LWR, which have
+// no such call, the interpreter); every other instruction (CP0, FPU, traps, LL/SC, SWL/SWR)
+// calls back into the interpreter's own
 // execute() for that one instruction (BlockContext::fallback), so there is one definition of
 // what each of them does. We emit with xbyak (Debian's libxbyak-dev), a
 // well-kept x86 assembler, rather than encode instructions ourselves.

@@ -122,7 +122,7 @@ struct FakeHitPath {
   }
 };
 
-// Every load and store width, compiled with in-line RAM (its cache check hitting every line, or
+// Every load and store width and LWL/LWR, compiled with in-line RAM (its cache check hitting every line, or
 // none; pages found in the table, or linear) against single-stepping.
 // A kernel block reaches kseg0 in line, a kuseg block kuseg through the soft TLB: the same loop
 // in both.
@@ -139,12 +139,16 @@ void check_in_line_accesses(bool kuseg) {
       i_type(0b100100, 8, 12, 1),       // lbu t4, 1(t0)
       i_type(0b100001, 8, 13, 1),       // lh t5, 1(t0)
       i_type(0b100101, 8, 14, -1),      // lhu t6, -1(t0)
+      i_type(0b100010, 8, 11, 5),       // lwl t3, 5(t0): merged into lb's t3 (byte offset 2)
+      i_type(0b100110, 8, 12, 2),       // lwr t4, 2(t0): into lbu's t4 (offset 3)
+      i_type(0b100010, 8, 13, 6),       // lwl t5, 6(t0): offset 3, the whole word
+      i_type(0b100110, 8, 14, 3),       // lwr t6, 3(t0): offset 0, the whole word
       test::r_type(10, 11, 15, 0x21),   // addu t7, t2, t3
       i_type(0b101011, 8, 15, 3),       // sw t7, 3(t0)
       i_type(0b101001, 8, 13, 7),       // sh t5, 7(t0)
       i_type(0b100011, 8, 0, 3),        // lw zero, 3(t0): r0 stays 0
       i_type(0b001001, 9, 9, -1),       // addiu t1, -1
-      i_type(0b000101, 9, 0, -12),      // bne t1, zero, loop
+      i_type(0b000101, 9, 0, -16),      // bne t1, zero, loop
       i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0), in the delay slot
       i_type(0b000100, 0, 0, -1),       // b . (spins)
       test::kNop};
@@ -171,9 +175,9 @@ void check_in_line_accesses(bool kuseg) {
     if (!lines_held) {
       EXPECT_EQ(hit.hits, 0u);
     } else if (kuseg) {  // each page's first access fills the soft TLB through the call
-      EXPECT_GT(hit.hits, 100u * 9 - 20);
+      EXPECT_GT(hit.hits, 100u * 13 - 20);
     } else {
-      EXPECT_EQ(hit.hits, 100u * 9);
+      EXPECT_EQ(hit.hits, 100u * 13);
     }
     EXPECT_EQ(hit.active, ~uint64_t{0}) << "no access left announced";
     for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) {
