@@ -21,7 +21,7 @@ LineCacheModel::LineCacheModel(const CacheConfig& c, uint32_t line_bytes)
     : sets_(c.size_bytes / line_bytes / c.ways), assoc_(c.ways), ways_(sets_ * assoc_) {}
 
 LineCacheModel::Way* LineCacheModel::find(LineAddr line) {
-  Way* set = &ways_[(line % sets_) * assoc_];
+  Way* set = &ways_[set_start(line)];
   for (uint32_t i = 0; i < assoc_; ++i)
     if (set[i].line == line) return &set[i];
   return nullptr;

@@ -32,7 +32,7 @@ class LineCacheModel {
   Way* find(LineAddr line);
   // Starts loading the line's set into the host's cache (a hint; it reads nothing).
   void prefetch(LineAddr line) const {
-    const Way* set = &ways_[(line % sets_) * assoc_];
+    const Way* set = &ways_[set_start(line)];
     for (size_t b = 0; b < assoc_ * sizeof(Way); b += 64) __builtin_prefetch(reinterpret_cast<const char*>(set) + b, 1);
   }
   void touch(Way* w) { w->last_use = ++clock_; }
@@ -40,7 +40,7 @@ class LineCacheModel {
   // for which `evictable(way)` holds; nullptr if every way is pinned.
   template <class Pred>
   Way* choose(LineAddr line, Pred evictable) {
-    Way* set = &ways_[(line % sets_) * assoc_];
+    Way* set = &ways_[set_start(line)];
     Way* best = nullptr;
     for (uint32_t i = 0; i < assoc_; ++i) {
       Way* w = &set[i];
@@ -52,6 +52,8 @@ class LineCacheModel {
   void clear(Way* w) { *w = Way{}; }
 
  private:
+  // Where in ways_ the set `line` maps to begins.
+  size_t set_start(LineAddr line) const { return (line % sets_) * assoc_; }
   uint64_t sets_;
   uint32_t assoc_;
   uint64_t clock_ = 0;

@@ -543,12 +543,7 @@ class Emitter {
     g_.xor_(eax, pc_);
     g_.test(eax, kPageMask);
     g_.jnz(other_page, far);
-    g_.mov(eax, r12d);
-    g_.shr(eax, 2);
-    g_.and_(eax, kSlotsPerPage - 1);
-    g_.shl(eax, 4);  // sizeof(BlockSlot)
-    g_.mov(rcx, reinterpret_cast<uintptr_t>(slots_));
-    g_.add(rax, rcx);
+    entry_for_r12(slots_, kSlotsPerPage);
     enter_slot(r12d, out);
     g_.L(other_page);
     if (jumps_ == nullptr) {
@@ -558,13 +553,22 @@ class Emitter {
     g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
     g_.cmp(eax, 0x40000000);
     g_.jae(out, far);
+    entry_for_r12(jumps_, jump_entries_);
+    enter_jump(r12d, out);
+  }
+
+  // rax = &table[(r12d >> 2) % entries] (entries a power of two), as chain_to() finds the entry
+  // at compile time.
+  template <class Entry>
+  void entry_for_r12(const Entry* table, uint32_t entries) {
+    using namespace Xbyak::util;
+    static_assert(std::has_single_bit(sizeof(Entry)));
     g_.mov(eax, r12d);
     g_.shr(eax, 2);
-    g_.and_(eax, jump_entries_ - 1);
-    g_.shl(eax, 5);  // sizeof(JumpEntry)
-    g_.mov(rcx, reinterpret_cast<uintptr_t>(jumps_));
+    g_.and_(eax, entries - 1);
+    g_.shl(eax, std::countr_zero(sizeof(Entry)));
+    g_.mov(rcx, reinterpret_cast<uintptr_t>(table));
     g_.add(rax, rcx);
-    enter_jump(r12d, out);
   }
 
   // rax = a page slot: enters its block if it was compiled for `pc`, else to `out`; and first

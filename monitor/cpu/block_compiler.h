@@ -48,7 +48,7 @@ struct BlockContext {
   uint64_t pending = 0;
   uint64_t* hits = nullptr;  // DirectRam::hits
   // How many more instructions the compiled code may run in line before the clock reaches
-  // `until` (capped at 2^31); Interpreter::settle() sets it.
+  // `until` (capped at 2^31); Interpreter::set_budget() sets it.
   uint32_t budget = 0;
   // Executes one instruction through the interpreter at vcpu.pc (which the compiled code has set,
   // with next_pc and in_delay_slot) and commits it or delivers its exception. Nonzero: leave the
@@ -64,7 +64,6 @@ struct BlockContext {
   // (the store dropped predecoded code, perhaps this block's: leave now).
   uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t pc) = {};
   uint32_t discard = 0;  // where a load into r0 goes
-
 };
 
 using CompiledBlock = void (*)(BlockContext*);

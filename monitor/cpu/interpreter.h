@@ -223,6 +223,9 @@ class Interpreter {
   static uint32_t compiled_load(BlockContext* context, uint32_t vaddr, uint32_t* out);
   template <class Memory, Op kOp>
   static uint32_t compiled_store(BlockContext* context, uint32_t vaddr, uint32_t value, uint32_t pc);
+  // The physical address of a `size`-byte data access at vaddr: false with `fault` set (its
+  // in_delay_slot kept) for a misaligned or untranslatable one. For load_data and store_data.
+  bool data_address(Vcpu& v, unsigned size, uint32_t vaddr, bool store, uint32_t& pa, StepResult& fault);
   // The data accesses of LB..LW and SB..SW, shared by execute() and the compiled ones: false with
   // `fault` set (its in_delay_slot kept) when the access cannot proceed.
   template <class Memory>

@@ -125,17 +125,23 @@ inline void Interpreter::commit(Vcpu& v, const Flow& flow) {
   ++v.cycles;
 }
 
+[[gnu::always_inline]] inline bool Interpreter::data_address(Vcpu& v, unsigned size, uint32_t vaddr, bool store,
+                                                             uint32_t& pa, StepResult& fault) {
+  if (vaddr & (size - 1)) {
+    fault = interpreter_detail::raise(store ? Exception::AddressErrorStore : Exception::AddressErrorLoad,
+                                      fault.in_delay_slot, vaddr);
+    return false;
+  }
+  return translate(v, vaddr, store, pa, fault);
+}
+
 template <class Memory>
 [[gnu::always_inline]] inline bool Interpreter::load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value,
                                                           StepResult& fault) {
   using namespace interpreter_detail;
   const unsigned size = access_bytes(op);
-  if (vaddr & (size - 1)) {
-    fault = raise(Exception::AddressErrorLoad, fault.in_delay_slot, vaddr);
-    return false;
-  }
   uint32_t pa;
-  if (!translate(v, vaddr, false, pa, fault)) return false;
+  if (!data_address(v, size, vaddr, false, pa, fault)) return false;
   if (!mem.load(pa, size, value)) {
     fault = raise(Exception::BusErrorData, fault.in_delay_slot, vaddr);
     return false;
@@ -150,12 +156,8 @@ template <class Memory>
                                                            StepResult& fault) {
   using namespace interpreter_detail;
   const unsigned size = access_bytes(op);
-  if (vaddr & (size - 1)) {
-    fault = raise(Exception::AddressErrorStore, fault.in_delay_slot, vaddr);
-    return false;
-  }
   uint32_t pa;
-  if (!translate(v, vaddr, true, pa, fault)) return false;
+  if (!data_address(v, size, vaddr, true, pa, fault)) return false;
   if (!mem.store(pa, size, value)) {
     fault = raise(Exception::BusErrorData, fault.in_delay_slot, vaddr);
     return false;
