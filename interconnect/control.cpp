@@ -131,6 +131,12 @@ std::optional<Violation> take(wire::Control::Reader r, ControlMsg& m) {
       m.node = h.getNode();
       m.ops_done = h.getOpsDone();
       m.virtual_ns = h.getVirtualNs();
+      m.vms = h.getVms();
+      m.vms_up = h.getVmsUp();
+      m.vms_ended = h.getVmsEnded();
+      m.guest_instructions = h.getGuestInstructions();
+      if (m.vms_up > m.vms || m.vms_ended > m.vms)
+        return Violation{DropReason::Malformed, fmt::format("heartbeat counts {} up, {} ended of {} VMs", m.vms_up, m.vms_ended, m.vms)};
       return std::nullopt;
     }
     case wire::Control::STATS: {
@@ -176,6 +182,10 @@ std::vector<uint8_t> encode_control(const ControlMsg& msg) {
       h.setNode(msg.node);
       h.setOpsDone(msg.ops_done);
       h.setVirtualNs(msg.virtual_ns);
+      h.setVms(msg.vms);
+      h.setVmsUp(msg.vms_up);
+      h.setVmsEnded(msg.vms_ended);
+      h.setGuestInstructions(msg.guest_instructions);
       break;
     }
     case K::Stats: {

@@ -40,6 +40,8 @@ struct ControlMsg {
   std::vector<NodeEndpoints> peers{};  // PeerTable
   uint64_t ops_done = 0;               // Heartbeat
   uint64_t virtual_ns = 0;             // Heartbeat
+  uint32_t vms = 0, vms_up = 0, vms_ended = 0;  // Heartbeat: the node's guests (vms_up, vms_ended <= vms)
+  uint64_t guest_instructions = 0;               // Heartbeat
   std::string json{};                  // Stats
   std::string reason{};                // Stop, PeerDown
 };

@@ -129,6 +129,10 @@ struct Control {
       node @4 :UInt16;
       opsDone @5 :UInt64;
       virtualNs @6 :UInt64;
+      vms @12 :UInt32;                 # the node's guests: VMs built,
+      vmsUp @13 :UInt32;               #   that have run a user process,
+      vmsEnded @14 :UInt32;            #   that have ended,
+      guestInstructions @15 :UInt64;   #   and the instructions they executed
     }
     stats :group {                     # node -> launcher: the final stats tree
       node @7 :UInt16;

@@ -195,6 +195,8 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   std::vector<ControlMsg> hellos(n);
   std::vector<bool> said_hello(n, false), ready(n, false), reported(n, false);
   std::vector<uint64_t> accesses(n, 0), accesses_shown(n, 0), virtual_ns(n, 0);
+  std::vector<ControlMsg> guests(n);  // each node's last heartbeat: its VMs' progress
+  uint64_t guest_instructions_shown = 0;
   std::vector<Clock::time_point> last_beat(n, Clock::now());
   out.nodes.assign(n, nlohmann::json());
   uint32_t hellos_seen = 0, ready_seen = 0, reports_seen = 0;
@@ -256,8 +258,24 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
           per_node += fmt::format(" {}", human_rate(static_cast<double>(accesses[i] - accesses_shown[i])));
         accesses_shown[i] = accesses[i];
       }
-      fmt::print(stderr, "[{:6.1f} s] {} accesses/s, virtual {:.3f} ms | per node:{}\n", secs, human_rate(total / secs),
-                 vmax / 1e6, per_node);
+      if (cfg.guest.is_null()) {
+        fmt::print(stderr, "[{:6.1f} s] {} accesses/s, virtual {:.3f} ms | per node:{}\n", secs,
+                   human_rate(total / secs), vmax / 1e6, per_node);
+      } else {
+        // A guest run: its VMs, and how fast they execute.
+        uint32_t vms = 0, up = 0, ended = 0;
+        uint64_t instructions = 0;
+        for (const ControlMsg& g : guests) {
+          vms += g.vms;
+          up += g.vms_up;
+          ended += g.vms_ended;
+          instructions += g.guest_instructions;
+        }
+        fmt::print(stderr, "[{:6.1f} s] VMs {} of {}: {} up, {} running, {} ended | {} guest instructions/s\n", secs,
+                   vms, cfg.guest.value("vms", nlohmann::json::array()).size(), up, vms - ended, ended,
+                   human_rate(static_cast<double>(instructions - guest_instructions_shown)));
+        guest_instructions_shown = instructions;
+      }
       next_progress += std::chrono::seconds(1);
     }
     if (req.each_tick) req.each_tick();
@@ -292,6 +310,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
         last_beat[from] = Clock::now();
         accesses[from] = m->ops_done;
         virtual_ns[from] = m->virtual_ns;
+        guests[from] = *m;
         break;
       case ControlMsg::Kind::Stats: {
         if (reported[from]) break;

@@ -10,7 +10,7 @@
 
 #include "launcher/bench_coherence.h"
 #include "launcher/run_command.h"
-#include "monitor/bare_guest.h"
+#include "monitor/monitor.h"
 #include "node/node_process.h"
 
 namespace {
@@ -75,11 +75,9 @@ int main(int argc, char** argv) {
   try {
     if (*run_cmd) {
       run.cpu_mhz_given = run_cmd->get_option("--cpu-mhz")->count() > 0;
-      if (run.guest.wanted()) {
-        // A guest machine: by default one node big enough for the guest's memory.
-        if (run_cmd->get_option("--nodes")->count() == 0) run.config.shape.geometry.nodes = 1;
-        if (run_cmd->get_option("--mem-per-node")->count() == 0) run.mem_per_node = run.guest.mem;
-      }
+      run.mem_per_node_given = run_cmd->get_option("--mem-per-node")->count() > 0;
+      // A guest machine has one node unless told otherwise.
+      if (run.guest.wanted() && run_cmd->get_option("--nodes")->count() == 0) run.config.shape.geometry.nodes = 1;
       if (auto err = resolve(run)) {
         fmt::print(stderr, "disco: {}\n", *err);
         return 2;
@@ -96,7 +94,9 @@ int main(int argc, char** argv) {
     if (*node_cmd) {
       std::ifstream in(node_config);
       node.config = machine_config_from_json(nlohmann::json::parse(in));
-      return run_node_process(node, node.config.guest.is_null() ? PcpuProgram{} : PcpuProgram(run_bare_guest));
+      if (node.config.guest.is_null()) return run_node_process(node);
+      const MonitorConfig guest = monitor_config_from_json(node.config.guest);
+      return run_node_process(node, [&guest](const NodeContext& n) { return std::make_unique<Monitor>(guest, n); });
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "disco: {}\n", e.what());

@@ -77,32 +77,44 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   const std::string dir = make_results_dir(
       o.results_root, !o.name.empty() ? o.name : guest ? std::string("guest") : std::string(name(c.workload.kind)));
   std::ofstream(dir + "/command.txt") << command_line << "\n";
-  BareGuestSpec spec;
+  ResolvedGuests guests;
+  std::string console_path;  // the console streamed to the terminal, if any
   if (guest) {
     // A guest's clock defaults to 100 MHz: guest seconds spent polling the RTC cost instructions.
-    if (auto e = resolve_guest(o.guest, dir, o.cpu_mhz_given ? c.shape.timing.cpu_mhz : 100, spec)) {
+    if (auto e = resolve_guest(o.guest, dir, o.cpu_mhz_given ? c.shape.timing.cpu_mhz : 100, c.shape.geometry.nodes, guests)) {
       fmt::print(stderr, "disco: {}\n", *e);
       return 2;
     }
-    if (const std::string e = check(spec, c.shape.geometry); !e.empty()) {
+    // Without --mem-per-node each node gets what its VMs need.
+    if (!o.mem_per_node_given) c.shape.geometry.mem_per_node = guest_memory_per_node(guests.monitor, c.shape.geometry.nodes);
+    std::string e = c.check();
+    if (e.empty()) e = check(guests.monitor, c.shape.geometry);
+    if (!e.empty()) {
       fmt::print(stderr, "disco: {}\n", e);
       return 2;
     }
-    std::ofstream(spec.console_path, std::ios::trunc).flush();
-    c.guest = to_json(spec);
+    for (const VmConfig& vm : guests.monitor.vms) std::ofstream(vm.console_path, std::ios::trunc).flush();
+    if (guests.streamed >= 0) console_path = guests.monitor.vms[guests.streamed].console_path;
+    c.guest = to_json(guests.monitor);
   }
 
   const auto& g = c.shape.geometry;
   fmt::print("disco: {} nodes x {} pcpus, {} MiB per node, {} B lines, {} KiB {}-way cache per node, {} transport\n",
              g.nodes, c.shape.pcpus, g.mem_per_node >> 20, g.line_bytes, c.shape.cache.size_bytes >> 10,
              c.shape.cache.ways, o.transport);
-  if (guest)
-    fmt::print("guest: {}{}, {} MiB placed {}, append '{}'\n", spec.boot.kernel,
-               spec.boot.initrd.empty() ? "" : " + " + spec.boot.initrd, spec.boot.ram_bytes >> 20,
-               name(spec.boot.placement), spec.boot.append);
-  else
+  if (guest) {
+    const VmConfig& vm = guests.monitor.vms[0];
+    if (vm.mode == VmMode::Bare)
+      fmt::print("guest (bare): {}{}, {} MiB placed {}, append '{}'\n", vm.kernel, vm.initrd.empty() ? "" : " + " + vm.initrd,
+                 vm.ram_bytes >> 20, name(vm.placement), vm.append);
+    else
+      fmt::print("guests: {} VMs under the Disco monitor, {} MiB each, {}{}, append '{}'; tlb switch {}, quantum {} us\n",
+                 guests.monitor.vms.size(), vm.ram_bytes >> 20, vm.kernel, vm.initrd.empty() ? "" : " + " + vm.initrd,
+                 vm.append, mips::name(guests.monitor.sched.tlb_switch), guests.monitor.sched.quantum_us);
+  } else {
     fmt::print("workload {}: {} ops per pcpu, {} lines, seed {}\n", name(c.workload.kind), c.workload.ops,
                c.workload.lines, c.workload.seed);
+  }
   const PinPlan plan = plan_pinning(c.pin, g.nodes);
   for (size_t i = 0; i < plan.node_places.size(); ++i)
     fmt::print("  node {:>2} -> {}\n", i, plan.node_places[i]);
@@ -113,12 +125,12 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  // The guest console reaches the terminal as the file grows (--quiet: only the file).
+  // The streamed console reaches the terminal as the file grows (--quiet: only the file).
   std::ifstream console_in;
   std::function<void()> follow_console;
-  if (guest && !o.quiet) {
+  if (!console_path.empty() && !o.quiet) {
     follow_console = [&] {
-      if (!console_in.is_open()) console_in.open(spec.console_path, std::ios::binary);
+      if (!console_in.is_open()) console_in.open(console_path, std::ios::binary);
       char buf[4096];
       for (;;) {
         console_in.clear();
@@ -134,8 +146,8 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   std::optional<TerminalInput> terminal;
   bool user_quit = false;
   std::function<void()> tick = follow_console;
-  if (guest && !spec.input_fifo.empty()) {
-    terminal.emplace(spec.input_fifo);
+  if (guest && guests.streamed >= 0 && !guests.monitor.vms[guests.streamed].input_fifo.empty()) {
+    terminal.emplace(guests.monitor.vms[guests.streamed].input_fifo);
     tick = [&] {
       if (follow_console) follow_console();
       if (terminal->poll() && !user_quit) {
@@ -144,7 +156,8 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
       }
     };
   }
-  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !guest, tick}, g_interrupted);
+  // Progress lines, unless a console has the terminal.
+  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick}, g_interrupted);
   if (follow_console) follow_console();
   terminal.reset();  // the terminal is the user's again before the summary prints
   const nlohmann::json summary = summarize(c, run, dir);

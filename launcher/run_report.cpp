@@ -87,19 +87,52 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
     if (!exact) exit = fmt::format("counter finals differ from the increments made (expected {}, final {})", e, f);
   }
   if (!cfg.guest.is_null()) {
-    // A bare-mode run: the vcpu's report (node 0, pcpu 0) is the guest's.
-    json guest = json::object();
+    // A guest run: every VM's report, from the pcpus that ran them, in id order.
+    std::map<uint32_t, json> by_id;
+    uint64_t flushes = 0, switches = 0;
     for (const json& nj : run.nodes)
-      for (const json& pj : nj.value("pcpus", json::array()))
-        if (pj.contains("guest")) guest = pj["guest"];
-    j["guest_instructions"] = guest.value("guest_instructions", uint64_t{0});
-    j["poweroff"] = guest.value("poweroff", false);
-    j["console"] = cfg.guest.value("console", "");
-    j["guest"] = guest;
+      for (const json& pj : nj.value("pcpus", json::array())) {
+        const json guest = pj.value("guest", json::object());
+        for (const json& vm : guest.value("vms", json::array())) by_id[vm.value("id", 0u)] = vm;
+        flushes += guest.value("machine_tlb_flushes", uint64_t{0});
+        switches += guest.value("switches", uint64_t{0});
+      }
+    const json configured = cfg.guest.value("vms", json::array());
+    json vms = json::array();
+    uint64_t instructions = 0;
+    bool all_off = true;
+    for (const json& c : configured) {
+      const uint32_t id = c.value("id", 0u);
+      json vm = by_id.count(id) ? by_id[id] : json{{"id", id}, {"node", c.value("node", 0u)}, {"exit", "no report"},
+                                                   {"console", c.value("console", "")}, {"instructions", 0}};
+      instructions += vm.value("instructions", uint64_t{0});
+      const std::string vm_exit = vm.value("exit", "no report");
+      if (vm_exit != "poweroff") {
+        all_off = false;
+        if (exit == "ok")
+          exit = vm.contains("error") ? fmt::format("VM {}: {}", id, vm["error"].get<std::string>())
+                                      : fmt::format("VM {} did not power off (it ended: {})", id, vm_exit);
+      }
+      vms.push_back(std::move(vm));
+    }
+    j["vms"] = vms;
+    j["guest_instructions"] = instructions;
+    j["poweroff"] = all_off;
+    j["machine_tlb_flushes"] = flushes;
+    j["vcpu_switches"] = switches;
     j["workload"] = "guest";
-    if (exit == "ok" && guest.contains("error")) exit = guest["error"].get<std::string>();
-    if (exit == "ok" && !j["poweroff"].get<bool>())
-      exit = fmt::format("the guest did not power off (it ended: {})", guest.value("exit", "no report"));
+    if (!vms.empty()) j["console"] = vms[0].value("console", "");
+    if (configured.size() == 1 && configured[0].value("mode", "") == "bare") {
+      // Bare mode's guest object: the one VM, with pages per node as a list over the nodes.
+      json guest = vms[0];
+      json pages = json::array();
+      for (uint32_t n = 0; n < g.nodes; ++n)
+        pages.push_back(guest.value("machine_pages", json::object()).value(std::to_string(n), uint64_t{0}));
+      guest["pages_by_node"] = pages;
+      guest["guest_instructions"] = guest.value("instructions", uint64_t{0});
+      guest["poweroff"] = all_off;
+      j["guest"] = guest;
+    }
   }
   if (exit == "ok" && checker_errors) exit = fmt::format("the checker found {} errors", checker_errors);
   if (exit == "ok" && failed) exit = fmt::format("{} accesses failed", failed);

@@ -130,7 +130,7 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
 
 }  // namespace
 
-int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program) {
+int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make_program) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the launcher
   const MachineConfig& cfg = args.config;
   const NodeShape& shape = cfg.shape;
@@ -168,6 +168,8 @@ int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program) {
     return 0;  // stopped before the start (another node failed): nothing to report
   }
 
+  std::unique_ptr<NodeProgram> program;
+  if (make_program) program = make_program({.config = cfg, .self = self, .node = node, .machine_base = memory.base()});
   const auto t0 = Clock::now();
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> finished{0};
@@ -176,7 +178,7 @@ int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program) {
   for (PcpuId p = 0; p < shape.pcpus; ++p)
     pcpus.emplace_back([&, p] {
       const PcpuPlace where{self, p, shape.pcpus};
-      results[p] = program ? program({cfg, where, node.port(p), memory.base(), stop})
+      results[p] = program ? program->run_pcpu({cfg, where, node.port(p), node.pcpu_stats(p), memory.base(), stop})
                            : run_workload(cfg.workload, shape.geometry, where, node.port(p), stop);
       finished.fetch_add(1);
     });
@@ -199,7 +201,10 @@ int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program) {
         accesses += node.pcpu_stats(p).accesses();
         vps = std::max(vps, node.pcpu_stats(p).virtual_ps(shape.timing.access_ps()));
       }
-      control.send({.kind = ControlMsg::Kind::Heartbeat, .node = self, .ops_done = accesses, .virtual_ns = vps / 1000});
+      const GuestProgress guests = program ? program->progress() : GuestProgress{};
+      control.send({.kind = ControlMsg::Kind::Heartbeat, .node = self, .ops_done = accesses, .virtual_ns = vps / 1000,
+                    .vms = guests.vms, .vms_up = guests.up, .vms_ended = guests.ended,
+                    .guest_instructions = guests.instructions});
       next_beat = Clock::now() + std::chrono::milliseconds(cfg.heartbeat_ms);
     }
     auto m = control.recv(20);

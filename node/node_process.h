@@ -6,9 +6,11 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "node/machine_config.h"
+#include "node/node.h"
 
 namespace disco {
 
@@ -24,14 +26,39 @@ struct PcpuRun {
   const MachineConfig& config;
   PcpuPlace where;
   MemoryPort& port;
-  uint8_t* machine_base;  // host address of machine address 0 (MachineMemory::base)
+  const PcpuStats& stats;  // the port's counters
+  uint8_t* machine_base;   // host address of machine address 0 (MachineMemory::base)
   const std::atomic<bool>& stop;
 };
-// The program of every pcpu thread; layers above the node supply one (a guest), else each pcpu
-// runs the configured workload.
-using PcpuProgram = std::function<WorkloadResult(const PcpuRun&)>;
 
-// Returns the process exit status: 0 after a clean stop, 1 when the run could not go on.
-int run_node_process(const NodeProcessArgs& args, const PcpuProgram& program = {});
+// The node a NodeProgram runs on, once it is up (memory mapped, peers connected, engine running).
+struct NodeContext {
+  const MachineConfig& config;
+  NodeId self;
+  Node& node;
+  uint8_t* machine_base;
+};
+
+// How far a node's guests are, for the launcher's progress line (sent in heartbeats).
+struct GuestProgress {
+  uint32_t vms = 0;      // built on this node so far
+  uint32_t up = 0;       // ... that have run a user process
+  uint32_t ended = 0;    // ... that have ended (powered off, crashed, stopped...)
+  uint64_t instructions = 0;
+};
+
+// What a node runs on its pcpus instead of one of its own workloads: a layer above the node (the
+// monitor) supplies it. Built once per node process; run_pcpu() is every pcpu thread's body.
+class NodeProgram {
+ public:
+  virtual ~NodeProgram() = default;
+  virtual WorkloadResult run_pcpu(const PcpuRun& run) = 0;
+  virtual GuestProgress progress() const = 0;
+};
+using NodeProgramFactory = std::function<std::unique_ptr<NodeProgram>(const NodeContext&)>;
+
+// Returns the process exit status: 0 after a clean stop, 1 when the run could not go on. Without
+// a program, each pcpu runs the configured workload.
+int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& program = {});
 
 }  // namespace disco

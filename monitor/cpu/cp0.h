@@ -55,6 +55,10 @@ struct StatusBits {
   static constexpr uint32_t IE = 1u << 0, EXL = 1u << 1, ERL = 1u << 2, KSU = 3u << 3, UM = 1u << 4,
                             IM = 0xffu << 8, BEV = 1u << 22, FR = 1u << 26, CU0 = 1u << 28, CU1 = 1u << 29;
 };
+// User mode: KSU = user with EXL and ERL clear (MD00090 section 3.3).
+inline bool user_mode(uint32_t status) {
+  return (status & (StatusBits::EXL | StatusBits::ERL)) == 0 && (status & StatusBits::KSU) == StatusBits::UM;
+}
 struct CauseBits {
   static constexpr uint32_t ExcCode = 0x1fu << 2, IP = 0xffu << 8, IP_SW = 3u << 8, IP_TIMER = 1u << 15,
                             IV = 1u << 23, DC = 1u << 27, CE = 3u << 28, TI = 1u << 30, BD = 1u << 31;

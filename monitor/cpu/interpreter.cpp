@@ -192,12 +192,14 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
     soft_tlb_generation_ = v.tlb.generation();
   }
   const uint32_t asid = v.cp0.raw(cp0::EntryHi) & kAsidMask;
-  const int index = v.tlb.match(vaddr, static_cast<uint8_t>(asid));
   TlbTranslation t;
-  if (index < 0)
+  if (trap_ != nullptr) {
+    t = trap_->translate(v, vaddr, store);  // the monitor's machine TLB (trap_handler.h)
+  } else if (const int index = v.tlb.match(vaddr, static_cast<uint8_t>(asid)); index < 0) {
     t.fault = TlbFault::Refill;
-  else
+  } else {
     t = v.tlb.translate(static_cast<unsigned>(index), vaddr, store);
+  }
   if (t.fault != TlbFault::None) {
     fault.exc = t.fault == TlbFault::Modified ? Exception::TlbModified
                 : store                       ? Exception::TlbStore
@@ -210,6 +212,16 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
   (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries] = {
       .key = vaddr >> kPageShift | asid << 20, .frame = t.paddr & ~((1u << kPageShift) - 1)};
   return true;
+}
+
+void Interpreter::flush_translations() { soft_tlb_generation_ = kNoGeneration; }
+
+void Interpreter::forget_translation(uint32_t vaddr, uint8_t asid) {
+  const uint32_t key = vaddr >> kPageShift | uint32_t{asid} << 20;
+  for (auto* soft : {&soft_load_, &soft_store_}) {
+    SoftTlbEntry& e = (*soft)[(vaddr >> kPageShift) % kSoftTlbEntries];
+    if (e.key == key) e = {};
+  }
 }
 
 StepResult Interpreter::step(Vcpu& v, GuestMemory& mem) {

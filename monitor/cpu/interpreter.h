@@ -76,6 +76,7 @@
 #include "monitor/cpu/block_compiler.h"
 #include "monitor/cpu/decoder.h"
 #include "monitor/cpu/guest_memory.h"
+#include "monitor/cpu/trap_handler.h"
 #include "monitor/cpu/vcpu.h"
 
 namespace disco::mips {
@@ -98,6 +99,7 @@ enum class Exception : uint8_t {
   TlbStore,             // TLBS: the same for a store
   FloatingPoint,        // FPE: an enabled IEEE exception, or an unimplemented FPU operation
 };
+inline constexpr unsigned kExceptionKinds = 16;
 std::string_view name(Exception e);
 // Cause.ExcCode of an exception (MD00090 table 9.31); None has none and maps to 0 like Int.
 uint32_t exc_code(Exception e);
@@ -167,6 +169,23 @@ class Interpreter {
 
   // MFC0/MTC0 of an unimplemented CP0 register so far (reads 0, writes ignored).
   uint64_t guest_errors() const { return guest_errors_; }
+  // Exceptions and interrupts delivered by run(), by Exception.
+  const std::array<uint64_t, kExceptionKinds>& exceptions_by_cause() const { return exceptions_by_cause_; }
+  // Cycles the vcpu spent in user mode during run() (entered by ERET or an MTC0 of Status, left
+  // by an exception or interrupt).
+  uint64_t user_cycles(const Vcpu& v) const { return user_cycles_ + (in_user_ ? v.cycles - user_since_ : 0); }
+
+  // The host's time stamp counter, for the monitor's host-time accounting of its entries.
+  static uint64_t time_stamp() { return __builtin_ia32_rdtsc(); }
+  // Hands privileged work to a monitor (trap_handler.h); nullptr: bare mode, the guest owns the CPU.
+  void set_trap_handler(TrapHandler* handler) {
+    trap_ = handler;
+    flush_translations();
+  }
+  // Drops every cached translation (the soft TLB), or one page's in address space `asid`: the
+  // monitor's machine TLB lost them. Translations otherwise die when vcpu.tlb is written.
+  void flush_translations();
+  void forget_translation(uint32_t vaddr, uint8_t asid);
 
   // Forgets the predecoded instructions of the 4 KiB physical page holding `paddr`.
   void invalidate_page(uint32_t paddr);
@@ -193,8 +212,18 @@ class Interpreter {
   template <class Memory>
   StepResult execute(Vcpu& v, Memory& mem, Decoded d, Flow& flow);
   static void commit(Vcpu& v, const Flow& flow);
-  // Delivers an exception step-free code raised, counting it and its cycle.
-  static void take(Vcpu& v, const StepResult& r, uint64_t& exceptions);
+  // Delivers an exception step-free code raised, counting it and its cycle (and tells trap_).
+  void take(Vcpu& v, const StepResult& r, uint64_t& exceptions);
+  // A pending interrupt, delivered as take() delivers an exception; false when none is pending.
+  bool take_interrupt(Vcpu& v, uint64_t& exceptions);
+  // Mode accounting (user_cycles): an exception leaves user mode; ERET and MTC0 Status may enter it.
+  void kernel_mode_begins(const Vcpu& v) {
+    if (!in_user_) return;
+    user_cycles_ += v.cycles - user_since_;
+    in_user_ = false;
+  }
+  void user_mode_may_have_begun(const Vcpu& v);
+
   // execute() and then commit() or take(), counted: one instruction retired or its exception
   // delivered, for run()'s blocks and the compiled blocks' fallback alike.
   template <class Memory>
@@ -260,10 +289,15 @@ class Interpreter {
   };
   static constexpr uint32_t kNoKey = ~0u;
   static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;
+  static constexpr uint64_t kNoGeneration = ~uint64_t{0};  // matches no Tlb::generation: refill first
   std::array<SoftTlbEntry, kSoftTlbEntries> soft_load_{}, soft_store_{};
   uint64_t soft_tlb_generation_ = 0;  // the Tlb::generation the soft TLB was filled under
 
+  TrapHandler* trap_ = nullptr;
   uint64_t guest_errors_ = 0;
+  std::array<uint64_t, kExceptionKinds> exceptions_by_cause_{};
+  uint64_t user_cycles_ = 0, user_since_ = 0;
+  bool in_user_ = false;
   std::unique_ptr<BlockCompiler> compiler_;
   uint32_t compile_after_ = 16;
   uint64_t compiled_blocks_ = 0;

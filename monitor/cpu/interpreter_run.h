@@ -21,9 +21,7 @@ inline constexpr uint32_t kCountResolution = 2;  // Count ticks every other cycl
 // primary I-cache, which Linux's flush_icache_range issues per line after writing code.
 inline constexpr uint8_t kHitInvalidateI = 0b10000;
 
-inline bool user_mode(uint32_t status) {
-  return (status & (StatusBits::EXL | StatusBits::ERL)) == 0 && (status & StatusBits::KSU) == StatusBits::UM;
-}
+using mips::user_mode;
 // CP0 instructions and CACHE: kernel mode, or Status.CU0.
 inline bool cp0_usable(uint32_t status) { return !user_mode(status) || (status & StatusBits::CU0); }
 
@@ -90,6 +88,13 @@ inline bool Interpreter::translate(Vcpu& v, uint32_t vaddr, bool store, uint32_t
     }
   }
   return translate_mapped(v, vaddr, store, paddr, fault);
+}
+
+inline void Interpreter::user_mode_may_have_begun(const Vcpu& v) {
+  const bool user = interpreter_detail::user_mode(status(v));
+  if (user && !in_user_) user_since_ = v.cycles;
+  if (!user) kernel_mode_begins(v);
+  in_user_ = user;
 }
 
 inline Interpreter::PredecodedPage* Interpreter::fetch_page(Vcpu& v, uint32_t& pa, StepResult& fault) {
@@ -425,10 +430,13 @@ template <class Memory>
 
     // ---- no-ops for an interpreter with no caches and in-order memory
     case Op::SYNC: case Op::PREF: break;
-    case Op::CACHE:  // only the I-cache line invalidate matters to us
+    case Op::CACHE: {  // only the I-cache line invalidate matters to us
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
+      const uint64_t started = trap_ != nullptr ? time_stamp() : 0;
       if (d.rt == kHitInvalidateI && translate(v, addr, false, pa, fault)) invalidate_page(pa);
+      if (trap_ != nullptr) [[unlikely]] trap_->privileged(v, {.op = Op::CACHE, .started = started});
       break;
+    }
     case Op::SYNCI:  // a user address error is still raised; an untranslated address is ignored
       if (translate(v, addr, false, pa, fault))
         invalidate_page(pa);
@@ -452,21 +460,31 @@ template <class Memory>
       break;
     }
 
-    // ---- CP0 (the CU0 check first: user mode without it raises CpU 0 for all of them)
+    // ---- CP0 (the CU0 check first: user mode without it raises CpU 0 for all of them). Under a
+    // monitor (trap_) the effect is the same, on the virtual CP0 and TLB, and the monitor is told.
     case Op::MFC0: case Op::MTC0: case Op::RDPGPR: case Op::WRPGPR: case Op::DI: case Op::EI:
     case Op::ERET: case Op::WAIT: case Op::TLBR: case Op::TLBWI: case Op::TLBWR: case Op::TLBP: {
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
+      PrivilegedOp op{.op = d.op};
+      if (trap_ != nullptr) [[unlikely]] {
+        op.started = time_stamp();
+        op.before = status(v);
+      }
       switch (d.op) {
         case Op::MFC0: {
           uint32_t value;
-          if (!v.cp0.read({d.rd, static_cast<uint8_t>(d.funct & 7)}, v.cycles, value)) ++guest_errors_;
+          op.reg = {d.rd, static_cast<uint8_t>(d.funct & 7)};
+          if (!v.cp0.read(op.reg, v.cycles, value)) ++guest_errors_;
           r[d.rt] = value;
           break;
         }
         case Op::MTC0: {
           const Cp0Id id{d.rd, static_cast<uint8_t>(d.funct & 7)};
+          op.reg = id;
+          if (trap_ != nullptr) [[unlikely]] v.cp0.read(id, v.cycles, op.before);
           if (!v.cp0.write(id, rt, v.cycles)) ++guest_errors_;
           if (id == cp0::Count || id == cp0::Compare) timer_moved = true;
+          if (id == cp0::Status) user_mode_may_have_begun(v);
           break;
         }
         case Op::RDPGPR: case Op::WRPGPR: r[d.rd] = rt; break;  // one register set: PSS = CSS
@@ -490,20 +508,23 @@ template <class Memory>
           v.ll_bit = false;
           pc_after = target;
           next_after = target + 4;
+          user_mode_may_have_begun(v);
           break;
         }
         case Op::WAIT: waiting = true; break;
         case Op::TLBP: v.tlb.probe(v.cp0); break;
         case Op::TLBR: v.tlb.read(v.cp0); break;
-        case Op::TLBWI: v.tlb.write(v.cp0, v.cp0.raw(cp0::Index)); break;
-        case Op::TLBWR: {
-          uint32_t random;
-          v.cp0.read(cp0::Random, v.cycles, random);
-          v.tlb.write(v.cp0, random);
+        case Op::TLBWI: case Op::TLBWR: {
+          uint32_t index = v.cp0.raw(cp0::Index);
+          if (d.op == Op::TLBWR) v.cp0.read(cp0::Random, v.cycles, index);
+          op.index = index % v.tlb.size();
+          if (trap_ != nullptr) [[unlikely]] op.replaced = v.tlb.entry(op.index);
+          v.tlb.write(v.cp0, index);
           break;
         }
         default: break;
       }
+      if (trap_ != nullptr) [[unlikely]] trap_->privileged(v, op);
       break;
     }
 
@@ -572,7 +593,11 @@ template <class Memory>
       if ((d.flags & kPrivileged) && !cp0_usable(status(v))) {
         return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       }
-      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, DERET, Reserved
+      if (d.op == Op::HYPCALL && trap_ != nullptr) {  // the monitor call; bare mode has no VZ ASE
+        waiting = trap_->hypercall(v, d);
+        break;
+      }
+      return raise(Exception::ReservedInstruction, in_ds);  // SDBBP, DERET, HYPCALL (bare), Reserved
   }
 
   flow = {.pc_after = pc_after, .next_after = next_after, .jumped = branch_taken_or_jump};
@@ -580,9 +605,18 @@ template <class Memory>
 }
 
 inline void Interpreter::take(Vcpu& v, const StepResult& r, uint64_t& exceptions) {
+  kernel_mode_begins(v);
   deliver(v, r);
   ++exceptions;
+  ++exceptions_by_cause_[static_cast<unsigned>(r.exc)];
   ++v.cycles;  // an exception takes a cycle too, so a fault loop still moves time on
+  if (trap_ != nullptr) [[unlikely]] trap_->reflected(v, r);
+}
+
+inline bool Interpreter::take_interrupt(Vcpu& v, uint64_t& exceptions) {
+  if (!interrupt_pending(v)) return false;
+  take(v, {.exc = Exception::Interrupt, .in_delay_slot = v.in_delay_slot}, exceptions);
+  return true;
 }
 
 template <class Memory>
@@ -602,7 +636,9 @@ inline void Interpreter::settle(BlockContext& c) {
   const auto ran = static_cast<uint32_t>(c.pending);
   c.vcpu->cycles += ran;
   c.instructions += ran;
-  if (c.pending >> 32) *c.hits += c.pending >> 32;
+  // The hit counter is read by the node's progress reports while this pcpu bumps it: a relaxed
+  // atomic add of its only writer, as node_stats.h's Counter does.
+  if (c.pending >> 32) __atomic_store_n(c.hits, __atomic_load_n(c.hits, __ATOMIC_RELAXED) + (c.pending >> 32), __ATOMIC_RELAXED);
   c.pending = 0;
 }
 
@@ -658,7 +694,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                        .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
                                  &compiled_store<Memory, Op::SW>}};
   if (compiler_ != nullptr) context.hits = compiler_->hits();
-  const auto take = [&](const StepResult& r) { Interpreter::take(v, r, stats.exceptions); };
+  const auto take = [&](const StepResult& r) { this->take(v, r, stats.exceptions); };
   // Compiled blocks count in the context; summed once at the end (not reloaded after every block).
   const auto finish = [&](RunExit exit) {
     stats.instructions += context.instructions;
@@ -667,10 +703,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
   };
   for (;;) {
     // Between blocks: the only place interrupts are taken and the clock is looked at.
-    if (deliver_interrupt(v)) {
-      ++stats.exceptions;
-      ++v.cycles;  // as take() counts an exception
-    }
+    take_interrupt(v, stats.exceptions);
     if (v.cycles >= until) return finish(RunExit::Until);
     StepResult fault{.in_delay_slot = v.in_delay_slot};
     uint32_t pa;

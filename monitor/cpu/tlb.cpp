@@ -11,14 +11,16 @@ constexpr uint32_t kIndexProbeFailed = 1u << 31;  // Index.P
 
 int Tlb::match(uint32_t vaddr, uint8_t asid) const {
   for (unsigned i = 0; i < entries_.size(); ++i) {
-    const TlbEntry& e = entries_[i];
-    if (((vaddr & kVpn2Mask) & ~e.mask) == e.vpn2 && (e.global || e.asid == asid)) return static_cast<int>(i);
+    if (matches(entries_[i], vaddr, asid)) return static_cast<int>(i);
   }
   return -1;
 }
 
 TlbTranslation Tlb::translate(unsigned index, uint32_t vaddr, bool store) const {
-  const TlbEntry& e = entries_[index];
+  return mips::translate(entries_[index], vaddr, store);
+}
+
+TlbTranslation translate(const TlbEntry& e, uint32_t vaddr, bool store) {
   // The pair covers 2 * page_bytes; the bit just above a page's offset picks even or odd.
   const uint32_t page_bytes = (e.mask + 0x2000u) >> 1;
   const uint32_t lo = e.lo[(vaddr & page_bytes) ? 1 : 0];

@@ -43,6 +43,15 @@ struct EntryLoBits {
   static constexpr uint32_t Pfn = 0xfffffu << PfnShift;
 };
 
+// Whether entry `e` maps `vaddr` in address space `asid`.
+inline bool matches(const TlbEntry& e, uint32_t vaddr, uint8_t asid) {
+  return ((vaddr & 0xffffe000u) & ~e.mask) == e.vpn2 && (e.global || e.asid == asid);
+}
+// The physical address of `vaddr` through entry `e` (which matches it), or the fault.
+TlbTranslation translate(const TlbEntry& e, uint32_t vaddr, bool store);
+// Whether either page of the pair is valid (an entry that can translate something).
+inline bool any_valid(const TlbEntry& e) { return ((e.lo[0] | e.lo[1]) & EntryLoBits::V) != 0; }
+
 class Tlb {
  public:
   explicit Tlb(unsigned entries = 16) : entries_(entries) {}

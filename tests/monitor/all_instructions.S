@@ -161,6 +161,12 @@
 	deret
 	wait
 	wait	0x7ffff
+	.set	push
+	.set	mips32r5
+	.set	virt
+	hypcall
+	hypcall	0x2a5
+	.set	pop
 # COP1: moves, branches
 	mfc1	$2, $f0
 	cfc1	$3, $31

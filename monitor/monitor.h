@@ -1,0 +1,66 @@
+// The Disco monitor of one node (the paper's section 4.2: a replicated monitor, one per node).
+// Every node process runs one: it owns the memmap of its node's machine memory, the VMs whose
+// vcpus are placed on its node, and a scheduler per pcpu that time-shares those vcpus. Monitors
+// cooperate only by messages over the interconnect (monitor_messages.h): no host-shared heap.
+//
+// Bare mode is the one-VM case: the VM's pmap is the machine itself and its vcpu runs with no
+// monitor half; every other node's monitor has no VM and its engine just serves memory.
+//
+// Call sequence (node_process.h's NodeProgram): constructed in the node process once the node is
+// up; run_pcpu() on each pcpu thread (builds, boots and schedules that pcpu's VMs, returns their
+// reports); progress() from the node's main thread at any time.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "monitor/numa/memmap.h"
+#include "monitor/sched/pcpu_scheduler.h"
+#include "monitor/vm/vm.h"
+#include "monitor/vm/vm_config.h"
+#include "node/node_process.h"
+
+namespace disco {
+
+// The guest section of a run's configuration: the VMs, and how pcpus share them.
+struct MonitorConfig {
+  std::vector<VmConfig> vms;
+  SchedConfig sched;
+};
+nlohmann::json to_json(const MonitorConfig& c);
+MonitorConfig monitor_config_from_json(const nlohmann::json& j);  // strict: one-line std::runtime_error
+// Empty when the machine can run these VMs, else a one-line reason.
+std::string check(const MonitorConfig& c, const MachineGeometry& machine);
+
+class Monitor final : public NodeProgram {
+ public:
+  Monitor(const MonitorConfig& config, const NodeContext& node);
+  ~Monitor() override;
+
+  WorkloadResult run_pcpu(const PcpuRun& run) override;
+  GuestProgress progress() const override;
+
+ private:
+  // The pmap of a VM of this node: bare mode's machine, or pages from the memmap.
+  std::optional<Pmap> make_pmap(const VmConfig& vm, std::string& error);
+  void read_input(const std::string& fifo, Vm& vm, const std::atomic<bool>& stop);
+
+  MonitorConfig config_;
+  NodeContext node_;
+  Memmap memmap_;
+  uint64_t tsc_per_us_;
+  std::vector<std::vector<VmConfig>> by_pcpu_;  // this node's VMs, by the pcpu that runs them
+  mutable std::mutex vms_mutex_;
+  std::vector<Vm*> vms_;   // the VMs running on this node's pcpus, for progress()
+  GuestProgress finished_;  // the VMs whose pcpu has finished
+};
+
+// The ticks of the host's time stamp counter per microsecond, measured over a few milliseconds.
+uint64_t measure_tsc_per_us();
+
+}  // namespace disco

@@ -1,0 +1,211 @@
+#include "monitor/vm/vcpu_monitor.h"
+
+#include "monitor/vm/hypercalls.h"
+
+namespace disco {
+namespace {
+
+using mips::Op;
+using mips::TlbEntry;
+namespace cp0 = mips::cp0;
+
+constexpr uint32_t kVpn2Mask = 0xffffe000u;
+constexpr uint32_t kAsidMask = 0xffu;
+constexpr uint32_t kIndexProbeFailed = 1u << 31;
+
+// The virtual pages [first, last] an entry's pair covers.
+std::pair<uint32_t, uint32_t> vpns_of(const TlbEntry& e) {
+  const uint32_t first = e.vpn2 >> 12;
+  return {first, first + ((e.mask + 0x2000u) >> 12) - 1};
+}
+
+}  // namespace
+
+std::string_view name(MonitorEntry e) {
+  switch (e) {
+    case MonitorEntry::TlbWrite: return "tlb_write";
+    case MonitorEntry::TlbRead: return "tlb_read";
+    case MonitorEntry::TlbMiss: return "tlb_miss";
+    case MonitorEntry::Cp0: return "cp0";
+    case MonitorEntry::Eret: return "eret";
+    case MonitorEntry::Exception: return "exception";
+    case MonitorEntry::Interrupt: return "interrupt";
+    case MonitorEntry::Wait: return "wait";
+    case MonitorEntry::Cache: return "cache";
+    case MonitorEntry::Hypercall: return "hypercall";
+  }
+  return "?";
+}
+
+VcpuMonitor::VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner,
+                         unsigned l2tlb_entries, Pmap& pmap, NodeId node, uint32_t cpu_mhz, VmServices& vm)
+    : interpreter_(interpreter), machine_tlb_(machine_tlb), owner_(owner), l2tlb_(l2tlb_entries), pmap_(pmap),
+      node_(node), cpu_mhz_(cpu_mhz), vm_(vm) {}
+
+void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started) {
+  MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
+  ++s.count;
+  s.host_ticks += mips::Interpreter::time_stamp() - started;
+  charge_carry_ += uint64_t{kTrapGuestNs} * cpu_mhz_;
+  const uint64_t cycles = charge_carry_ / 1000;
+  charge_carry_ %= 1000;
+  v.cycles += cycles;
+  stats_.monitor_cycles += cycles;
+  if (mips::user_mode(v.cp0.raw(cp0::Status))) stats_.monitor_cycles_in_user += cycles;
+}
+
+bool VcpuMonitor::special_page(const mips::PrivilegedOp& op, uint32_t after) {
+  switch (op.op) {
+    case Op::MFC0:  // Count and Random follow the clock: a page cannot hold them
+      return !(op.reg == cp0::Count || op.reg == cp0::Random);
+    case Op::MTC0:
+      if (op.reg == cp0::Status) return ((op.before ^ after) & ~mips::StatusBits::IE) == 0;
+      return op.reg == cp0::EPC || op.reg == cp0::ErrorEPC || op.reg == cp0::EntryLo0 || op.reg == cp0::EntryLo1 ||
+             op.reg == cp0::PageMask || op.reg == cp0::Index || op.reg == cp0::Context || op.reg == cp0::BadVAddr ||
+             op.reg == cp0::EBase || op.reg == cp0::IntCtl || op.reg == cp0::SRSCtl || op.reg == cp0::LLAddr;
+    case Op::DI: case Op::EI: case Op::RDPGPR: case Op::WRPGPR:
+      return true;  // Status.IE only; GPR moves
+    default:
+      return false;
+  }
+}
+
+void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
+  uint32_t after = 0;
+  if (op.op == Op::MTC0) v.cp0.read(op.reg, v.cycles, after);
+  if (special_page(op, after)) {
+    ++stats_.special_page;
+    return;
+  }
+  MonitorEntry kind = MonitorEntry::Cp0;
+  switch (op.op) {
+    case Op::TLBWI: case Op::TLBWR:
+      tlb_written(v, op);
+      kind = MonitorEntry::TlbWrite;
+      break;
+    case Op::TLBP:
+      if (v.cp0.raw(cp0::Index) & kIndexProbeFailed) {
+        // The guest now believes the page is not cached: make it so (l2tlb.h's rules).
+        const uint32_t hi = v.cp0.raw(cp0::EntryHi);
+        const TlbEntry probe{.vpn2 = hi & kVpn2Mask, .asid = static_cast<uint8_t>(hi & kAsidMask)};
+        l2tlb_.drop_overlapping(probe);
+        const auto [first, last] = vpns_of(probe);
+        machine_tlb_.drop_range(owner_, first, last, true, 0);
+      }
+      kind = MonitorEntry::TlbRead;
+      break;
+    case Op::TLBR: kind = MonitorEntry::TlbRead; break;
+    case Op::ERET: kind = MonitorEntry::Eret; break;
+    case Op::WAIT: kind = MonitorEntry::Wait; break;
+    case Op::CACHE: kind = MonitorEntry::Cache; break;
+    default: break;
+  }
+  entered(v, kind, op.started);
+}
+
+void VcpuMonitor::drop_machine(const TlbEntry& e) {
+  const auto [first, last] = vpns_of(e);
+  machine_tlb_.drop_range(owner_, first, last, e.global, e.asid);
+}
+
+void VcpuMonitor::tlb_written(mips::Vcpu& v, const mips::PrivilegedOp& op) {
+  const TlbEntry& written = v.tlb.entry(op.index);
+  if (op.op == Op::TLBWR) {
+    l2tlb_.insert(op.replaced);  // evicted by the hardware's choice: the guest cannot tell it is kept
+  } else {
+    drop_machine(op.replaced);  // overwritten on purpose: it must stop translating
+    // A guest that invalidated every entry it does not wire with TLBWI has flushed its TLB
+    // (Linux's local_flush_tlb_all): all of it goes, here too. A valid entry written since
+    // takes its index out of the count.
+    const unsigned wired = v.cp0.raw(cp0::Wired) % v.tlb.size();
+    const uint64_t all = (v.tlb.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << v.tlb.size()) - 1) & ~((uint64_t{1} << wired) - 1);
+    if (mips::any_valid(written))
+      written_by_tlbwi_ &= ~(uint64_t{1} << op.index);
+    else
+      written_by_tlbwi_ |= uint64_t{1} << op.index;
+    if ((written_by_tlbwi_ & all) == all) {
+      l2tlb_.clear();
+      machine_tlb_.drop_owner(owner_);
+      written_by_tlbwi_ = 0;
+      ++stats_.l2tlb_clears;
+    }
+  }
+  l2tlb_.drop_overlapping(written);
+  drop_machine(written);
+}
+
+void VcpuMonitor::install(mips::Vcpu& v, uint32_t vaddr, uint8_t asid, const TlbEntry& e) {
+  const mips::TlbTranslation t = mips::translate(e, vaddr, false);
+  mips::MachineTlbEntry m{.owner = owner_,
+                          .machine_asid = machine_tlb_.machine_asid(owner_, asid),
+                          .guest_asid = asid,
+                          .vpn = vaddr >> 12,
+                          .guest_frame = t.paddr >> 12,
+                          .writable = mips::translate(e, vaddr, true).fault == mips::TlbFault::None};
+  if (t.paddr < pmap_.bytes()) m.machine_page = pmap_.machine_address(t.paddr, node_) >> 12;
+  machine_tlb_.insert(m);
+}
+
+mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool store) {
+  const uint8_t asid = static_cast<uint8_t>(v.cp0.raw(cp0::EntryHi) & kAsidMask);
+  const mips::MachineTlbEntry* hit = machine_tlb_.lookup(vaddr >> 12, machine_tlb_.machine_asid(owner_, asid));
+  if (hit != nullptr && (!store || hit->writable))
+    return {.paddr = hit->guest_frame << 12 | (vaddr & 0xfffu), .page_bytes = 4096};
+  // A miss of the real TLB traps to the monitor (a store through a clean entry too: only the
+  // guest's TLB can say whether the guest sees a Mod or a refill).
+  const uint64_t started = mips::Interpreter::time_stamp();
+  ++stats_.machine_tlb_misses;
+  mips::TlbTranslation t{.fault = mips::TlbFault::Refill};
+  if (const int index = v.tlb.match(vaddr, asid); index >= 0) {
+    const TlbEntry& e = v.tlb.entry(static_cast<unsigned>(index));
+    t = mips::translate(e, vaddr, store);
+    if (t.fault == mips::TlbFault::None) {
+      install(v, vaddr, asid, e);
+      ++stats_.virtual_tlb_refills;
+    }
+  } else if (const TlbEntry* kept = l2tlb_.lookup(vaddr, asid); kept != nullptr) {
+    // Answered here only when it translates: a fault on it is the guest's to see, through a
+    // refill that brings the entry back into its own TLB first.
+    if (const mips::TlbTranslation k = mips::translate(*kept, vaddr, store); k.fault == mips::TlbFault::None) {
+      t = k;
+      install(v, vaddr, asid, *kept);
+      ++stats_.l2tlb_hits;
+    }
+  }
+  if (t.fault != mips::TlbFault::None) {
+    ++stats_.guest_tlb_faults;
+    fault_pending_ = true;  // reflected() is this same trap
+  }
+  entered(v, MonitorEntry::TlbMiss, started);
+  return t;
+}
+
+void VcpuMonitor::reflected(mips::Vcpu& v, const mips::StepResult& result) {
+  const bool tlb = result.exc == mips::Exception::TlbLoad || result.exc == mips::Exception::TlbStore ||
+                   result.exc == mips::Exception::TlbModified;
+  if (fault_pending_ && tlb) {
+    fault_pending_ = false;
+    return;
+  }
+  entered(v, result.exc == mips::Exception::Interrupt ? MonitorEntry::Interrupt : MonitorEntry::Exception,
+          mips::Interpreter::time_stamp());
+}
+
+bool VcpuMonitor::hypercall(mips::Vcpu& v, const mips::Decoded&) {
+  const uint64_t started = mips::Interpreter::time_stamp();
+  const HypercallResult r = serve_hypercall(v.gpr[kHypercallNumberReg], v.gpr[kHypercallArgReg], vm_);
+  v.gpr[kHypercallResultReg] = r.value;
+  v.gpr[kHypercallResult2Reg] = r.value2;
+  if (r.zeroed) {
+    ++stats_.pages_zeroed;
+    interpreter_.invalidate_page(v.gpr[kHypercallArgReg]);
+  }
+  if (r.released) {
+    ++stats_.pages_released;
+    interpreter_.invalidate_page(v.gpr[kHypercallArgReg]);
+  }
+  entered(v, MonitorEntry::Hypercall, started);
+  return r.idle;
+}
+
+}  // namespace disco
