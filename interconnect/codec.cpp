@@ -70,6 +70,13 @@ void fill(wire::Ping::Builder b, const Message& m) {
   if (m.pad_bytes > 0) b.initPad(m.pad_bytes);  // capnp zero-fills new space
 }
 
+void fill(wire::Shootdown::Builder b, const Message& m) {
+  b.setTxn(m.txn);
+  b.setPcpu(m.pcpu);
+  b.setVm(m.vm);
+  b.setMachinePage(m.machine >> 12);
+}
+
 void build(const Message& m, wire::Message::Builder root) {
   root.setSrc(m.src);
   switch (m.kind) {
@@ -108,6 +115,40 @@ void build(const Message& m, wire::Message::Builder root) {
     }
     case MsgKind::Ping: return fill(root.initPing(), m);
     case MsgKind::Pong: return fill(root.initPong(), m);
+    case MsgKind::PageAlloc: {
+      auto b = root.initPageAlloc();
+      b.setTxn(m.txn);
+      b.setPcpu(m.pcpu);
+      b.setVm(m.vm);
+      b.setGuestPage(m.guest_page);
+      b.setPages(m.pages);
+      return;
+    }
+    case MsgKind::PageGrant: {
+      auto b = root.initPageGrant();
+      b.setTxn(m.txn);
+      b.setPcpu(m.pcpu);
+      b.setVm(m.vm);
+      b.setGuestPage(m.guest_page);
+      b.setMachine(m.machine);
+      b.setPages(m.pages);
+      return;
+    }
+    case MsgKind::PageFree: {
+      auto b = root.initPageFree();
+      b.setVm(m.vm);
+      b.setMachine(m.machine);
+      b.setPages(m.pages);
+      return;
+    }
+    case MsgKind::TlbShootdown: return fill(root.initTlbShootdown(), m);
+    case MsgKind::ShootdownDone: return fill(root.initShootdownDone(), m);
+    case MsgKind::VmExited: {
+      auto b = root.initVmExited();
+      b.setVm(m.vm);
+      b.setExit(m.exit_code);
+      return;
+    }
   }
   throw std::invalid_argument(fmt::format("encode: {} is not a MsgKind", static_cast<unsigned>(m.kind)));
 }
@@ -142,6 +183,12 @@ constexpr std::array<Carries, kMsgKinds> kCarries = {{
     {.line = true, .pcpu = true},                    // Nack
     {.pcpu = true},                                  // Ping
     {.pcpu = true},                                  // Pong
+    {.pcpu = true},                                  // PageAlloc
+    {.pcpu = true},                                  // PageGrant
+    {},                                              // PageFree
+    {.pcpu = true},                                  // TlbShootdown
+    {.pcpu = true},                                  // ShootdownDone
+    {},                                              // VmExited
 }};
 
 std::nullopt_t reject(DropCounters& drops, DropReason reason, const std::string& detail) {
@@ -186,6 +233,49 @@ void take(wire::Ping::Reader r, Read& out) {
   out.m.pcpu = r.getPcpu();
   const size_t pad = r.getPad().size();  // the frame limit keeps this far below 2^32
   out.m.pad_bytes = static_cast<uint32_t>(pad);
+}
+
+void take(wire::Shootdown::Reader r, Read& out) {
+  out.m.txn = r.getTxn();
+  out.m.pcpu = r.getPcpu();
+  out.m.vm = r.getVm();
+  const uint64_t page = r.getMachinePage();
+  out.m.machine = page < (uint64_t{1} << 52) ? page << 12 : ~MachineAddr{0};  // ~0: out of every range
+}
+
+// A monitor message's VM and page range against the machine: the empty string, or the problem.
+std::string monitor_range_problem(const Message& m, const WireLimits& l) {
+  const uint64_t machine_pages = l.pages_per_node * l.nodes;
+  if (m.vm >= kMaxVms) return fmt::format("VM {} (ids are below {})", m.vm, kMaxVms);
+  switch (m.kind) {
+    case MsgKind::PageAlloc:
+      if (m.pages == 0 || m.pages > l.pages_per_node) return fmt::format("{} pages", m.pages);
+      [[fallthrough]];
+    case MsgKind::PageGrant:
+      if (m.guest_page > kMaxGuestPages || m.pages > kMaxGuestPages - m.guest_page)
+        return fmt::format("guest pages {:#x}+{}", m.guest_page, m.pages);
+      if (m.kind == MsgKind::PageAlloc || m.pages == 0) return {};
+      // A grant gives pages of its sender's own memory.
+      if (m.machine % 4096 != 0 || m.machine / 4096 < m.src * l.pages_per_node ||
+          m.machine / 4096 >= (m.src + uint64_t{1}) * l.pages_per_node ||
+          m.pages > (m.src + uint64_t{1}) * l.pages_per_node - m.machine / 4096)
+        return fmt::format("machine {:#x}+{} pages is not node {}'s", m.machine, m.pages, m.src);
+      return {};
+    case MsgKind::PageFree: {
+      const uint64_t first = m.machine / 4096;
+      if (m.pages == 0 || m.machine % 4096 != 0 || first >= machine_pages || m.pages > l.pages_per_node - first % l.pages_per_node)
+        return fmt::format("machine {:#x}+{} pages is not one node's", m.machine, m.pages);
+      return {};
+    }
+    case MsgKind::TlbShootdown: case MsgKind::ShootdownDone:
+      if (m.machine / 4096 >= machine_pages) return fmt::format("machine page {:#x}", m.machine);
+      return {};
+    case MsgKind::VmExited:
+      if (m.exit_code > kMaxVmExitCode) return fmt::format("exit code {}", m.exit_code);
+      return {};
+    default:
+      return {};
+  }
 }
 
 // Reads root into a Message and checks it. Runs under runCatchingExceptions: a capnp exception
@@ -247,6 +337,44 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
     }
     case wire::Message::PING: m.kind = MsgKind::Ping; take(root.getPing(), r); break;
     case wire::Message::PONG: m.kind = MsgKind::Pong; take(root.getPong(), r); break;
+    case wire::Message::PAGE_ALLOC: {
+      m.kind = MsgKind::PageAlloc;
+      auto a = root.getPageAlloc();
+      m.txn = a.getTxn();
+      m.pcpu = a.getPcpu();
+      m.vm = a.getVm();
+      m.guest_page = a.getGuestPage();
+      m.pages = a.getPages();
+      break;
+    }
+    case wire::Message::PAGE_GRANT: {
+      m.kind = MsgKind::PageGrant;
+      auto g = root.getPageGrant();
+      m.txn = g.getTxn();
+      m.pcpu = g.getPcpu();
+      m.vm = g.getVm();
+      m.guest_page = g.getGuestPage();
+      m.machine = g.getMachine();
+      m.pages = g.getPages();
+      break;
+    }
+    case wire::Message::PAGE_FREE: {
+      m.kind = MsgKind::PageFree;
+      auto f = root.getPageFree();
+      m.vm = f.getVm();
+      m.machine = f.getMachine();
+      m.pages = f.getPages();
+      break;
+    }
+    case wire::Message::TLB_SHOOTDOWN: m.kind = MsgKind::TlbShootdown; take(root.getTlbShootdown(), r); break;
+    case wire::Message::SHOOTDOWN_DONE: m.kind = MsgKind::ShootdownDone; take(root.getShootdownDone(), r); break;
+    case wire::Message::VM_EXITED: {
+      m.kind = MsgKind::VmExited;
+      auto e = root.getVmExited();
+      m.vm = e.getVm();
+      m.exit_code = e.getExit();
+      break;
+    }
     default:
       return reject(drops, DropReason::UnknownKind,
                     fmt::format("union discriminant {}", static_cast<unsigned>(root.which())));
@@ -271,6 +399,9 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
     return reject(drops, DropReason::BadSize, fmt::format("{} carries {} data bytes", name(m.kind), r.data_bytes));
   if (m.pad_bytes > kMaxPadBytes)
     return reject(drops, DropReason::BadSize, fmt::format("{} pad of {} bytes", name(m.kind), m.pad_bytes));
+  if (is_monitor_message(m.kind))
+    if (const std::string problem = monitor_range_problem(m, limits); !problem.empty())
+      return reject(drops, DropReason::BadRange, fmt::format("{}: {}", name(m.kind), problem));
   if (const PortIndex want = port_of(m.kind, m.pcpu); want != arrived_on)
     return reject(drops, DropReason::WrongPort,
                   fmt::format("{} on port {}, belongs on {}", name(m.kind), arrived_on, want));

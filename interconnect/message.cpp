@@ -14,13 +14,14 @@ std::string_view lookup(const std::array<std::string_view, N>& names, E e) {
 
 constexpr std::array<std::string_view, kMsgKinds> kMsgKindNames = {
     "GetS", "GetX", "PutS",   "PutE", "PutM", "FwdGetS", "FwdGetX", "Inv",
-    "Grant", "InvAck", "FwdAck", "PutAck", "Nack", "Ping",  "Pong",
+    "Grant", "InvAck", "FwdAck", "PutAck", "Nack", "Ping",  "Pong", "PageAlloc", "PageGrant", "PageFree",
+    "TlbShootdown", "ShootdownDone", "VmExited",
 };
 constexpr std::array<std::string_view, 3> kGrantStateNames = {"Shared", "Exclusive", "Modified"};
 constexpr std::array<std::string_view, 3> kNackReasonNames = {"BadLine", "HomeDown", "Stopping"};
 constexpr std::array<std::string_view, kDropReasons> kDropReasonNames = {
     "Truncated", "Malformed", "UnknownKind", "BadNode",    "BadPcpu",
-    "BadLine",   "BadSize",   "WrongPort",   "Stale",      "SendFailed",
+    "BadLine",   "BadSize",   "WrongPort",   "Stale",      "SendFailed", "BadRange",
 };
 
 }  // namespace
@@ -38,6 +39,10 @@ PortIndex port_of(MsgKind k, PcpuId pcpu) {
     case MsgKind::PutE:
     case MsgKind::PutM:
     case MsgKind::Ping:  // the echo is served by the engine, like a request
+    case MsgKind::PageAlloc:  // the monitor's requests are served by the engine too
+    case MsgKind::PageFree:
+    case MsgKind::TlbShootdown:
+    case MsgKind::VmExited:
       return kRequestPort;
     case MsgKind::FwdGetS:
     case MsgKind::FwdGetX:
@@ -50,6 +55,8 @@ PortIndex port_of(MsgKind k, PcpuId pcpu) {
     case MsgKind::Grant:
     case MsgKind::Nack:
     case MsgKind::Pong:  // straight to the waiting pcpu, as a grant
+    case MsgKind::PageGrant:
+    case MsgKind::ShootdownDone:
       return static_cast<PortIndex>(kFirstPcpuPort + pcpu);
   }
   return kRequestPort;  // unreachable for a valid MsgKind; keeps -Wreturn-type quiet

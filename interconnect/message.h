@@ -31,8 +31,19 @@ enum class MsgKind : uint8_t {
   Nack,     // response: the request cannot be served (bad line, home down, stopping)
   Ping,     // transport benchmark: echo me
   Pong,     // transport benchmark: the echo
+  // The monitors' own messages (monitor/monitor.h): served by the receiving node's monitor.
+  PageAlloc,      // request: machine pages of the receiver's memory for a VM
+  PageGrant,      // response: a range of them (possibly empty), to the asking pcpu
+  PageFree,       // request: pages a VM borrowed go back
+  TlbShootdown,   // request: drop machine TLB entries mapping a machine page
+  ShootdownDone,  // response: done, to the asking pcpu
+  VmExited,       // request: a VM ended
 };
-inline constexpr unsigned kMsgKinds = 15;
+inline constexpr unsigned kMsgKinds = 21;
+inline bool is_monitor_message(MsgKind k) { return k >= MsgKind::PageAlloc; }
+inline constexpr uint32_t kMaxVms = 4096;         // VM ids on the wire are below this
+inline constexpr uint32_t kMaxGuestPages = 1u << 20;  // a VM's guest pages: 4 GiB of 4 KiB pages
+inline constexpr uint8_t kMaxVmExitCode = 15;
 
 enum class GrantState : uint8_t { Shared, Exclusive, Modified };
 enum class NackReason : uint8_t { BadLine, HomeDown, Stopping };
@@ -64,6 +75,11 @@ struct Message {
   NackReason reason = NackReason::BadLine;  // Nack
   uint64_t seq = 0;         // Ping/Pong sequence number
   uint32_t pad_bytes = 0;   // Ping/Pong: bytes of padding carried, to match a protocol message's size
+  uint32_t vm = 0;          // monitor messages: the VM (< kMaxVms)
+  uint64_t guest_page = 0;  // PageAlloc/PageGrant: the first guest page
+  MachineAddr machine = 0;  // PageGrant/PageFree: the first machine page's address; shootdowns: the page's
+  uint64_t pages = 0;       // PageAlloc/PageGrant/PageFree
+  uint8_t exit_code = 0;    // VmExited (<= kMaxVmExitCode)
 };
 
 // What the decoder checks a message against: the machine it belongs to.
@@ -72,6 +88,7 @@ struct WireLimits {
   uint32_t pcpus_per_node = 0;
   uint64_t total_lines = 0;
   uint64_t lines_per_node = 0;
+  uint64_t pages_per_node = 0;  // 4 KiB machine pages of one node's memory
 };
 
 // Why an incoming message was dropped; each has a counter and a rate-limited log line.
@@ -86,8 +103,9 @@ enum class DropReason : uint8_t {
   WrongPort,      // a message kind that does not belong on the port it arrived on
   Stale,          // a reply that matches no outstanding transaction
   SendFailed,     // outgoing: the destination could not take it
+  BadRange,       // a VM or page range outside the machine or not the sender's or receiver's to give
 };
-inline constexpr unsigned kDropReasons = 10;
+inline constexpr unsigned kDropReasons = 11;
 std::string_view name(DropReason r);
 
 }  // namespace disco

@@ -88,6 +88,48 @@ struct Ping {
   pad @2 :Data;
 }
 
+# --- monitor messages: the replicated Disco monitors cooperate (monitor/monitor.h) -------------
+
+struct PageAlloc {
+  # A monitor asks another node's monitor for machine pages for one of its VMs.
+  txn @0 :UInt32;
+  pcpu @1 :UInt16;        # the asking pcpu: the grant goes to its port
+  vm @2 :UInt32;
+  guestPage @3 :UInt64;   # the first of the VM's guest pages they will back
+  pages @4 :UInt64;
+}
+
+struct PageGrant {
+  # The answer: one contiguous range of the granting node's memory (pages 0: none free).
+  txn @0 :UInt32;
+  pcpu @1 :UInt16;
+  vm @2 :UInt32;
+  guestPage @3 :UInt64;
+  machine @4 :UInt64;     # machine address of the first page
+  pages @5 :UInt64;
+}
+
+struct PageFree {
+  # Pages a VM borrowed go back to their node's memmap.
+  vm @0 :UInt32;
+  machine @1 :UInt64;
+  pages @2 :UInt64;
+}
+
+struct Shootdown {
+  # TlbShootdown, ShootdownDone: drop every machine TLB entry that maps a machine page.
+  txn @0 :UInt32;
+  pcpu @1 :UInt16;        # the asking pcpu: the done goes to its port
+  vm @2 :UInt32;
+  machinePage @3 :UInt64; # machine address >> 12
+}
+
+struct VmExited {
+  # A VM ended (VmExit's ordinal), told to every other monitor.
+  vm @0 :UInt32;
+  exit @1 :UInt8;
+}
+
 struct Message {
   src @0 :UInt16;
   union {
@@ -106,6 +148,12 @@ struct Message {
     nack @13 :Nack;
     ping @14 :Ping;
     pong @15 :Ping;
+    pageAlloc @16 :PageAlloc;
+    pageGrant @17 :PageGrant;
+    pageFree @18 :PageFree;
+    tlbShootdown @19 :Shootdown;
+    shootdownDone @20 :Shootdown;
+    vmExited @21 :VmExited;
   }
 }
 

@@ -12,6 +12,12 @@
 #include "node/strict_json.h"
 
 namespace disco {
+namespace {
+
+// How long a pcpu waits for another node's monitor to answer (a page grant, a shootdown).
+constexpr int kCallTimeoutMs = 10000;
+
+}  // namespace
 
 nlohmann::json to_json(const MonitorConfig& c) {
   nlohmann::json vms = nlohmann::json::array();
@@ -77,7 +83,8 @@ Monitor::Monitor(const MonitorConfig& config, const NodeContext& node)
       node_(node),
       memmap_(node.self, node.config.shape.geometry),
       tsc_per_us_(measure_tsc_per_us()),
-      by_pcpu_(node.config.shape.pcpus) {
+      by_pcpu_(node.config.shape.pcpus),
+      mailboxes_(std::make_unique<ShootdownMailbox[]>(node.config.shape.pcpus)) {
   // A node's VMs go round its pcpus in id order.
   unsigned k = 0;
   for (const VmConfig& vm : config_.vms)
@@ -86,7 +93,7 @@ Monitor::Monitor(const MonitorConfig& config, const NodeContext& node)
 
 Monitor::~Monitor() = default;
 
-std::optional<Pmap> Monitor::make_pmap(const VmConfig& vm, std::string& error) {
+std::optional<Pmap> Monitor::make_pmap(const VmConfig& vm, PcpuId p, std::vector<Borrowed>& borrowed, std::string& error) {
   const MachineGeometry& g = node_.config.shape.geometry;
   if (vm.mode == VmMode::Bare) {
     try {
@@ -103,13 +110,89 @@ std::optional<Pmap> Monitor::make_pmap(const VmConfig& vm, std::string& error) {
     pmap.map_range(mapped, r.pages, r.first, node_.self);
     mapped += r.pages;
   }
+  // The rest is borrowed from the nearest nodes with free pages (a ring: node self+1, self-1, ...).
+  for (uint32_t d = 1; d < g.nodes && mapped < pages; ++d) {
+    for (const int sign : {1, -1}) {
+      if (sign < 0 && 2 * d == g.nodes) continue;  // the opposite node, already asked
+      const NodeId lender = static_cast<NodeId>((node_.self + g.nodes + sign * static_cast<int>(d)) % g.nodes);
+      while (mapped < pages) {
+        Message grant;
+        const Message ask{.kind = MsgKind::PageAlloc, .vm = vm.id, .guest_page = mapped, .pages = pages - mapped};
+        if (!node_.node.call(p, lender, ask, MsgKind::PageGrant, grant, kCallTimeoutMs) || grant.pages == 0) break;
+        if (grant.guest_page != mapped || grant.pages > pages - mapped) break;  // not what was asked: stop asking
+        pmap.map_range(mapped, grant.pages, grant.machine, lender);
+        borrowed.push_back({lender, {.first = grant.machine, .pages = grant.pages}});
+        mapped += grant.pages;
+      }
+      if (mapped >= pages) break;
+    }
+  }
   if (mapped < pages) {
-    memmap_.free_all(vm.id);
-    error = fmt::format("node {} has {} MiB free, VM {} needs {} MiB", node_.self, mapped * kPageBytes >> 20, vm.id,
+    release(vm, VmExit::BootFailed, borrowed);
+    borrowed.clear();
+    error = fmt::format("the machine has {} MiB free for VM {}, which needs {} MiB", mapped * kPageBytes >> 20, vm.id,
                         vm.ram_bytes >> 20);
     return std::nullopt;
   }
   return pmap;
+}
+
+void Monitor::release(const VmConfig& vm, VmExit exit, const std::vector<Borrowed>& borrowed) {
+  if (vm.mode == VmMode::Bare) return;  // bare mode's guest owns the machine; the memmaps lent nothing
+  memmap_.free_all(vm.id);
+  for (const Borrowed& b : borrowed)
+    node_.node.post(b.node, {.kind = MsgKind::PageFree, .vm = vm.id, .machine = b.range.first, .pages = b.range.pages});
+  for (NodeId n = 0; n < node_.config.shape.geometry.nodes; ++n)
+    if (n != node_.self) node_.node.post(n, {.kind = MsgKind::VmExited, .vm = vm.id, .exit_code = static_cast<uint8_t>(exit)});
+}
+
+void Monitor::on_message(const Message& m, Sends& out) {
+  switch (m.kind) {
+    case MsgKind::PageAlloc: {
+      Message grant{.kind = MsgKind::PageGrant, .src = node_.self, .pcpu = m.pcpu, .txn = m.txn, .vm = m.vm,
+                    .guest_page = m.guest_page};
+      const std::vector<PageRange> got = memmap_.allocate(m.vm, m.guest_page, m.pages, 1);
+      if (!got.empty()) {
+        grant.machine = got[0].first;
+        grant.pages = got[0].pages;
+        pages_lent_ += got[0].pages;
+      }
+      out.push_back({m.src, port_of(MsgKind::PageGrant, m.pcpu), grant});
+      break;
+    }
+    case MsgKind::PageFree:
+      if (!memmap_.free(m.vm, {.first = m.machine, .pages = m.pages}))
+        node_.node.drops().drop(DropReason::BadRange, fmt::format("PageFree of pages VM {} does not hold here", m.vm));
+      break;
+    case MsgKind::TlbShootdown: {
+      // Done when every pcpu of this node has dropped its entries; the last one answers.
+      const uint32_t pcpus = node_.config.shape.pcpus;
+      auto remaining = std::make_shared<std::atomic<uint32_t>>(pcpus);
+      Node& node = node_.node;
+      const Message done{.kind = MsgKind::ShootdownDone, .pcpu = m.pcpu, .txn = m.txn, .vm = m.vm, .machine = m.machine};
+      const NodeId asker = m.src;
+      for (uint32_t p = 0; p < pcpus; ++p)
+        mailboxes_[p].post(m.machine >> 12, [remaining, &node, done, asker, this] {
+          if (remaining->fetch_sub(1) == 1) {
+            node.post(asker, done);
+            ++shootdowns_served_;
+          }
+        });
+      break;
+    }
+    case MsgKind::VmExited:
+      memmap_.free_all(m.vm);
+      ++vm_exits_heard_;
+      break;
+    default:
+      node_.node.drops().drop(DropReason::WrongPort, fmt::format("{} is not a monitor request", name(m.kind)));
+  }
+}
+
+bool Monitor::shoot_down(PcpuId p, NodeId dst, uint32_t vm, uint64_t machine_page) {
+  Message done;
+  return node_.node.call(p, dst, {.kind = MsgKind::TlbShootdown, .vm = vm, .machine = machine_page << 12},
+                         MsgKind::ShootdownDone, done, kCallTimeoutMs);
 }
 
 void Monitor::read_input(const std::string& fifo, Vm& vm, const std::atomic<bool>& done) {
@@ -131,8 +214,9 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
   WorkloadResult result;
   const std::vector<VmConfig>& mine = by_pcpu_[run.where.pcpu];
   if (mine.empty()) return result;
-  PcpuScheduler scheduler(config_.sched, run.stats);
+  PcpuScheduler scheduler(config_.sched, run.stats, mailboxes_[run.where.pcpu]);
   std::vector<std::unique_ptr<Vm>> vms;
+  std::vector<std::vector<Borrowed>> borrowed;  // by VM built, as `vms`
   nlohmann::json reports = nlohmann::json::array();
   const auto failed = [&](const VmConfig& c, const std::string& why) {
     result.failed_accesses = 1;
@@ -142,7 +226,8 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
   };
   for (const VmConfig& c : mine) {
     std::string error;
-    std::optional<Pmap> pmap = make_pmap(c, error);
+    std::vector<Borrowed> lent;
+    std::optional<Pmap> pmap = make_pmap(c, run.where.pcpu, lent, error);
     if (!pmap) {
       failed(c, error);
       continue;
@@ -152,11 +237,12 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
                                    scheduler.next_owner());
     if (error = vm->boot(); !error.empty()) {
       failed(c, error);
-      memmap_.free_all(c.id);
+      release(c, VmExit::BootFailed, lent);
       continue;
     }
     scheduler.add(*vm);
     vms.push_back(std::move(vm));
+    borrowed.push_back(std::move(lent));
   }
   {
     std::lock_guard lock(vms_mutex_);
@@ -172,15 +258,15 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
   done = true;
   for (auto& t : inputs) t.join();
 
-  for (auto& vm : vms) {
-    nlohmann::json r = vm->report(tsc_per_us_);
-    result.ops += vm->counters().instructions;
-    if (vm->exit() == VmExit::MemoryFailure) {
+  for (size_t i = 0; i < vms.size(); ++i) {
+    Vm& vm = *vms[i];
+    result.ops += vm.counters().instructions;
+    if (vm.exit() == VmExit::MemoryFailure) {
       result.failed_accesses = 1;
-      result.first_errors.push_back(fmt::format("VM {}: a guest memory access failed in the machine (a node is down)", vm->config().id));
+      result.first_errors.push_back(fmt::format("VM {}: a guest memory access failed in the machine (a node is down)", vm.config().id));
     }
-    reports.push_back(std::move(r));
-    if (vm->config().mode == VmMode::Monitored) memmap_.free_all(vm->config().id);
+    reports.push_back(vm.report(tsc_per_us_));
+    release(vm.config(), vm.exit(), borrowed[i]);
   }
   {
     std::lock_guard lock(vms_mutex_);

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "interconnect/codec.h"
 #include "node/route.h"
 
@@ -20,7 +22,8 @@ Node::Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& t
       pcpu_stats_(std::make_unique<PcpuStats[]>(shape.pcpus)),
       directory_(self, shape.geometry, stats_),
       cache_(self, shape.geometry, shape.cache, shape.pcpus, stats_),
-      ping_seq_(shape.pcpus, 0) {
+      ping_seq_(shape.pcpus, 0),
+      call_txn_(shape.pcpus, 0) {
   for (PcpuId p = 0; p < shape.pcpus; ++p) latency_.push_back(std::make_unique<PcpuLatency>());
   for (PcpuId p = 0; p < shape.pcpus; ++p)
     ports_.push_back(std::make_unique<MemoryPort>(p, cache_.filter(p), host_base, shape.geometry, shape.timing,
@@ -57,7 +60,12 @@ void Node::engine_loop() {
     while (transport_.recv(port, frame, 0)) {
       std::optional<Message> m = decode(frame.data(), port, limits_, drops_);
       if (!m) continue;
-      route_incoming(*m, self_, directory_, cache_, out);
+      if (!is_monitor_message(m->kind))
+        route_incoming(*m, self_, directory_, cache_, out);
+      else if (MonitorService* service = monitor_.load())
+        service->on_message(*m, out);
+      else
+        drops_.drop(DropReason::Stale, fmt::format("{}: no monitor on node {}", name(m->kind), self_));
       deliver(out, -1, nullptr);
     }
   }
@@ -155,6 +163,37 @@ void Node::release(PcpuId p, LineAddr line) {
 }  // namespace disco
 
 namespace disco {
+
+bool Node::post(NodeId dst, Message m) {
+  m.src = self_;
+  std::vector<uint8_t> bytes;
+  encode(m, bytes);
+  if (dst < shape_.geometry.nodes && transport_.send(dst, port_of(m.kind, m.pcpu), bytes)) return true;
+  drops_.drop(DropReason::SendFailed, name(m.kind));
+  return false;
+}
+
+bool Node::call(PcpuId p, NodeId dst, Message request, MsgKind reply_kind, Message& reply, int timeout_ms) {
+  if (dst >= shape_.geometry.nodes || p >= shape_.pcpus) return false;
+  request.pcpu = p;
+  request.txn = ++call_txn_[p];
+  if (!post(dst, request)) return false;
+  const PortIndex my_port = kFirstPcpuPort + p;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  Frame frame;
+  while (!stopping() && !dead_[dst].load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < deadline) {
+    if (!transport_.recv(my_port, frame, kReplyPollMs)) continue;
+    std::optional<Message> m = decode(frame.data(), my_port, limits_, drops_);
+    if (!m) continue;
+    if (m->kind != reply_kind || m->txn != request.txn || m->src != dst) {
+      drops_.drop(DropReason::Stale, name(m->kind));
+      continue;
+    }
+    reply = *m;
+    return true;
+  }
+  return false;
+}
 
 bool Node::ping(PcpuId p, NodeId dst, uint64_t& rtt_ns) {
   if (dst >= shape_.geometry.nodes) return false;

@@ -18,6 +18,7 @@
 #include "node/directory.h"
 #include "node/latency_histogram.h"
 #include "node/memory_port.h"
+#include "node/monitor_service.h"
 #include "node/node_stats.h"
 #include "node/timing.h"
 
@@ -29,7 +30,7 @@ struct NodeShape {
   TimingConfig timing;
   uint32_t pcpus = 1;
   WireLimits limits() const {
-    return {geometry.nodes, pcpus, geometry.total_lines(), geometry.lines_per_node()};
+    return {geometry.nodes, pcpus, geometry.total_lines(), geometry.lines_per_node(), geometry.mem_per_node / kPageBytes};
   }
 };
 
@@ -48,6 +49,7 @@ class Node final : public MissPath {
   PcpuStats& pcpu_stats(PcpuId p) { return pcpu_stats_[p]; }
   PcpuLatency& pcpu_latency(PcpuId p) { return *latency_[p]; }
   NodeStats& stats() { return stats_; }
+  DropCounters& drops() { return drops_; }
   Directory& directory() { return directory_; }
   CacheController& cache() { return cache_; }
   NodeId id() const { return self_; }
@@ -57,6 +59,17 @@ class Node final : public MissPath {
   void peer_down(NodeId n);
   void stop() { stopping_.store(true); }
   bool stopping() const { return stopping_.load(std::memory_order_relaxed); }
+
+  // Where the engine delivers monitor messages (nullptr: they are dropped as Stale). The service
+  // must outlive the engine, or be unset first.
+  void set_monitor_service(MonitorService* service) { monitor_.store(service); }
+  // From pcpu p: sends `request` (src, pcpu and txn filled in here) to node dst and waits for its
+  // answer of kind `reply_kind` with the same txn, at most timeout_ms. False if none came (dst
+  // down, stopping, timed out).
+  bool call(PcpuId p, NodeId dst, Message request, MsgKind reply_kind, Message& reply, int timeout_ms);
+  // From any thread: sends `m` (src filled in here) to node dst, without waiting. False if the
+  // transport would not take it (counted as SendFailed).
+  bool post(NodeId dst, Message m);
 
   bool acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& held) override;
   void release(PcpuId p, LineAddr line) override;
@@ -84,6 +97,8 @@ class Node final : public MissPath {
   std::atomic<bool> engine_stop_{false};
   std::array<std::atomic<bool>, kMaxNodes> dead_{};
   std::vector<uint64_t> ping_seq_;  // per pcpu
+  std::vector<uint32_t> call_txn_;  // per pcpu
+  std::atomic<MonitorService*> monitor_{nullptr};
   std::thread engine_;
 };
 

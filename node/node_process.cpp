@@ -161,15 +161,18 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
 
   DropCounters drops;
   Node node(self, shape, memory.base(), transport, drops);
+  // The program takes its messages from the first one on: a peer may ask it for pages at once.
+  std::unique_ptr<NodeProgram> program;
+  if (make_program) program = make_program({.config = cfg, .self = self, .node = node, .machine_base = memory.base()});
+  if (program) node.set_monitor_service(program->monitor_service());
   node.start_engine();
   control.send({.kind = ControlMsg::Kind::Ready, .node = self});
   if (!control.expect(ControlMsg::Kind::Start, kRendezvousTimeoutMs)) {
     node.stop();
+    node.stop_engine();  // before the program it serves goes
     return 0;  // stopped before the start (another node failed): nothing to report
   }
 
-  std::unique_ptr<NodeProgram> program;
-  if (make_program) program = make_program({.config = cfg, .self = self, .node = node, .machine_base = memory.base()});
   const auto t0 = Clock::now();
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> finished{0};

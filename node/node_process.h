@@ -54,6 +54,8 @@ class NodeProgram {
   virtual ~NodeProgram() = default;
   virtual WorkloadResult run_pcpu(const PcpuRun& run) = 0;
   virtual GuestProgress progress() const = 0;
+  // Where the node's engine delivers monitor messages, if the program takes them.
+  virtual MonitorService* monitor_service() { return nullptr; }
 };
 using NodeProgramFactory = std::function<std::unique_ptr<NodeProgram>(const NodeContext&)>;
 

@@ -39,7 +39,14 @@ inline Routed route_incoming(const Message& m, NodeId self, Directory& dir, Cach
     case MsgKind::Grant:
     case MsgKind::Nack:
     case MsgKind::Pong:
+    case MsgKind::PageGrant:
+    case MsgKind::ShootdownDone:
       return Routed::ForPcpu;
+    case MsgKind::PageAlloc:  // the monitor's, never routed here: the engine hands them over
+    case MsgKind::PageFree:
+    case MsgKind::TlbShootdown:
+    case MsgKind::VmExited:
+      return Routed::Handled;
   }
   return Routed::Handled;
 }

@@ -55,6 +55,12 @@ void MachineTlb::drop_owner(uint16_t owner) {
       if (e.owner == owner) drop(e);
 }
 
+void MachineTlb::drop_machine_page(uint64_t machine_page) {
+  for (auto& ways : sets_)
+    for (MachineTlbEntry& e : ways)
+      if (e.owner != MachineTlbEntry::kNone && e.machine_page == machine_page) drop(e);
+}
+
 void MachineTlb::flush() {
   for (auto& ways : sets_)
     for (MachineTlbEntry& e : ways) drop(e);

@@ -60,6 +60,8 @@ class MachineTlb {
   // Drops `owner`'s entries with vpn in [first, last] (any ASID when `any_asid`, else guest_asid).
   void drop_range(uint16_t owner, uint32_t first_vpn, uint32_t last_vpn, bool any_asid, uint8_t guest_asid);
   void drop_owner(uint16_t owner);
+  // Every entry that maps machine page `machine_page` (a shootdown: the page is moving).
+  void drop_machine_page(uint64_t machine_page);
   // Everything; a pcpu switching vcpus in Flush mode.
   void flush();
 

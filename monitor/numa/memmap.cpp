@@ -7,11 +7,11 @@ Memmap::Memmap(NodeId node, const MachineGeometry& g)
   if (node_pages_) free_[0] = node_pages_;
 }
 
-std::vector<PageRange> Memmap::allocate(uint32_t vm, uint64_t first_guest_page, uint64_t pages) {
+std::vector<PageRange> Memmap::allocate(uint32_t vm, uint64_t first_guest_page, uint64_t pages, size_t max_ranges) {
   std::lock_guard lock(mutex_);
   std::vector<PageRange> out;
   uint64_t guest = first_guest_page;
-  while (pages > 0 && !free_.empty()) {
+  while (pages > 0 && !free_.empty() && out.size() < max_ranges) {
     // First fit: the lowest range that holds all of it, else the lowest range, whole.
     auto it = free_.begin();
     for (auto r = free_.begin(); r != free_.end(); ++r)

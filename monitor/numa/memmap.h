@@ -34,9 +34,9 @@ class Memmap {
 
   Memmap(NodeId node, const MachineGeometry& g);
 
-  // Up to `pages` pages for `vm`'s guest pages from `first_guest_page` on, as ranges (fewer pages
-  // when the node has fewer free: the caller borrows the rest elsewhere).
-  std::vector<PageRange> allocate(uint32_t vm, uint64_t first_guest_page, uint64_t pages);
+  // Up to `pages` pages for `vm`'s guest pages from `first_guest_page` on, in at most `max_ranges`
+  // ranges (fewer pages when the node has fewer free: the caller borrows the rest elsewhere).
+  std::vector<PageRange> allocate(uint32_t vm, uint64_t first_guest_page, uint64_t pages, size_t max_ranges = SIZE_MAX);
   // Gives back pages of `vm` (false, nothing freed, if a page of the range is not vm's).
   bool free(uint32_t vm, const PageRange& range);
   // Every page `vm` holds here.

@@ -2,8 +2,8 @@
 
 namespace disco {
 
-PcpuScheduler::PcpuScheduler(const SchedConfig& config, const PcpuStats& stats)
-    : config_(config), stats_(stats), machine_tlb_(config.tlb_switch) {
+PcpuScheduler::PcpuScheduler(const SchedConfig& config, const PcpuStats& stats, ShootdownMailbox& mailbox)
+    : config_(config), stats_(stats), mailbox_(mailbox), machine_tlb_(config.tlb_switch) {
   // What leaves the machine TLB leaves its owner's soft TLB too (the soft TLB caches it).
   machine_tlb_.set_drop_callback([this](const mips::MachineTlbEntry& e) {
     if (e.owner < vms_.size()) vms_[e.owner]->interpreter().forget_translation(e.vpn << 12, e.guest_asid);
@@ -20,7 +20,9 @@ Vm* PcpuScheduler::next() {
 }
 
 void PcpuScheduler::run(const std::atomic<bool>& stop) {
+  mailbox_.open();
   while (Vm* vm = next()) {
+    if (mailbox_.pending()) mailbox_.drain(machine_tlb_);
     if (vm != current_) {
       if (current_ != nullptr) ++switches_;
       if (machine_tlb_.mode() == mips::TlbSwitch::Flush) machine_tlb_.flush();
@@ -32,6 +34,7 @@ void PcpuScheduler::run(const std::atomic<bool>& stop) {
     vm->counters().local_misses += stats_.local_misses.get() - local;
     vm->counters().remote_misses += stats_.remote_2hop.get() + stats_.remote_3hop.get() - remote;
   }
+  mailbox_.close(machine_tlb_);
 }
 
 }  // namespace disco

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "monitor/cpu/machine_tlb.h"
+#include "monitor/sched/shootdown_mailbox.h"
 #include "monitor/vm/vm.h"
 #include "monitor/vm/vm_config.h"
 #include "node/node_stats.h"
@@ -28,8 +29,9 @@ namespace disco {
 
 class PcpuScheduler {
  public:
-  // `stats` are the pcpu's memory counters (its port's), read around each slice.
-  PcpuScheduler(const SchedConfig& config, const PcpuStats& stats);
+  // `stats` are the pcpu's memory counters (its port's), read around each slice; `mailbox` its
+  // shootdown inbox, served between slices.
+  PcpuScheduler(const SchedConfig& config, const PcpuStats& stats, ShootdownMailbox& mailbox);
 
   mips::MachineTlb& machine_tlb() { return machine_tlb_; }
   // The number the next added vcpu has on this pcpu (its machine TLB entries' owner).
@@ -45,6 +47,7 @@ class PcpuScheduler {
 
   SchedConfig config_;
   const PcpuStats& stats_;
+  ShootdownMailbox& mailbox_;
   mips::MachineTlb machine_tlb_;
   std::vector<Vm*> vms_;  // by owner
   Vm* current_ = nullptr;

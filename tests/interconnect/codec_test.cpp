@@ -186,7 +186,7 @@ TEST(Codec, OutOfRangeEnumsAreUnknownKind) {
 TEST(Codec, UnknownUnionDiscriminantIsUnknownKind) {
   // The discriminant's place in Message's data section comes from the schema, not a guess.
   const uint32_t offset = capnp::Schema::from<wire::Message>().getProto().getStruct().getDiscriminantOffset();
-  for (uint16_t raw : {uint16_t{kMsgKinds}, uint16_t{16}, uint16_t{0xffff}}) {
+  for (uint16_t raw : {uint16_t{kMsgKinds}, uint16_t{kMsgKinds + 1}, uint16_t{0xffff}}) {
     capnp::MallocMessageBuilder b;
     b.initRoot<wire::Message>().initGetS();
     auto data = b.getRoot<capnp::AnyStruct>().getDataSection();
@@ -221,7 +221,7 @@ TEST(Codec, OutOfRangeFieldsAreDroppedWithTheirReason) {
       m.pcpu = 0xffff;
       expect_dropped(encoded(m), port, DropReason::BadPcpu, kind + " pcpu 0xffff");
     }
-    if (!test::is_ping(good.kind)) {
+    if (test::carries_line(good.kind)) {
       m = good;
       m.line = kLimits.total_lines;
       expect_dropped(encoded(m), port, DropReason::BadLine, kind + " line");
@@ -275,6 +275,52 @@ TEST(Codec, EmptyDataFieldsAreAccepted) {
   b.initRoot<wire::Message>().initGrant().initData(0);  // a non-null pointer to nothing
   DropCounters drops;
   EXPECT_TRUE(decode(flat(b), kFirstPcpuPort, kLimits, drops).has_value());
+}
+
+// Each monitor message with its VM, pages or machine range just outside what the machine allows.
+TEST(Codec, MonitorMessagesOutOfRangeAreBadRange) {
+  const uint64_t ppn = kLimits.pages_per_node;
+  for (unsigned k = 0; k < kMsgKinds; ++k) {
+    if (!is_monitor_message(static_cast<MsgKind>(k))) continue;
+    const Message good = sample(static_cast<MsgKind>(k), true);
+    const PortIndex port = port_of(good.kind, good.pcpu);
+    Message m = good;
+    m.vm = kMaxVms;
+    expect_dropped(encoded(m), port, DropReason::BadRange, std::string(name(good.kind)) + " vm");
+  }
+  const auto expect_bad = [&](Message m, const char* what) {
+    expect_dropped(encoded(m), port_of(m.kind, m.pcpu), DropReason::BadRange, what);
+  };
+  Message alloc = sample(MsgKind::PageAlloc, false);
+  alloc.pages = 0;
+  expect_bad(alloc, "PageAlloc of no pages");
+  alloc.pages = ppn + 1;
+  expect_bad(alloc, "PageAlloc of more than a node");
+  alloc.pages = 2;
+  alloc.guest_page = kMaxGuestPages - 1;
+  expect_bad(alloc, "PageAlloc past the last guest page");
+  Message grant = sample(MsgKind::PageGrant, true);
+  grant.machine += 4096;
+  expect_bad(grant, "PageGrant past the sender's memory");
+  grant = sample(MsgKind::PageGrant, true);
+  grant.machine = 0;
+  expect_bad(grant, "PageGrant of another node's memory");
+  grant = sample(MsgKind::PageGrant, true);
+  grant.machine += 8;
+  expect_bad(grant, "PageGrant not page-aligned");
+  Message free = sample(MsgKind::PageFree, false);
+  free.machine = (ppn - 1) * 4096;
+  free.pages = 2;
+  expect_bad(free, "PageFree across two nodes' memory");
+  free = sample(MsgKind::PageFree, true);
+  free.machine += 4096 * ppn;
+  expect_bad(free, "PageFree beyond the machine");
+  Message shoot = sample(MsgKind::TlbShootdown, true);
+  shoot.machine += 4096;
+  expect_bad(shoot, "TlbShootdown beyond the machine");
+  Message exited = sample(MsgKind::VmExited, true);
+  exited.exit_code = kMaxVmExitCode + 1;
+  expect_bad(exited, "VmExited with an unknown exit");
 }
 
 }  // namespace

@@ -37,11 +37,12 @@ constexpr PortIndex kPorts = kFirstPcpuPort + kPcpus;
 constexpr WireLimits kMachine{.nodes = kNodes,
                               .pcpus_per_node = kPcpus,
                               .total_lines = kNodes * kMemPerNode / kLineBytes,
-                              .lines_per_node = kMemPerNode / kLineBytes};
+                              .lines_per_node = kMemPerNode / kLineBytes,
+                              .pages_per_node = kMemPerNode / 4096};
 
+using test::carries_line;
 using test::carries_pcpu;
 using test::is_forward;
-bool carries_line(MsgKind k) { return !test::is_ping(k); }
 
 // A well-formed message of kind k for node `to`, every field in range. Never sent as is.
 Message legal(MsgKind k, NodeId to) {
@@ -51,6 +52,11 @@ Message legal(MsgKind k, NodeId to) {
   m.txn = 7;
   m.home_txn = 9;
   m.seq = 11;
+  if (is_monitor_message(k)) {  // a VM that runs nowhere: served, or dropped as no one's pages
+    m.vm = 3;
+    m.pages = 1;
+    m.machine = (k == MsgKind::PageGrant ? m.src : to) * kMemPerNode + 4096;
+  }
   return m;
 }
 
