@@ -23,6 +23,7 @@
 #include "interconnect/drop_counters.h"
 #include "interconnect/silent_transport.h"
 #include "launcher/machine_run.h"
+#include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
 #include "node/node.h"
 #include "shm/segment.h"
@@ -469,7 +470,7 @@ void add_bench_flags(CLI::App& cmd, BenchOptions& o) {
   add_machine_flags(cmd, o.machine);
   if (CLI::Option* nodes = cmd.get_option_no_throw("--nodes"))
     nodes->description("ignored: every sub-run of the bench sets its own node count");
-  cmd.add_option("--samples", o.samples, "misses measured per latency figure")->capture_default_str();
+  add_number(cmd, "--samples", o.samples, "misses measured per latency figure");
   cmd.add_option("--node-counts", o.node_counts, "node counts of the throughput sweep")->capture_default_str();
   cmd.add_option("--json", o.json_path, "also write the results to this file");
 }

@@ -18,6 +18,13 @@
 
 namespace disco {
 
+// One [[vm]] of an experiment file: what this VM does differently from the others.
+struct VmSpec {
+  std::optional<NodeId> node;
+  std::string kernel, initrd, append, init_cmd, mem;
+  bool append_given = false;
+};
+
 struct GuestOptions {
   bool bare = false;
   std::string guest;  // "debian" or empty
@@ -31,30 +38,40 @@ struct GuestOptions {
   std::string tlb_switch = "flush";
   uint32_t quantum_us = SchedConfig{}.quantum_us;
   uint32_t l2tlb_entries = VmConfig{}.l2tlb_entries;
-  int64_t console = -1;  // the VM whose console is streamed to the terminal (-1: bare's, or none)
+  uint32_t console = 0;  // the VM whose console is streamed to the terminal (when given; else bare's)
+  bool console_given = false;
   bool host_unpack = false;
   bool interpret = false;
   bool perf_map = false;
   uint32_t isa_io_ns = VmConfig{}.isa_io_ns;
   uint64_t max_instructions = 0;
-  int64_t rtc_epoch = -1;  // -1: the host's time at launch
+  uint64_t rtc_epoch = 0;  // Unix time; when not given, the host's time at launch
+  bool rtc_epoch_given = false;
   bool interactive = false;
   std::vector<std::string> extra;  // --extra HOST:GUEST for the generated initramfs
+  std::vector<VmSpec> vm_specs;    // an experiment file's [[vm]] list: one per VM
 
-  bool wanted() const { return bare || !guest.empty() || !kernel.empty() || interactive || vms_given; }
+  bool wanted() const { return bare || !guest.empty() || !kernel.empty() || interactive || vms_given || !vm_specs.empty(); }
 };
 
 void add_guest_flags(CLI::App& cmd, GuestOptions& o);
 
-// The VMs of the run, resolved from the flags: paths absolute, the initramfs built if needed, the
-// consoles in `results_dir`.
+// The VMs of the run, resolved from the flags in two steps: plan_guests() checks everything
+// that needs no files (nothing exists yet when it fails); prepare_guests() then fetches the
+// Debian guest, builds the initramfs of each distinct --init-cmd and names the consoles in the
+// results folder.
+struct PlannedVm {
+  std::string kernel, initrd, init_cmd, append;  // as given (empty kernel: Debian's, once fetched)
+  bool append_given = false;
+};
 struct ResolvedGuests {
   MonitorConfig monitor;
+  std::vector<PlannedVm> planned;  // by VM
   int64_t streamed = -1;  // the VM whose console goes to the terminal, or -1
 };
-// A one-line reason when the flags cannot boot. `nodes` is the machine's.
-std::optional<std::string> resolve_guest(GuestOptions& o, const std::string& results_dir, uint32_t cpu_mhz,
-                                         uint32_t nodes, ResolvedGuests& out);
+inline constexpr uint32_t kMaxVmsPerRun = 256;
+std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, uint32_t nodes, ResolvedGuests& out);
+std::optional<std::string> prepare_guests(const GuestOptions& o, const std::string& results_dir, ResolvedGuests& g);
 // The machine memory per node the VMs need when --mem-per-node is not given.
 uint64_t guest_memory_per_node(const MonitorConfig& c, uint32_t nodes);
 

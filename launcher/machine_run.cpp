@@ -233,6 +233,11 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
       stop_all(failure);
       break;
     }
+    if (phase == Phase::Running && req.timeout_s && Clock::now() - t_start > std::chrono::seconds(req.timeout_s)) {
+      failure = fmt::format("the run was stopped after {} s (--timeout)", req.timeout_s);
+      stop_all(failure);
+      break;
+    }
     if (phase != Phase::Running && Clock::now() - t_spawn > std::chrono::seconds(kRendezvousSeconds)) {
       failure = fmt::format("the nodes did not meet within {} s ({} hello, {} ready of {})", kRendezvousSeconds,
                             hellos_seen, ready_seen, n);

@@ -21,6 +21,7 @@ struct RunRequest {
   std::string disco_exe;       // the binary to start nodes with
   bool progress = true;        // progress lines on stderr for long runs
   std::function<void()> each_tick;  // called every few ms while the run goes, and once at its end
+  uint64_t timeout_s = 0;           // stop the run after this many host seconds (0: never)
 };
 
 struct RunOutcome {

@@ -9,6 +9,8 @@
 #include <fstream>
 
 #include "launcher/bench_coherence.h"
+#include "launcher/experiment_file.h"
+#include "launcher/numeric_flag.h"
 #include "launcher/run_command.h"
 #include "monitor/monitor.h"
 #include "node/node_process.h"
@@ -19,6 +21,18 @@ std::string self_exe(const char* argv0) {
   std::error_code ec;
   auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(argv0) : p.string();
+}
+
+// The --config of `disco run`, found before the flags are parsed: the file is read first and
+// the flags go over it.
+std::string config_file_in(int argc, char** argv) {
+  std::string path;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--config" && i + 1 < argc) path = argv[++i];
+    if (a.starts_with("--config=")) path = a.substr(9);
+  }
+  return path;
 }
 
 std::string joined(int argc, char** argv) {
@@ -39,12 +53,14 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "launch the machine's node processes and run a workload on every pcpu");
   add_machine_flags(*run_cmd, run);
   run_cmd->add_option("--workload", run.workload, std::string("one of ") + std::string(kWorkloadNames))->capture_default_str();
-  run_cmd->add_option("--ops", run.config.workload.ops, "operations per pcpu")->capture_default_str();
-  run_cmd->add_option("--lines", run.config.workload.lines, "working set in lines")->capture_default_str();
-  run_cmd->add_option("--seed", run.config.workload.seed, "workload seed")->capture_default_str();
+  add_number(*run_cmd, "--ops", run.config.workload.ops, "operations per pcpu");
+  add_number(*run_cmd, "--lines", run.config.workload.lines, "working set in lines");
+  add_number(*run_cmd, "--seed", run.config.workload.seed, "workload seed");
   run_cmd->add_option("--json", run.json_path, "also write the summary to this file");
   run_cmd->add_option("--name", run.name, "name of the results folder (default: the workload)");
   add_guest_flags(*run_cmd, run.guest);
+  add_number(*run_cmd, "--timeout", run.timeout_s, "stop the run after this many seconds (0: never)");
+  run_cmd->add_option("--config", run.config_file, "an experiment file (TOML): its settings, under the flags given");
 
   BenchOptions bench;
   CLI::App* bench_cmd = app.add_subcommand("bench", "measure the machine");
@@ -61,6 +77,12 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--control", node.control_endpoint)->required();
   node_cmd->add_option("--socket-dir", node.socket_dir)->required();
 
+  if (argc > 1 && std::string_view(argv[1]) == "run")
+    if (const std::string file = config_file_in(argc, argv); !file.empty())
+      if (auto err = read_experiment_file(file, run)) {
+        fmt::print(stderr, "disco: {}\n", *err);
+        return 2;
+      }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -74,10 +96,11 @@ int main(int argc, char** argv) {
 
   try {
     if (*run_cmd) {
-      run.cpu_mhz_given = run_cmd->get_option("--cpu-mhz")->count() > 0;
-      run.mem_per_node_given = run_cmd->get_option("--mem-per-node")->count() > 0;
+      run.cpu_mhz_given |= run_cmd->get_option("--cpu-mhz")->count() > 0;
+      run.mem_per_node_given |= run_cmd->get_option("--mem-per-node")->count() > 0;
+      run.nodes_given |= run_cmd->get_option("--nodes")->count() > 0;
       // A guest machine has one node unless told otherwise.
-      if (run.guest.wanted() && run_cmd->get_option("--nodes")->count() == 0) run.config.shape.geometry.nodes = 1;
+      if (run.guest.wanted() && !run.nodes_given) run.config.shape.geometry.nodes = 1;
       if (auto err = resolve(run)) {
         fmt::print(stderr, "disco: {}\n", *err);
         return 2;

@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 
 #include "launcher/machine_run.h"
+#include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
 #include "launcher/terminal_input.h"
 #include "shm/segment.h"
@@ -22,19 +25,18 @@ void on_signal(int) { g_interrupted.store(true); }
 
 void add_machine_flags(CLI::App& cmd, RunOptions& o) {
   auto& s = o.config.shape;
-  cmd.add_option("--nodes", s.geometry.nodes, "emulated NUMA nodes (one process each)")->capture_default_str();
-  cmd.add_option("--cpus-per-node", s.pcpus, "pcpus (threads) per node")->capture_default_str();
+  add_number(cmd, "--nodes", s.geometry.nodes, "emulated NUMA nodes (one process each)");
+  add_number(cmd, "--cpus-per-node", s.pcpus, "pcpus (threads) per node");
   cmd.add_option("--mem-per-node", o.mem_per_node, "machine memory per node (a multiple of 4KiB)")->capture_default_str();
-  cmd.add_option("--line-size", s.geometry.line_bytes, "coherence line size in bytes")->capture_default_str();
+  add_number(cmd, "--line-size", s.geometry.line_bytes, "coherence line size in bytes");
   cmd.add_option("--cache-size", o.cache_size, "each node's cache size")->capture_default_str();
-  cmd.add_option("--cache-ways", s.cache.ways, "each node's cache associativity")->capture_default_str();
+  add_number(cmd, "--cache-ways", s.cache.ways, "each node's cache associativity");
   cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
   cmd.add_option("--transport", o.transport, "ipc or tcp (loopback)")->capture_default_str();
-  cmd.add_option("--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu")->capture_default_str();
-  cmd.add_option("--local-miss-ns", s.timing.local_miss_ns, "modelled local miss latency")->capture_default_str();
-  cmd.add_option("--remote-miss-ns", s.timing.remote_miss_ns, "modelled 2-hop remote miss latency")->capture_default_str();
-  cmd.add_option("--remote-dirty-ns", s.timing.remote_dirty_ns, "modelled 3-hop (dirty remote) miss latency")
-      ->capture_default_str();
+  add_number(cmd, "--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu");
+  add_number(cmd, "--local-miss-ns", s.timing.local_miss_ns, "modelled local miss latency");
+  add_number(cmd, "--remote-miss-ns", s.timing.remote_miss_ns, "modelled 2-hop remote miss latency");
+  add_number(cmd, "--remote-dirty-ns", s.timing.remote_dirty_ns, "modelled 3-hop (dirty remote) miss latency");
   cmd.add_option("--results", o.results_root, "folder that receives one folder per run")->capture_default_str();
   cmd.add_flag("--quiet", o.quiet, "no progress lines");
 }
@@ -69,30 +71,52 @@ std::string make_results_dir(const std::string& root, const std::string& name) {
   return dir;
 }
 
+std::optional<std::string> check_output_paths(const RunOptions& o) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!o.json_path.empty()) {
+    const fs::path json(o.json_path);
+    const fs::path folder = json.has_parent_path() ? json.parent_path() : fs::path(".");
+    if (!fs::is_directory(folder, ec)) return fmt::format("--json {}: there is no folder {}", o.json_path, folder.string());
+    if (fs::is_directory(json, ec)) return fmt::format("--json {} is a folder", o.json_path);
+    if (::access(folder.c_str(), W_OK) != 0) return fmt::format("--json {}: cannot write in {}", o.json_path, folder.string());
+  }
+  fs::create_directories(o.results_root, ec);
+  if (ec) return fmt::format("--results {}: cannot create it: {}", o.results_root, ec.message());
+  if (::access(o.results_root.c_str(), W_OK) != 0) return fmt::format("--results {}: cannot write in it", o.results_root);
+  return std::nullopt;
+}
+
 int run_command(RunOptions& o, const std::string& disco_exe, const std::string& command_line) {
-  sweep_stale_runs();
   MachineConfig& c = o.config;
-  c.run_id = make_run_id();
   const bool guest = o.guest.wanted();
-  const std::string dir = make_results_dir(
-      o.results_root, !o.name.empty() ? o.name : guest ? std::string("guest") : std::string(name(c.workload.kind)));
-  std::ofstream(dir + "/command.txt") << command_line << "\n";
+  const auto refuse = [](const std::string& why) {
+    fmt::print(stderr, "disco: {}\n", why);
+    return 2;
+  };
+  // Everything that can be checked before anything exists: the VMs, the machine they need, the
+  // output paths.
   ResolvedGuests guests;
-  std::string console_path;  // the console streamed to the terminal, if any
   if (guest) {
     // A guest's clock defaults to 100 MHz: guest seconds spent polling the RTC cost instructions.
-    if (auto e = resolve_guest(o.guest, dir, o.cpu_mhz_given ? c.shape.timing.cpu_mhz : 100, c.shape.geometry.nodes, guests)) {
-      fmt::print(stderr, "disco: {}\n", *e);
-      return 2;
-    }
+    if (auto e = plan_guests(o.guest, o.cpu_mhz_given ? c.shape.timing.cpu_mhz : 100, c.shape.geometry.nodes, guests))
+      return refuse(*e);
     // Without --mem-per-node each node gets what its VMs need.
     if (!o.mem_per_node_given) c.shape.geometry.mem_per_node = guest_memory_per_node(guests.monitor, c.shape.geometry.nodes);
     std::string e = c.check();
     if (e.empty()) e = check(guests.monitor, c.shape.geometry);
-    if (!e.empty()) {
-      fmt::print(stderr, "disco: {}\n", e);
-      return 2;
-    }
+    if (!e.empty()) return refuse(e);
+  }
+  if (auto e = check_output_paths(o)) return refuse(*e);
+
+  sweep_stale_runs();
+  c.run_id = make_run_id();
+  const std::string dir = make_results_dir(
+      o.results_root, !o.name.empty() ? o.name : guest ? std::string("guest") : std::string(name(c.workload.kind)));
+  std::ofstream(dir + "/command.txt") << command_line << "\n";
+  std::string console_path;  // the console streamed to the terminal, if any
+  if (guest) {
+    if (auto e = prepare_guests(o.guest, dir, guests)) return refuse(*e);
     for (const VmConfig& vm : guests.monitor.vms) std::ofstream(vm.console_path, std::ios::trunc).flush();
     if (guests.streamed >= 0) console_path = guests.monitor.vms[guests.streamed].console_path;
     c.guest = to_json(guests.monitor);
@@ -157,7 +181,7 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
     };
   }
   // Progress lines, unless a console has the terminal.
-  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick}, g_interrupted);
+  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick, o.timeout_s}, g_interrupted);
   if (follow_console) follow_console();
   terminal.reset();  // the terminal is the user's again before the summary prints
   const nlohmann::json summary = summarize(c, run, dir);

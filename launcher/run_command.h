@@ -21,6 +21,9 @@ struct RunOptions {
   std::string name;
   bool quiet = false;
   GuestOptions guest;
+  uint64_t timeout_s = 0;  // host seconds after which the run is stopped (0: none)
+  std::string config_file;  // --config: read before the flags (experiment_file.h)
+  bool nodes_given = false;
   bool cpu_mhz_given = false;
   bool mem_per_node_given = false;
 };

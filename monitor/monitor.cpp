@@ -51,7 +51,7 @@ std::string check(const MonitorConfig& c, const MachineGeometry& machine) {
   for (size_t i = 0; i < c.vms.size(); ++i) {
     const VmConfig& vm = c.vms[i];
     if (vm.id != i) return fmt::format("VM ids must be 0..{} in order", c.vms.size() - 1);
-    if (const std::string e = check(vm); !e.empty()) return e;
+    if (const std::string e = check_shape(vm); !e.empty()) return e;
     if (vm.node >= machine.nodes) return fmt::format("VM {} is placed on node {}; the machine has nodes 0..{}", vm.id, vm.node, machine.nodes - 1);
     if (vm.mode == VmMode::Bare) {
       if (c.vms.size() != 1) return "bare mode runs exactly one guest";

@@ -67,6 +67,10 @@ VmConfig vm_config_from_json(const nlohmann::json& j) {
 
 std::string check(const VmConfig& c) {
   if (c.kernel.empty()) return fmt::format("VM {} needs a kernel", c.id);
+  return check_shape(c);
+}
+
+std::string check_shape(const VmConfig& c) {
   if (c.ram_bytes < boot::kMinRamBytes || c.ram_bytes > boot::kLowRamLimit || c.ram_bytes % kPageBytes)
     return fmt::format("VM {}: memory must be a multiple of 4KiB from {} MiB to {} MiB (the Malta's low RAM window)",
                        c.id, boot::kMinRamBytes >> 20, boot::kLowRamLimit >> 20);

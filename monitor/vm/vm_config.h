@@ -54,7 +54,9 @@ struct SchedConfig {
 
 nlohmann::json to_json(const VmConfig& c);
 VmConfig vm_config_from_json(const nlohmann::json& j);  // strict: one-line std::runtime_error
-// Empty when the VM can be built, else a one-line reason naming the VM.
+// Empty when the VM can be built, else a one-line reason naming the VM. check_shape() leaves
+// out the files (kernel, initrd), which a launcher resolves later.
 std::string check(const VmConfig& c);
+std::string check_shape(const VmConfig& c);
 
 }  // namespace disco
