@@ -142,6 +142,26 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
 
 bool summary_ok(const nlohmann::json& summary) { return summary.value("exit", "") == "ok"; }
 
+void print_vm_table(const nlohmann::json& vms) {
+  fmt::print("  {:>3} {:>4} {:<9} {:>12} {:>8} {:>7} {:>7} {:>7} {:>7} {:>9} {:>9} {:>7} {:>9} {:>9} {:>5}\n", "VM",
+             "node", "exit", "instructions", "guest s", "user", "kernel", "monitor", "idle", "entries", "tlb miss",
+             "l2 hit%", "local", "remote", "MiB");
+  for (const nlohmann::json& vm : vms) {
+    const nlohmann::json t = vm.value("guest_seconds", nlohmann::json::object());
+    uint64_t entries = 0, pages = 0;
+    const nlohmann::json by_kind = vm.value("monitor_entries", nlohmann::json::object()),
+                         by_node = vm.value("machine_pages", nlohmann::json::object());
+    for (const auto& [kind, e] : by_kind.items()) entries += e.value("count", uint64_t{0});
+    for (const auto& [node, n] : by_node.items()) pages += n.get<uint64_t>();
+    fmt::print("  {:>3} {:>4} {:<9} {:>12} {:>8.3f} {:>7.3f} {:>7.3f} {:>7.3f} {:>7.3f} {:>9} {:>9} {:>7.1f} {:>9} {:>9} {:>5}\n",
+               vm.value("id", 0u), vm.value("node", 0u), vm.value("exit", "?"), vm.value("instructions", uint64_t{0}),
+               t.value("total", 0.0), t.value("user", 0.0), t.value("kernel", 0.0), t.value("monitor", 0.0),
+               t.value("idle", 0.0), entries, vm.value("tlb_misses", uint64_t{0}), 100 * vm.value("l2tlb_hit_rate", 0.0),
+               vm.value("local_misses", uint64_t{0}), vm.value("remote_misses", uint64_t{0}), pages * 4096 >> 20);
+    if (vm.contains("error")) fmt::print("      {}\n", vm["error"].get<std::string>());
+  }
+}
+
 void print_summary(const nlohmann::json& s) {
   const auto& st = s["stats"];
   const uint64_t hits = st["hits"], local = st["local_misses"], r2 = st["remote_2hop"], r3 = st["remote_3hop"];
@@ -170,6 +190,7 @@ void print_summary(const nlohmann::json& s) {
     for (auto& [k, v] : s["latency_ns"].items())
       fmt::print("  {:<17} median {:>8.1f} us   p99 {:>8.1f} us   ({} misses)\n", k + " latency",
                  v["median"].get<double>() / 1e3, v["p99"].get<double>() / 1e3, v["count"].get<uint64_t>());
+  if (s.contains("vms")) print_vm_table(s["vms"]);
   fmt::print("  host time {:.2f} s, virtual time {:.3f} ms\n", s["host_seconds"].get<double>(),
              s["virtual_seconds"].get<double>() * 1e3);
   fmt::print("  results: {}\n", s["results_dir"].get<std::string>());
