@@ -1,0 +1,96 @@
+// The pcpu's machine TLB: lookups, set-associative replacement, drops (each reported to the
+// callback, which keeps the soft TLBs right) and the two ways of switching vcpus.
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "monitor/cpu/machine_tlb.h"
+
+namespace disco::mips {
+namespace {
+
+MachineTlbEntry entry(uint16_t owner, uint8_t masid, uint32_t vpn, uint64_t machine_page = 100) {
+  return {.owner = owner, .machine_asid = masid, .guest_asid = masid, .vpn = vpn, .guest_frame = vpn + 1,
+          .machine_page = machine_page, .writable = true};
+}
+
+struct Recorded {
+  std::vector<MachineTlbEntry> dropped;
+  MachineTlb tlb;
+  explicit Recorded(TlbSwitch mode = TlbSwitch::Flush) : tlb(mode) {
+    tlb.set_drop_callback([this](const MachineTlbEntry& e) { dropped.push_back(e); });
+  }
+};
+
+TEST(MachineTlb, FindsWhatWasInsertedByPageAndAsid) {
+  Recorded r;
+  r.tlb.insert(entry(0, 5, 0x400));
+  ASSERT_NE(r.tlb.lookup(0x400, 5), nullptr);
+  EXPECT_EQ(r.tlb.lookup(0x400, 5)->guest_frame, 0x401u);
+  EXPECT_EQ(r.tlb.lookup(0x400, 6), nullptr) << "another address space";
+  EXPECT_EQ(r.tlb.lookup(0x401, 5), nullptr) << "another page";
+  r.tlb.insert(entry(0, 5, 0x400, 200));  // the same page again replaces it
+  EXPECT_EQ(r.tlb.lookup(0x400, 5)->machine_page, 200u);
+  EXPECT_EQ(r.dropped.size(), 1u);
+}
+
+TEST(MachineTlb, AFullSetGivesUpItsEntriesInTurnAndSaysWhich) {
+  Recorded r;
+  const uint32_t set_stride = MachineTlb::kSets;  // pages that share a set
+  for (uint32_t i = 0; i < MachineTlb::kWays; ++i) r.tlb.insert(entry(0, 1, 7 + i * set_stride));
+  EXPECT_TRUE(r.dropped.empty());
+  r.tlb.insert(entry(0, 1, 7 + MachineTlb::kWays * set_stride));
+  ASSERT_EQ(r.dropped.size(), 1u);
+  EXPECT_EQ(r.dropped[0].vpn, 7u) << "round robin starts at way 0";
+  EXPECT_EQ(r.tlb.lookup(7, 1), nullptr);
+  r.tlb.insert(entry(0, 1, 7 + (MachineTlb::kWays + 1) * set_stride));
+  EXPECT_EQ(r.dropped.back().vpn, 7u + set_stride);
+  EXPECT_NE(r.tlb.lookup(7 + 2 * set_stride, 1), nullptr) << "other sets' and later ways' entries stay";
+}
+
+TEST(MachineTlb, DropsByRangeOwnerAndMachinePage) {
+  Recorded r;
+  r.tlb.insert(entry(0, 1, 0x10));
+  r.tlb.insert(entry(0, 2, 0x11));
+  r.tlb.insert(entry(1, 1, 0x12));
+  r.tlb.insert(entry(1, 1, 0x13, 555));
+  r.tlb.drop_range(0, 0x10, 0x11, false, 1);
+  EXPECT_EQ(r.tlb.lookup(0x10, 1), nullptr);
+  EXPECT_NE(r.tlb.lookup(0x11, 2), nullptr) << "another guest ASID";
+  r.tlb.drop_range(0, 0x10, 0x11, true, 0);
+  EXPECT_EQ(r.tlb.lookup(0x11, 2), nullptr) << "any ASID";
+  EXPECT_NE(r.tlb.lookup(0x12, 1), nullptr) << "another owner";
+  r.tlb.drop_machine_page(555);
+  EXPECT_EQ(r.tlb.lookup(0x13, 1), nullptr);
+  EXPECT_NE(r.tlb.lookup(0x12, 1), nullptr);
+  r.tlb.drop_owner(1);
+  EXPECT_EQ(r.tlb.lookup(0x12, 1), nullptr);
+  EXPECT_EQ(r.dropped.size(), 4u);
+  r.tlb.flush();
+  EXPECT_EQ(r.dropped.size(), 4u) << "nothing left to drop";
+  EXPECT_EQ(r.tlb.flushes(), 1u);
+}
+
+TEST(MachineTlb, FlushModeUsesTheGuestAsidAsidModeGivesEachVcpuItsOwn) {
+  MachineTlb flush(TlbSwitch::Flush), asid(TlbSwitch::Asid);
+  EXPECT_EQ(flush.machine_asid(0, 7), 7);
+  EXPECT_EQ(flush.machine_asid(1, 7), 7);
+  const uint8_t a = asid.machine_asid(0, 7), b = asid.machine_asid(1, 7);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(asid.machine_asid(0, 7), a) << "stable while the generation lasts";
+  EXPECT_NE(a, 0) << "0 is never handed out";
+}
+
+TEST(MachineTlb, RunningOutOfMachineAsidsFlushesAndStartsAgain) {
+  Recorded r(TlbSwitch::Asid);
+  const uint8_t first = r.tlb.machine_asid(0, 0);
+  r.tlb.insert(entry(0, first, 0x50));
+  for (unsigned g = 1; g < 255; ++g) r.tlb.machine_asid(0, static_cast<uint8_t>(g));  // 255 in use
+  EXPECT_NE(r.tlb.lookup(0x50, first), nullptr);
+  r.tlb.machine_asid(1, 0);  // the 256th address space
+  EXPECT_EQ(r.tlb.lookup(0x50, first), nullptr) << "a new generation starts on an empty TLB";
+  EXPECT_EQ(r.tlb.flushes(), 1u);
+}
+
+}  // namespace
+}  // namespace disco::mips

@@ -1,0 +1,265 @@
+// Trap-and-emulate (monitor/vm/vcpu_monitor.h): small code sequences of a de-privileged guest
+// kernel on flat memory, and what the monitor made of them: entries by kind, special-page
+// accesses, the virtual TLB, the machine TLB, the L2TLB, and exceptions reflected at the guest's
+// own vectors.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "monitor/cpu/interpreter_run.h"
+#include "monitor/vm/hypercalls.h"
+#include "monitor/vm/vcpu_monitor.h"
+#include "tests/monitor/kseg_memory.h"
+
+namespace disco {
+namespace {
+
+using namespace mips;
+using namespace mips::test;
+
+constexpr uint32_t kCode = 0x80001000;     // kseg0, physical 0x1000
+constexpr uint32_t kPageA = 0x00400000, kPageB = 0x00800000;  // kuseg pages the code maps
+constexpr uint32_t kFrameA = 0x200000, kFrameB = 0x300000;    // their physical frames
+constexpr uint8_t kAsid = 5;
+constexpr uint32_t t0 = 8, t1 = 9, t2 = 10, t3 = 11, v0 = 2, v1 = 3;
+
+uint32_t lui(uint32_t rt, uint32_t imm) { return i_type(0b001111, 0, rt, imm); }
+uint32_t ori(uint32_t rt, uint32_t rs, uint32_t imm) { return i_type(0b001101, rs, rt, imm); }
+uint32_t li(uint32_t rt, uint32_t value) { return ori(rt, 0, value); }  // values below 0x10000
+constexpr uint32_t kHypcall = 0x42000028;
+uint32_t entry_lo(uint32_t frame) { return (frame >> 12) << EntryLoBits::PfnShift | EntryLoBits::D | EntryLoBits::V; }
+
+// Loads a 32-bit constant into rt.
+void load(std::vector<uint32_t>& code, uint32_t rt, uint32_t value) {
+  code.push_back(lui(rt, value >> 16));
+  code.push_back(ori(rt, rt, value & 0xffff));
+}
+
+// A guest kernel on an 8 MiB flat machine whose pmap puts guest physical at machine 0x1000000.
+struct Guest : VmServices {
+  KsegMemory memory;
+  Vcpu v;
+  Interpreter interpreter;
+  MachineTlb machine_tlb;
+  Pmap pmap{kMemorySize, 1};
+  VcpuMonitor monitor{interpreter, machine_tlb, 0, 1024, pmap, 0, 100, *this};
+  std::vector<uint32_t> zeroed;
+
+  Guest() {
+    v.cp0.raw(cp0::Status) = 0;  // kernel mode, out of the reset state (ERL, BEV): as YAMON leaves it
+    memory.set_word(0x80000000u, kWait);  // the refill vector: stop there
+    pmap.map_range(0, kMemorySize / kPageBytes, 0x1000000, 0);
+    interpreter.set_trap_handler(&monitor);
+    machine_tlb.set_drop_callback([this](const MachineTlbEntry& e) { interpreter.forget_translation(e.vpn << 12, e.guest_asid); });
+  }
+  uint32_t vm_id() const override { return 3; }
+  bool zero_page(uint32_t gpa) override {
+    if (gpa >= kMemorySize) return false;
+    zeroed.push_back(gpa);
+    std::memset(memory.data() + gpa, 0, kPageBytes);
+    return true;
+  }
+  bool release_page(uint32_t gpa) override { return gpa < kMemorySize; }
+
+  // Places `code` at kCode followed by a WAIT, runs it to the WAIT (or the one at the refill
+  // vector), and returns why run() last stopped.
+  RunExit run(std::vector<uint32_t> code) {
+    code.push_back(kWait);
+    uint32_t at = kCode;
+    for (uint32_t w : code) {
+      memory.set_word(at, w);
+      at += 4;
+    }
+    interpreter.invalidate_page(kCode & 0x1fffffffu);
+    v.jump_to(kCode);
+    RunStats stats;
+    RunExit exit = RunExit::Until;
+    for (int i = 0; i < 100 && exit != RunExit::Waiting; ++i)  // on past timer writes
+      exit = interpreter.run(v, memory, v.cycles + 10000, stats);
+    return exit;
+  }
+  // Code that writes a TLB entry mapping `page` to `frame` in kAsid (Index/Random as `op` uses).
+  static void tlb_write(std::vector<uint32_t>& code, uint32_t page, uint32_t frame, uint32_t op, uint32_t index = 0) {
+    load(code, t0, page | kAsid);
+    code.push_back(mtc0(t0, cp0::EntryHi));
+    load(code, t1, entry_lo(frame));
+    code.push_back(mtc0(t1, cp0::EntryLo0));
+    code.push_back(mtc0(0, cp0::EntryLo1));
+    code.push_back(mtc0(0, cp0::PageMask));
+    code.push_back(li(t2, index));
+    code.push_back(mtc0(t2, cp0::Index));
+    code.push_back(op);
+  }
+  uint64_t entries(MonitorEntry kind) const { return monitor.stats().entries[static_cast<unsigned>(kind)].count; }
+};
+
+TEST(VcpuMonitor, RegisterAccessesWithoutSideEffectsAreSpecialPageAccesses) {
+  Guest g;
+  EXPECT_EQ(g.run({mfc0(t0, cp0::Status), mtc0(t0, cp0::EPC), di(t1), ei(t1), mtc0(t0, cp0::Status)}),
+            RunExit::Waiting);
+  EXPECT_EQ(g.monitor.stats().special_page, 5u);
+  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 0u);
+  EXPECT_EQ(g.entries(MonitorEntry::Wait), 1u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::EPC), g.v.cp0.raw(cp0::Status)) << "emulated on the virtual CP0";
+}
+
+TEST(VcpuMonitor, WritesWithSideEffectsTrapAndCostGuestTime) {
+  Guest g;
+  std::vector<uint32_t> code;
+  load(code, t0, 0x1234);
+  code.push_back(mtc0(t0, cp0::Compare));
+  code.push_back(li(t1, kAsid));
+  code.push_back(mtc0(t1, cp0::EntryHi));
+  code.push_back(mfc0(t2, cp0::Count));
+  g.run(code);
+  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 3u) << "Compare, EntryHi, reading Count";
+  EXPECT_EQ(g.v.cp0.raw(cp0::Compare), 0x1234u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::EntryHi) & 0xff, kAsid);
+  // Four entries (three CP0 and the WAIT) at 43 ns each, at 100 MHz: 17 cycles of guest time.
+  EXPECT_EQ(g.monitor.stats().monitor_cycles, 4u * kTrapGuestNs * 100 / 1000);
+  EXPECT_GT(g.monitor.stats().entries[static_cast<unsigned>(MonitorEntry::Cp0)].host_ticks, 0u);
+}
+
+TEST(VcpuMonitor, AGuestTlbWriteReachesTheVirtualTlbAndTheMachineTlbOnFirstUse) {
+  Guest g;
+  std::memcpy(g.memory.data() + kFrameA + 8, "\x78\x56\x34\x12", 4);
+  std::vector<uint32_t> code;
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwi, 3);
+  load(code, t3, kPageA);
+  code.push_back(lw(t2, t3, 8));
+  g.run(code);
+  EXPECT_EQ(g.v.gpr[t2], 0x12345678u);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbWrite), 1u);
+  EXPECT_EQ(g.v.tlb.entry(3).vpn2, kPageA) << "the guest's TLB as the guest wrote it";
+  EXPECT_EQ(g.monitor.stats().machine_tlb_misses, 1u);
+  EXPECT_EQ(g.monitor.stats().virtual_tlb_refills, 1u);
+  const MachineTlbEntry* m = g.machine_tlb.lookup(kPageA >> 12, kAsid);
+  ASSERT_NE(m, nullptr);
+  EXPECT_EQ(m->guest_frame, kFrameA >> 12);
+  EXPECT_EQ(m->machine_page, (0x1000000u + kFrameA) >> 12) << "the machine page, from the pmap";
+}
+
+TEST(VcpuMonitor, TheL2TlbAnswersForAnEntryTheGuestsTlbLetGo) {
+  Guest g;
+  std::vector<uint32_t> code;
+  code.push_back(li(t0, 15));
+  code.push_back(mtc0(t0, cp0::Wired));  // Random can only be 15: each TLBWR evicts the last one
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwr);
+  Guest::tlb_write(code, kPageB, kFrameB, kTlbwr);
+  g.run(code);
+  ASSERT_EQ(g.v.tlb.entry(15).vpn2, kPageB);
+  std::memcpy(g.memory.data() + kFrameA, "\x01\x00\x00\x00", 4);
+  g.machine_tlb.flush();  // a vcpu switch
+  std::vector<uint32_t> use;
+  load(use, t3, kPageA);
+  use.push_back(lw(t2, t3, 0));
+  EXPECT_EQ(g.run(use), RunExit::Waiting);
+  EXPECT_EQ(g.v.gpr[t2], 1u) << "translated without the guest";
+  EXPECT_EQ(g.monitor.stats().l2tlb_hits, 1u);
+  EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 0u);
+}
+
+TEST(VcpuMonitor, AProbeThatMissesDropsTheL2TlbsCopyAndTheRefillGoesToTheGuest) {
+  Guest g;
+  std::vector<uint32_t> code;
+  code.push_back(li(t0, 15));
+  code.push_back(mtc0(t0, cp0::Wired));
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwr);
+  Guest::tlb_write(code, kPageB, kFrameB, kTlbwr);
+  load(code, t0, kPageA | kAsid);
+  code.push_back(mtc0(t0, cp0::EntryHi));
+  code.push_back(kTlbp);  // the guest believes page A is not cached: it must not be
+  g.run(code);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbRead), 1u);
+  std::vector<uint32_t> use;
+  load(use, t3, kPageA);
+  const uint32_t lw_at = kCode + 4 * static_cast<uint32_t>(use.size());
+  use.push_back(lw(t2, t3, 0));
+  g.run(use);
+  EXPECT_EQ(g.v.pc, 0x80000004u) << "the guest's refill vector (EBase + 0), past its WAIT";
+  EXPECT_EQ(g.v.cp0.raw(cp0::EPC), lw_at);
+  EXPECT_EQ(g.v.cp0.raw(cp0::BadVAddr), kPageA);
+  EXPECT_EQ((g.v.cp0.raw(cp0::Cause) & CauseBits::ExcCode) >> 2, exc_code(Exception::TlbLoad));
+  EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::Exception), 0u) << "the refill's reflection is the miss's own trap";
+}
+
+TEST(VcpuMonitor, InvalidatingTheWholeTlbClearsTheL2Tlb) {
+  Guest g;
+  std::vector<uint32_t> code;
+  code.push_back(li(t0, 15));
+  code.push_back(mtc0(t0, cp0::Wired));
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwr);
+  Guest::tlb_write(code, kPageB, kFrameB, kTlbwr);  // A is in the L2TLB now
+  code.push_back(mtc0(0, cp0::Wired));
+  code.push_back(mtc0(0, cp0::EntryLo0));
+  for (uint32_t i = 0; i < 16; ++i) {  // Linux's local_flush_tlb_all: a unique kseg0 VPN2 per entry
+    load(code, t0, 0x80000000u + (i << 13));
+    code.push_back(mtc0(t0, cp0::EntryHi));
+    code.push_back(li(t2, i));
+    code.push_back(mtc0(t2, cp0::Index));
+    code.push_back(kTlbwi);
+  }
+  g.run(code);
+  EXPECT_EQ(g.monitor.stats().l2tlb_clears, 1u);
+  std::vector<uint32_t> use;
+  load(use, t0, kAsid);
+  use.push_back(mtc0(t0, cp0::EntryHi));
+  load(use, t3, kPageA);
+  use.push_back(lw(t2, t3, 0));
+  g.run(use);
+  EXPECT_EQ(g.v.pc, 0x80000004u) << "a refill: nothing of page A is cached any more";
+  EXPECT_EQ(g.monitor.stats().l2tlb_hits, 0u);
+}
+
+TEST(VcpuMonitor, AUserSyscallIsReflectedAtTheGuestsVector) {
+  Guest g;
+  map_kuseg_identity(g.v);  // user code at kuseg addresses, through global 256 MiB entries
+  g.memory.set_word(kPageA, kSyscall);
+  g.interpreter.invalidate_page(kPageA);
+  g.v.cp0.raw(cp0::Status) = StatusBits::UM;
+  g.v.jump_to(kPageA);
+  RunStats stats;
+  g.interpreter.run(g.v, g.memory, g.v.cycles + 1, stats);
+  EXPECT_EQ(g.v.pc, 0x80000180u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::EPC), kPageA);
+  EXPECT_EQ((g.v.cp0.raw(cp0::Cause) & CauseBits::ExcCode) >> 2, exc_code(Exception::Syscall));
+  EXPECT_EQ(g.entries(MonitorEntry::Exception), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 1u) << "the user page's first fetch missed the machine TLB";
+  EXPECT_EQ(g.interpreter.exceptions_by_cause()[static_cast<unsigned>(Exception::Syscall)], 1u);
+}
+
+TEST(VcpuMonitor, HypercallsReachTheMonitor) {
+  Guest g;
+  g.run({li(v0, 0), kHypcall, ori(t0, v0, 0), ori(t1, v1, 0)});
+  EXPECT_EQ(g.v.gpr[t0], kHypercallMagic);
+  EXPECT_EQ(g.v.gpr[t1], 3u) << "the VM's id";
+  std::memset(g.memory.data() + 0x5000, 0xab, kPageBytes);
+  std::vector<uint32_t> zero{li(v0, 1)};
+  load(zero, 4, 0x5000);
+  zero.push_back(kHypcall);
+  g.run(zero);
+  EXPECT_EQ(g.v.gpr[v0], 0u);
+  EXPECT_EQ(g.zeroed, std::vector<uint32_t>{0x5000});
+  EXPECT_EQ(g.memory.data()[0x5000 + 77], 0);
+  g.run({li(v0, 99), kHypcall});
+  EXPECT_EQ(g.v.gpr[v0], kHypercallUnknown);
+  std::vector<uint32_t> bad{li(v0, 1)};
+  load(bad, 4, 0x5004);
+  bad.push_back(kHypcall);
+  g.run(bad);
+  EXPECT_EQ(g.v.gpr[v0], kHypercallBadAddress) << "unaligned";
+  EXPECT_EQ(g.entries(MonitorEntry::Hypercall), 4u);
+  EXPECT_EQ(g.run({li(v0, 3), kHypcall, kNop}), RunExit::Waiting) << "Idle: as WAIT";
+}
+
+TEST(VcpuMonitor, WithoutAMonitorHypcallIsAReservedInstruction) {
+  KsegCpu cpu(0, false, kCode);
+  cpu.code({kHypcall});
+  EXPECT_EQ(cpu.step().exc, Exception::ReservedInstruction);
+}
+
+}  // namespace
+}  // namespace disco
