@@ -5,7 +5,7 @@
 #include "baremetal.h"
 
 #define PATTERN_MAGIC 0x5a17c0deu
-#define ROUNDS 8
+#define ROUNDS 2
 
 extern char _end[];
 
