@@ -1,9 +1,11 @@
 // The real TLB of one pcpu under the Disco monitor (the paper's section 4.2.2): the hardware
 // structure that translates a running guest's mapped addresses. Only the monitor fills it, with
 // the machine page behind each guest physical page (the guest's own TLB writes are intercepted
-// and go to the virtual TLB), and every vcpu scheduled on the pcpu shares it. Modelled as a
-// 64-entry, 4-way set-associative TLB of 4 KiB pages (Disco mapped only 4 KiB pages too), with
-// round-robin replacement in a set so that a run is repeatable.
+// and go to the virtual TLB), and every vcpu scheduled on the pcpu shares it. The pcpu is the same
+// 24Kf the guest sees, so the TLB holds what its 16-entry JTLB holds, 32 pages of 4 KiB (Disco
+// mapped only 4 KiB pages too): modelled as 32 entries, 4-way set-associative, with round-robin
+// replacement in a set so that a run is repeatable. Bare mode and the monitor thus have the same
+// hardware TLB; what the monitor adds is the L2TLB behind it.
 //
 // Address spaces (`--tlb-switch`): in Flush mode the machine ASID is the guest's own and the pcpu
 // flushes the TLB whenever it switches vcpus (what Disco did); in Asid mode every (vcpu, guest
@@ -41,7 +43,7 @@ struct MachineTlbEntry {
 
 class MachineTlb {
  public:
-  static constexpr unsigned kEntries = 64, kWays = 4, kSets = kEntries / kWays;
+  static constexpr unsigned kEntries = 32, kWays = 4, kSets = kEntries / kWays;
   using DropCallback = std::function<void(const MachineTlbEntry&)>;
 
   explicit MachineTlb(TlbSwitch mode = TlbSwitch::Flush) : mode_(mode) {}

@@ -38,17 +38,15 @@ std::string_view name(MonitorEntry e) {
 }
 
 VcpuMonitor::VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner,
-                         unsigned l2tlb_entries, Pmap& pmap, NodeId node, uint32_t cpu_mhz, VmServices& vm)
+                         unsigned l2tlb_entries, Pmap& pmap, NodeId node, VmServices& vm)
     : interpreter_(interpreter), machine_tlb_(machine_tlb), owner_(owner), l2tlb_(l2tlb_entries), pmap_(pmap),
-      node_(node), cpu_mhz_(cpu_mhz), vm_(vm) {}
+      node_(node), vm_(vm) {}
 
 void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started) {
   MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
   ++s.count;
   s.host_ticks += mips::Interpreter::time_stamp() - started;
-  charge_carry_ += uint64_t{kTrapGuestNs} * cpu_mhz_;
-  const uint64_t cycles = charge_carry_ / 1000;
-  charge_carry_ %= 1000;
+  const uint64_t cycles = kTrapCycles;
   v.cycles += cycles;
   stats_.monitor_cycles += cycles;
   if (mips::user_mode(v.cp0.raw(cp0::Status))) stats_.monitor_cycles_in_user += cycles;

@@ -54,7 +54,7 @@ struct VcpuMonitorStats {
 class VcpuMonitor final : public mips::TrapHandler {
  public:
   VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner, unsigned l2tlb_entries,
-              Pmap& pmap, NodeId node, uint32_t cpu_mhz, VmServices& vm);
+              Pmap& pmap, NodeId node, VmServices& vm);
 
   void privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) override;
   mips::TlbTranslation translate(mips::Vcpu& v, uint32_t vaddr, bool store) override;
@@ -81,10 +81,8 @@ class VcpuMonitor final : public mips::TrapHandler {
   L2Tlb l2tlb_;
   Pmap& pmap_;
   const NodeId node_;
-  const uint32_t cpu_mhz_;
   VmServices& vm_;
   VcpuMonitorStats stats_;
-  uint64_t charge_carry_ = 0;      // guest time not yet a whole cycle, in ns x MHz
   uint64_t written_by_tlbwi_ = 0;  // TLB indices the guest invalidated with TLBWI since the last full flush
   bool fault_pending_ = false;     // translate() returned a fault: its reflection is the same trap
 };

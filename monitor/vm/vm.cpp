@@ -21,6 +21,17 @@ namespace {
 constexpr uint64_t kSliceCycles = 10000;
 constexpr uint64_t kMaxIdleSleepNs = 20'000'000;
 
+nlohmann::json entries_json(const MonitorEntryTable& table, uint64_t tsc_per_us) {
+  nlohmann::json entries = nlohmann::json::object();
+  for (unsigned k = 0; k < kMonitorEntryKinds; ++k) {
+    const MonitorEntryStats& e = table[k];
+    if (e.count == 0) continue;
+    entries[std::string(name(static_cast<MonitorEntry>(k)))] = {
+        {"count", e.count}, {"host_ns", tsc_per_us ? e.host_ticks * 1000 / tsc_per_us : 0}};
+  }
+  return entries;
+}
+
 }  // namespace
 
 std::string_view name(VmExit e) {
@@ -46,6 +57,13 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
       board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds, .isa_io_ns = config.isa_io_ns},
              [this](uint8_t byte) { console_.put(byte); }),
       bus_(pmap_, port, board_, vcpu_, config.cpu_mhz, config.node) {
+  console_.on_marker([this](const std::string& line) {
+    if (marks_.size() >= kMaxMarks) return;
+    const auto host = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - built_);
+    marks_.push_back({.line = line, .guest_ns = bus_.now_ns(), .host_ns = static_cast<uint64_t>(host.count()),
+                      .instructions = counters_.instructions,
+                      .entries = monitor_ ? monitor_->stats().entries : MonitorEntryTable{}});
+  });
   interpreter_.set_compiling(config.compile);
   if (config.perf_map && !interpreter_.open_perf_map())
     spdlog::warn("cannot write /tmp/perf-{}.map: compiled blocks stay unnamed in perf", getpid());
@@ -63,7 +81,7 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
                                .hits = reinterpret_cast<uint64_t*>(hit.hits)});
   if (config.mode == VmMode::Monitored && machine_tlb != nullptr) {
     monitor_ = std::make_unique<VcpuMonitor>(interpreter_, *machine_tlb, owner, config.l2tlb_entries, pmap_,
-                                             config.node, config.cpu_mhz, *this);
+                                             config.node, *this);
     interpreter_.set_trap_handler(monitor_.get());
   }
 }
@@ -167,6 +185,28 @@ void Vm::run(uint64_t until_cycles, const std::atomic<bool>& stop) {
   published_.ended.store(exit_ != VmExit::Running, std::memory_order_relaxed);
 }
 
+uint64_t Vm::touched_pages() const {
+  // The host pages under the VM's machine pages that exist: what the guest (or its loader) wrote
+  // or read. Machine memory is not allocated ahead (shm/machine_memory.h), so this is the VM's
+  // real footprint.
+  const long host_page = ::sysconf(_SC_PAGESIZE);
+  uint64_t touched = 0;
+  std::vector<unsigned char> resident;
+  for (uint64_t page = 0; page < pmap_.pages();) {
+    // A run of guest pages on consecutive machine pages, asked about at once.
+    const MachineAddr first = pmap_.table()[page];
+    uint64_t n = 1;
+    while (first != Pmap::kUnmapped && page + n < pmap_.pages() && pmap_.table()[page + n] == first + n * kPageBytes) ++n;
+    if (first != Pmap::kUnmapped) {
+      resident.resize((n * kPageBytes + host_page - 1) / host_page);
+      if (::mincore(host_base_ + first, n * kPageBytes, resident.data()) == 0)
+        for (unsigned char r : resident) touched += (r & 1) ? static_cast<uint64_t>(host_page) / kPageBytes : 0;
+    }
+    page += n;
+  }
+  return touched;
+}
+
 bool Vm::zero_page(uint32_t gpa) {
   if (gpa >= pmap_.bytes()) return false;
   for (uint32_t offset = 0; offset < kPageBytes; offset += 4)
@@ -188,19 +228,17 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
   const VcpuMonitorStats& m = monitor_ ? monitor_->stats() : none;
   const uint64_t user = interpreter_.user_cycles(v) - std::min(m.monitor_cycles_in_user, interpreter_.user_cycles(v));
   const uint64_t accounted = user + counters_.idle_cycles + m.monitor_cycles;
-  nlohmann::json entries = nlohmann::json::object();
-  for (unsigned k = 0; k < kMonitorEntryKinds; ++k) {
-    const MonitorEntryStats& e = m.entries[k];
-    if (e.count == 0) continue;
-    entries[std::string(name(static_cast<MonitorEntry>(k)))] = {
-        {"count", e.count}, {"host_ns", tsc_per_us ? e.host_ticks * 1000 / tsc_per_us : 0}};
-  }
+  const nlohmann::json entries = entries_json(m.entries, tsc_per_us);
   nlohmann::json by_cause = nlohmann::json::object();
   const auto& causes = interpreter_.exceptions_by_cause();
   for (unsigned c = 0; c < mips::kExceptionKinds; ++c)
     if (causes[c]) by_cause[std::string(mips::name(static_cast<mips::Exception>(c)))] = causes[c];
   const uint64_t tlb_exceptions = causes[static_cast<unsigned>(mips::Exception::TlbLoad)] +
                                   causes[static_cast<unsigned>(mips::Exception::TlbStore)];
+  nlohmann::json marks = nlohmann::json::array();
+  for (const Mark& m : marks_)
+    marks.push_back({{"line", m.line}, {"guest_s", m.guest_ns / 1e9}, {"host_s", m.host_ns / 1e9},
+                     {"instructions", m.instructions}, {"monitor_entries", entries_json(m.entries, tsc_per_us)}});
   nlohmann::json pages = nlohmann::json::object();
   for (size_t n = 0; n < pmap_.pages_by_node().size(); ++n)
     if (pmap_.pages_by_node()[n]) pages[std::to_string(n)] = pmap_.pages_by_node()[n];
@@ -241,6 +279,8 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
           {"unclaimed_device_accesses", board_.unclaimed_accesses()},
           {"unbacked_accesses", bus_.unbacked_accesses()},
           {"console_bytes_lost", console_.bytes_lost()},
+          {"console_marks", marks},
+          {"machine_mib_touched", static_cast<double>(touched_pages()) * kPageBytes / (1 << 20)},
           {"final_pc", v.pc}};
 }
 

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -80,6 +81,9 @@ class Vm final : public VmServices {
   // The VM's report: one object of the run's `vms[]` (and bare mode's `guest`).
   nlohmann::json report(uint64_t tsc_per_us) const;
 
+  // Machine pages of this VM that the host has memory behind: those the guest touched.
+  uint64_t touched_pages() const;
+
   // VmServices (the monitor calls, hypercalls.h).
   uint32_t vm_id() const override { return config_.id; }
   bool zero_page(uint32_t gpa) override;
@@ -96,6 +100,16 @@ class Vm final : public VmServices {
   GuestBus bus_;
   std::unique_ptr<VcpuMonitor> monitor_;  // monitored VMs only
   VmCounters counters_;
+  // A marker line of the console (vm_console.h), stamped: the phases of a run.
+  struct Mark {
+    std::string line;
+    uint64_t guest_ns = 0, host_ns = 0;  // the guest's clock; host time since the VM was built
+    uint64_t instructions = 0;           // retired before the slice the line ended in
+    MonitorEntryTable entries{};         // the monitor's counts so far
+  };
+  static constexpr size_t kMaxMarks = 64;
+  std::vector<Mark> marks_;
+  std::chrono::steady_clock::time_point built_ = std::chrono::steady_clock::now();
   Published published_;
   uint64_t timer_at_ = UINT64_MAX;  // the cycle of the next CP0 timer interrupt
   VmExit exit_ = VmExit::Running;

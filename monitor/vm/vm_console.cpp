@@ -29,6 +29,16 @@ void VmConsole::put(uint8_t byte) {
     else
       matched_ = byte == static_cast<uint8_t>(kPanic[0]) ? 1 : 0;
   }
+  if (byte == '\n' || byte == '\r') {
+    if (marker_possible_ && line_.starts_with("disco-") && on_marker_) on_marker_(line_);
+    line_.clear();
+    marker_possible_ = true;
+  } else if (marker_possible_) {
+    line_.push_back(static_cast<char>(byte));
+    // Only lines that start as a marker are kept, and only so much of them.
+    marker_possible_ = line_.size() <= kMarkChars && std::string_view("disco-").substr(0, line_.size()) ==
+                                                         std::string_view(line_).substr(0, std::min<size_t>(line_.size(), 6));
+  }
   if (fd_ >= 0 && ::write(fd_, &byte, 1) != 1) ++bytes_lost_;
 }
 
