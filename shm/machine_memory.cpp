@@ -163,7 +163,8 @@ void MachineMemory::create(NodeId n) {
   const std::string name = segment_name(run_id_, n);
   bip::shared_memory_object segment;
   try {
-    segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write);
+    // Owner-only: the segment is a guest's whole memory, no other local user's to read.
+    segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error(fmt::format("cannot create machine-memory segment {}: {}", name, e.what()));
   }

@@ -31,11 +31,11 @@ class MachineMemory {
   MachineMemory& operator=(const MachineMemory&) = delete;
 
   void create(NodeId n);
-  // Creates node n's segment, zero-filled, binds it to the host NUMA node(s) of the CPUs this
-  // thread is bound to (only a warning if that is impossible: a one-node host is normal),
-  // checks that /dev/shm has room for all of it, and maps it; its pages are allocated at their
-  // first touch. A /dev/shm too full for it is an error here; one that fills up later is a
-  // one-line error and exit at that touch (a SIGBUS handler), not a crash. Throws
+  // Creates node n's segment, owner-only (mode 0600) and zero-filled, binds it to the host NUMA
+  // node(s) of the CPUs this thread is bound to (only a warning if that is impossible: a one-node
+  // host is normal), checks that /dev/shm has room for all of it, and maps it; its pages are
+  // allocated at their first touch. A /dev/shm too full for it is an error here; one that fills
+  // up later is a one-line error and exit at that touch (a SIGBUS handler), not a crash. Throws
   // std::runtime_error if the segment already exists or cannot be made; a segment it created
   // and could not finish is removed again.
 

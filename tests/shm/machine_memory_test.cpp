@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,19 @@ TEST_F(MachineMemoryTest, CreatedNodesAreZeroedAndAddressedByOneAdd) {
     *memory.host(a) = pattern(a);
   }
   for (MachineAddr a : boundary_addrs(kFourNodes)) EXPECT_EQ(*memory.host(a), pattern(a)) << a;
+}
+
+// A segment is a guest's whole memory: no other local user may read it, whatever the umask.
+TEST_F(MachineMemoryTest, SegmentsAreOwnerOnly) {
+  const std::string run = new_run(1);
+  MachineMemory memory(kFourNodes, run);
+  const mode_t umask_before = ::umask(0);
+  memory.create(0);
+  ::umask(umask_before);
+  struct stat st;
+  ASSERT_EQ(::stat(("/dev/shm/" + segment_name(run, 0)).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, ::getuid());
 }
 
 TEST_F(MachineMemoryTest, AnotherMapOfTheRunSeesTheSameBytes) {
