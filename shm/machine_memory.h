@@ -19,6 +19,11 @@
 
 namespace disco {
 
+// "" when /dev/shm has room for `total_bytes` of machine memory, else one line saying how much
+// it has. Segment pages are allocated at their first touch, so the launcher asks this for the
+// whole machine before it starts any node; each node asks again for its own segment.
+std::string check_shm_room(uint64_t total_bytes);
+
 class MachineMemory {
  public:
   MachineMemory(const MachineGeometry& g, std::string run_id);

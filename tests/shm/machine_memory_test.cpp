@@ -205,6 +205,18 @@ TEST_F(MachineMemoryTest, ASegmentLargerThanTheFreeSharedMemoryIsRefused) {
   EXPECT_FALSE(segment_exists(segment_name(run, 0)));
 }
 
+// The launcher's question before it starts any node: one line when the machine cannot fit.
+TEST(CheckShmRoom, SaysWhenTheMachineDoesNotFit) {
+  struct statvfs fs;
+  ASSERT_EQ(::statvfs("/dev/shm", &fs), 0);
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  EXPECT_EQ(check_shm_room(0), "");
+  EXPECT_EQ(check_shm_room(free_bytes / 2), "");
+  const std::string message = check_shm_room(free_bytes + (uint64_t{1} << 30));
+  EXPECT_NE(message.find("/dev/shm has only"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
 // A page whose first touch finds no memory behind it (here: the segment cut short under the
 // mapping, as a full filesystem would leave it) ends the process with one line, not a crash.
 TEST_F(MachineMemoryTest, AFirstTouchWithNoMemoryBehindItIsOneLineAndExit) {
