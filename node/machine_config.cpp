@@ -113,7 +113,9 @@ std::optional<uint64_t> parse_size(std::string_view s) {
   else if (unit == "KiB" || unit == "K" || unit == "k") mul = uint64_t{1} << 10;
   else if (unit == "MiB" || unit == "M") mul = uint64_t{1} << 20;
   else if (unit == "GiB" || unit == "G") mul = uint64_t{1} << 30;
+  else if (unit == "TiB" || unit == "T") mul = uint64_t{1} << 40;
   else return std::nullopt;
+  // At most a PiB: far above any limit, and the product cannot overflow.
   if (v > (uint64_t{1} << 50) / mul) return std::nullopt;
   return v * mul;
 }

@@ -35,7 +35,8 @@ nlohmann::json to_json(const MachineConfig& c);
 // Throws std::runtime_error with a one-line message on any problem.
 MachineConfig machine_config_from_json(const nlohmann::json& j);
 
-// "64MiB", "1GiB", "4096", "512KiB": sizes for flags; nullopt if not a size.
+// "64MiB", "1GiB", "1TiB", "4096", "512KiB" (or K, M, G, T): sizes for flags, at most 1 PiB;
+// nullopt if not a size (a sign, a fraction or an overflow included).
 std::optional<uint64_t> parse_size(std::string_view s);
 
 }  // namespace disco

@@ -55,8 +55,7 @@ std::string bind_to_local_numa_nodes(void* addr, size_t len) {
 }
 
 // Binds node n's new segment to the host NUMA node(s) of this thread's CPUs, so that its pages
-// are born on the right node when first touched, and checks that its filesystem (/dev/shm) has
-// room for all of it. Pages are not allocated ahead: a guest touches a fraction of its memory
+// are born on the right node when first touched, and checks that /dev/shm has room for all of it. Pages are not allocated ahead: a guest touches a fraction of its memory
 // (the Debian boot 33 MiB of 256), and allocating and freeing the rest took 0.15 s a run. It
 // works through a temporary mapping so that nothing in the reservation changes until every step
 // that can fail is done; the binding is the segment's shared policy and outlives that mapping.
@@ -67,11 +66,7 @@ void place_segment_pages(NodeId n, const bip::shared_memory_object& segment, uin
       spdlog::warn("node {}'s memory is not bound to a host NUMA node ({}); it stays where the host puts it", n,
                    why);
   }
-  struct statvfs fs;
-  if (::fstatvfs(segment.get_mapping_handle().handle, &fs) != 0)
-    throw std::runtime_error(fmt::format("cannot see the room for {} bytes: {}", size, std::strerror(errno)));
-  const uint64_t room = uint64_t{fs.f_bavail} * fs.f_frsize;
-  if (room < size) throw std::runtime_error(fmt::format("cannot allocate {} bytes: only {} free", size, room));
+  if (std::string why = check_shm_room(size); !why.empty()) throw std::runtime_error(why);
 }
 
 // A page of machine memory that cannot be allocated at its first touch (its filesystem filled up
@@ -120,6 +115,18 @@ void unwatch_reservation(uint8_t* base) {
 
 }  // namespace
 
+std::string check_shm_room(uint64_t total_bytes) {
+  struct statvfs fs;
+  if (::statvfs("/dev/shm", &fs) != 0)
+    return fmt::format("cannot see the room in /dev/shm for {} bytes of machine memory: {}", total_bytes,
+                       std::strerror(errno));
+  const uint64_t room = uint64_t{fs.f_bavail} * fs.f_frsize;
+  if (room < total_bytes)
+    return fmt::format("cannot allocate {} bytes of machine memory: /dev/shm has only {} bytes free", total_bytes,
+                       room);
+  return {};
+}
+
 MachineMemory::MachineMemory(const MachineGeometry& g, std::string run_id)
     : geometry_(g), run_id_(std::move(run_id)) {
   if (std::string why = g.check(); !why.empty()) throw std::runtime_error("machine memory: " + why);
@@ -163,7 +170,8 @@ void MachineMemory::create(NodeId n) {
   const std::string name = segment_name(run_id_, n);
   bip::shared_memory_object segment;
   try {
-    segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write);
+    // Owner-only: the segment is a guest's whole memory, no other local user's to read.
+    segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error(fmt::format("cannot create machine-memory segment {}: {}", name, e.what()));
   }

@@ -19,6 +19,11 @@
 
 namespace disco {
 
+// "" when /dev/shm has room for `total_bytes` of machine memory, else one line saying how much
+// it has. Segment pages are allocated at their first touch, so the launcher asks this for the
+// whole machine before it starts any node; each node asks again for its own segment.
+std::string check_shm_room(uint64_t total_bytes);
+
 class MachineMemory {
  public:
   MachineMemory(const MachineGeometry& g, std::string run_id);
@@ -31,11 +36,11 @@ class MachineMemory {
   MachineMemory& operator=(const MachineMemory&) = delete;
 
   void create(NodeId n);
-  // Creates node n's segment, zero-filled, binds it to the host NUMA node(s) of the CPUs this
-  // thread is bound to (only a warning if that is impossible: a one-node host is normal),
-  // checks that /dev/shm has room for all of it, and maps it; its pages are allocated at their
-  // first touch. A /dev/shm too full for it is an error here; one that fills up later is a
-  // one-line error and exit at that touch (a SIGBUS handler), not a crash. Throws
+  // Creates node n's segment, owner-only (mode 0600) and zero-filled, binds it to the host NUMA
+  // node(s) of the CPUs this thread is bound to (only a warning if that is impossible: a one-node
+  // host is normal), checks that /dev/shm has room for all of it, and maps it; its pages are
+  // allocated at their first touch. A /dev/shm too full for it is an error here; one that fills
+  // up later is a one-line error and exit at that touch (a SIGBUS handler), not a crash. Throws
   // std::runtime_error if the segment already exists or cannot be made; a segment it created
   // and could not finish is removed again.
 

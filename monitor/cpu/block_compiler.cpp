@@ -1,6 +1,8 @@
 #include "monitor/cpu/block_compiler.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xbyak/xbyak.h>
 
@@ -900,9 +902,22 @@ std::size_t BlockCompiler::bytes_used() const { return code_->getSize(); }
 
 bool BlockCompiler::open_perf_map() {
   // Appended to: every vcpu's compiler of the process writes its blocks there, a line at a time.
-  perf_map_.reset(std::fopen(fmt::format("/tmp/perf-{}.map", getpid()).c_str(), "a"));
-  if (perf_map_) std::setvbuf(perf_map_.get(), nullptr, _IOLBF, 0);  // perf reads it while we run
-  return perf_map_ != nullptr;
+  // /tmp is everyone's: a symlink planted at the name is not followed, and a file there that is
+  // not our own regular file with no other name (a planted hard link) is not written to; a
+  // planted FIFO fails the open at once (O_NONBLOCK) rather than wait for a reader.
+  const int fd = ::open(fmt::format("/tmp/perf-{}.map", getpid()).c_str(),
+                        O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+  if (fd < 0) return false;
+  struct stat st;
+  std::FILE* file = nullptr;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || st.st_nlink != 1 ||
+      !(file = ::fdopen(fd, "a"))) {
+    ::close(fd);
+    return false;
+  }
+  perf_map_.reset(file);
+  std::setvbuf(file, nullptr, _IOLBF, 0);  // perf reads it while we run
+  return true;
 }
 
 }  // namespace disco::mips

@@ -144,7 +144,8 @@ class BlockCompiler {
   void set_soft_tlb(const SoftTlbView& tlb) { soft_tlb_ = tlb; }
 
   // Names every block compiled from now on in /tmp/perf-<pid>.map, the file `perf report` reads
-  // to name code generated at run time (QEMU's -perfmap alike). False if it cannot be opened.
+  // to name code generated at run time (QEMU's -perfmap alike). False if it cannot be opened or
+  // the name is anything but our own regular file (a link planted in /tmp is refused).
   bool open_perf_map();
 
   // Whether the compiled code does `op` itself (the rest falls back to the interpreter).

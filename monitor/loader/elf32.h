@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "monitor/loader/boot_types.h"
@@ -27,6 +28,12 @@ struct Elf32Image {
 };
 
 inline constexpr uint32_t kMaxProgramHeaders = 64;  // real kernels have 2-3; bounds the parse
+inline constexpr size_t kElf32HeaderBytes = 52;
+
+// Checks the ELF header alone (the first kElf32HeaderBytes of the file suffice): "" for an ELF32
+// little-endian MIPS executable with a usable program header table, else what is wrong, as
+// parse_elf32_mips says it. Lets a file be judged without reading all of it.
+std::string check_elf32_mips_header(std::span<const uint8_t> file);
 
 // Parses `file` (the whole ELF file). Errors name what is wrong: not ELF, wrong class,
 // endianness or machine, program headers out of the file, truncated segments, no PT_LOAD.

@@ -5,9 +5,9 @@
 #include <filesystem>
 #include <fstream>
 #include <span>
-#include <system_error>
 #include <vector>
 
+#include "monitor/loader/boot_files.h"
 #include "monitor/loader/elf32.h"
 #include "monitor/loader/mips_code_scan.h"
 #include "monitor/loader/xz_payload.h"
@@ -23,20 +23,9 @@ constexpr uint32_t kBootAreaEnd = kPromPhys + kPromBytes;
 
 uint64_t round_up(uint64_t v, uint64_t align) { return (v + align - 1) / align * align; }
 
-// The size of a regular file, capped; errors name the file.
-Outcome<uint64_t> file_size(const std::string& what, const std::string& path, uint64_t cap) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) return Outcome<uint64_t>::fail(strprintf("%s '%s' is missing or not a regular file", what.c_str(), path.c_str()));
-  const uint64_t size = std::filesystem::file_size(path, ec);
-  if (ec) return Outcome<uint64_t>::fail(strprintf("cannot read %s '%s': %s", what.c_str(), path.c_str(), ec.message().c_str()));
-  if (size == 0) return Outcome<uint64_t>::fail(strprintf("%s '%s' is empty", what.c_str(), path.c_str()));
-  if (size > cap) return Outcome<uint64_t>::fail(strprintf("%s '%s' is %llu bytes: does not fit (at most %llu)", what.c_str(), path.c_str(), (unsigned long long)size, (unsigned long long)cap));
-  return {size};
-}
-
 Outcome<std::vector<uint8_t>> read_kernel(const std::string& path) {
   using R = Outcome<std::vector<uint8_t>>;
-  const Outcome<uint64_t> size = file_size("kernel", path, kMaxKernelFileBytes);
+  const Outcome<uint64_t> size = boot_file_size("kernel", path, kMaxKernelFileBytes);
   if (!size.value) return R::fail(size.error);
   std::vector<uint8_t> bytes(*size.value);
   std::ifstream in(path, std::ios::binary);
@@ -202,7 +191,7 @@ LoadResult load_malta_kernel(const LoadRequest& request, PhysicalWriter& memory)
   // The initrd's place depends only on its size: check it before writing anything.
   BootState state;
   if (!request.initrd_path.empty()) {
-    const Outcome<uint64_t> size = file_size("initrd", request.initrd_path, ram_low);
+    const Outcome<uint64_t> size = boot_file_size("initrd", request.initrd_path, ram_low);
     if (!size.value) return fail(size.error);
     if (*size.value + kInitrdHeadroom > ram_low)
       return fail(strprintf("initrd '%s' (%llu bytes) does not fit in %u MiB of low RAM", request.initrd_path.c_str(),

@@ -1,6 +1,7 @@
 #include "monitor/loader/xz_payload.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -39,6 +40,11 @@ struct LzmaEnd {
 }  // namespace
 
 std::optional<XzPayload> find_xz_payload(std::span<const uint8_t> bytes) {
+  // A header that finds no footer rules out every later header of its 4-byte alignment and check
+  // type: their candidate footers are a subset of its own (same alignment and flags, further on,
+  // less room for the index). Skipping those keeps the search linear, at most one footer scan per
+  // class, where a file of repeated headers would otherwise rescan the rest of the file from each.
+  std::array<bool, 4 * (LZMA_CHECK_ID_MAX + 1)> hopeless{};
   const auto magic_end = std::end(kHeaderMagic);
   for (auto it = std::search(bytes.begin(), bytes.end(), std::begin(kHeaderMagic), magic_end); it != bytes.end();
        it = std::search(it + 1, bytes.end(), std::begin(kHeaderMagic), magic_end)) {
@@ -46,8 +52,13 @@ std::optional<XzPayload> find_xz_payload(std::span<const uint8_t> bytes) {
     if (bytes.size() - header < LZMA_STREAM_HEADER_SIZE) break;
     lzma_stream_flags flags;
     if (lzma_stream_header_decode(&flags, bytes.data() + header) != LZMA_OK) continue;
+    bool& hopeless_class = hopeless[header % 4 * (LZMA_CHECK_ID_MAX + 1) + flags.check];
+    if (hopeless_class) continue;
     const std::optional<size_t> footer = find_footer(bytes, header, flags);
-    if (!footer) continue;
+    if (!footer) {
+      hopeless_class = true;
+      continue;
+    }
     const size_t end = *footer + LZMA_STREAM_HEADER_SIZE;
     const uint32_t size = uint32_t(bytes[end]) | uint32_t(bytes[end + 1]) << 8 | uint32_t(bytes[end + 2]) << 16 |
                           uint32_t(bytes[end + 3]) << 24;

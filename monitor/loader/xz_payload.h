@@ -20,7 +20,8 @@ struct XzPayload {
 
 // Finds the first xz stream in `bytes` whose header and footer both pass their CRC32 and agree,
 // followed by the 4-byte size. Cheap: nothing is decoded (the magic also occurs unframed, e.g.
-// in the decompressor's own string table, which the header CRC rejects).
+// in the decompressor's own string table, which the header CRC rejects), and the work is linear
+// in the size of `bytes` whatever they hold (a kernel file is untrusted input).
 std::optional<XzPayload> find_xz_payload(std::span<const uint8_t> bytes);
 
 // Receives the unpacked bytes in order, `offset` counted from the image start; false stops the

@@ -7,10 +7,12 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "monitor/cpu/interpreter_run.h"
@@ -335,6 +337,34 @@ TEST(InterpreterRun, ThePerfMapNamesEveryCompiledBlock) {
   }
   std::remove(path.c_str());
   EXPECT_EQ(names, (std::vector<std::string>{"guest_80001000", "guest_8000100c"}));
+}
+
+// /tmp is everyone's: whatever another user planted at the perf map's name (a symlink to a file
+// of ours, a hard link to one, a FIFO) is refused, and what it leads to is left as it was.
+TEST(InterpreterRun, ThePerfMapRefusesWhatIsPlantedAtItsName) {
+  const std::string path = "/tmp/perf-" + std::to_string(getpid()) + ".map";
+  std::string target = "/tmp/disco-perf-target-XXXXXX";
+  const int target_fd = ::mkstemp(target.data());
+  ASSERT_GE(target_fd, 0);
+  ASSERT_EQ(::write(target_fd, "ours\n", 5), 5);
+  ::close(target_fd);
+  const std::vector<std::pair<std::string, std::function<int()>>> plants = {
+      {"symlink", [&] { return ::symlink(target.c_str(), path.c_str()); }},
+      {"hard link", [&] { return ::link(target.c_str(), path.c_str()); }},
+      {"fifo", [&] { return ::mkfifo(path.c_str(), 0666); }},
+  };
+  for (const auto& [what, plant] : plants) {
+    std::remove(path.c_str());
+    ASSERT_EQ(plant(), 0) << what;
+    test::KsegCpu t(0, false, 0x80001000u);
+    t.interpreter.set_compiling(true, 0);
+    EXPECT_FALSE(t.interpreter.open_perf_map()) << what;
+    std::remove(path.c_str());
+  }
+  std::ifstream in(target);
+  const std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::remove(target.c_str());
+  EXPECT_EQ(contents, "ours\n");
 }
 
 TEST(InterpreterRun, TakesAPendingInterruptBeforeTheNextBlock) {

@@ -69,6 +69,28 @@ TEST(ParseSize, UnitsAndGarbage) {
   EXPECT_FALSE(parse_size("99999999999999GiB"));
 }
 
+TEST(ParseSize, TebibytesUpToAPebibyte) {
+  EXPECT_EQ(parse_size("1TiB"), 1ull << 40);
+  EXPECT_EQ(parse_size("2T"), 2ull << 40);
+  EXPECT_EQ(parse_size("1024TiB"), 1ull << 50);
+  EXPECT_FALSE(parse_size("1025TiB"));
+  EXPECT_EQ(parse_size("1048576G"), 1ull << 50);
+  EXPECT_FALSE(parse_size("1048577G"));
+}
+
+TEST(ParseSize, RejectsSignsFractionsAndOverflow) {
+  EXPECT_FALSE(parse_size("-1"));
+  EXPECT_FALSE(parse_size("-64MiB"));
+  EXPECT_FALSE(parse_size("+64MiB"));
+  EXPECT_FALSE(parse_size("1.5GiB"));
+  EXPECT_FALSE(parse_size(" 64MiB"));
+  EXPECT_FALSE(parse_size("64 MiB"));
+  EXPECT_FALSE(parse_size("18446744073709551615"));   // 2^64-1: fits a uint64_t, not the PiB limit
+  EXPECT_FALSE(parse_size("18446744073709551616"));   // 2^64: does not fit a uint64_t
+  EXPECT_FALSE(parse_size("99999999999999999999999TiB"));
+  EXPECT_FALSE(parse_size("17179869184GiB"));  // 2^34 GiB = 2^64 bytes: the product would wrap to 0
+}
+
 TEST(HostPinning, PlansRoundRobinAndParsesPolicies) {
   EXPECT_EQ(parse_pin_policy("core"), PinPolicy::Core);
   EXPECT_EQ(parse_pin_policy("numa-node"), PinPolicy::NumaNode);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -53,6 +54,19 @@ TEST_F(MachineMemoryTest, CreatedNodesAreZeroedAndAddressedByOneAdd) {
     *memory.host(a) = pattern(a);
   }
   for (MachineAddr a : boundary_addrs(kFourNodes)) EXPECT_EQ(*memory.host(a), pattern(a)) << a;
+}
+
+// A segment is a guest's whole memory: no other local user may read it, whatever the umask.
+TEST_F(MachineMemoryTest, SegmentsAreOwnerOnly) {
+  const std::string run = new_run(1);
+  MachineMemory memory(kFourNodes, run);
+  const mode_t umask_before = ::umask(0);
+  memory.create(0);
+  ::umask(umask_before);
+  struct stat st;
+  ASSERT_EQ(::stat(("/dev/shm/" + segment_name(run, 0)).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(st.st_uid, ::getuid());
 }
 
 TEST_F(MachineMemoryTest, AnotherMapOfTheRunSeesTheSameBytes) {
@@ -159,12 +173,21 @@ TEST_F(MachineMemoryTest, DestructionUnmapsButKeepsSegments) {
   EXPECT_EQ(*again.host(3 * kM + 9), 0x99);
 }
 
+// A stray access is the host's plain SIGSEGV: it prints nothing of ours (not the SIGBUS
+// handler's line, which is for pages that could not be allocated), only a sanitizer's report
+// where one is built in.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr char kStrayAccessMessage[] = "SEGV on unknown address";
+#else
+constexpr char kStrayAccessMessage[] = "^$";
+#endif
+
 // The default "fast" death test forks at EXPECT_DEATH; a re-executing style would rerun the
 // fixture in the child and leak the child's run.
 TEST_F(MachineMemoryTest, UnmappedSliceFaults) {
   MachineMemory memory(kFourNodes, new_run(kFourNodes.nodes));
   memory.create(0);
-  EXPECT_DEATH(*static_cast<volatile uint8_t*>(memory.host(kM)) = 1, "");
+  EXPECT_DEATH(*static_cast<volatile uint8_t*>(memory.host(kM)) = 1, kStrayAccessMessage);
 }
 
 // A segment is not allocated ahead, but its filesystem must have room for it.
@@ -180,6 +203,18 @@ TEST_F(MachineMemoryTest, ASegmentLargerThanTheFreeSharedMemoryIsRefused) {
   EXPECT_NE(message.find("cannot allocate"), std::string::npos) << message;
   EXPECT_FALSE(memory.mapped(0));
   EXPECT_FALSE(segment_exists(segment_name(run, 0)));
+}
+
+// The launcher's question before it starts any node: one line when the machine cannot fit.
+TEST(CheckShmRoom, SaysWhenTheMachineDoesNotFit) {
+  struct statvfs fs;
+  ASSERT_EQ(::statvfs("/dev/shm", &fs), 0);
+  const uint64_t free_bytes = uint64_t{fs.f_bavail} * fs.f_frsize;
+  EXPECT_EQ(check_shm_room(0), "");
+  EXPECT_EQ(check_shm_room(free_bytes / 2), "");
+  const std::string message = check_shm_room(free_bytes + (uint64_t{1} << 30));
+  EXPECT_NE(message.find("/dev/shm has only"), std::string::npos) << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
 }
 
 // A page whose first touch finds no memory behind it (here: the segment cut short under the

@@ -1,6 +1,7 @@
 #include "monitor/loader/xz_payload.h"
 
 #include <gtest/gtest.h>
+#include <lzma.h>
 
 #include "tests/monitor/loader/loader_test_support.h"
 
@@ -37,6 +38,17 @@ TEST(XzPayload, AbsentInBytesWithoutAStream) {
   EXPECT_FALSE(find_xz_payload(std::vector<uint8_t>(100000, 0)));
   const uint8_t bare[] = {0xfd, '7', 'z', 'X', 'Z', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   EXPECT_FALSE(find_xz_payload(bare));
+}
+
+// Megabytes of CRC-valid stream headers with no footer anywhere: each header's footer search
+// would run to the end of the buffer, tens of seconds in all if every header searched anew.
+TEST(XzPayload, RepeatedHeadersWithoutAFooterAreNoPayload) {
+  const lzma_stream_flags flags{.version = 0, .check = LZMA_CHECK_CRC32};
+  uint8_t header[LZMA_STREAM_HEADER_SIZE];
+  ASSERT_EQ(lzma_stream_header_encode(&flags, header), LZMA_OK);
+  std::vector<uint8_t> hostile;
+  for (size_t i = 0; i < (4u << 20) / sizeof header; ++i) hostile.insert(hostile.end(), std::begin(header), std::end(header));
+  EXPECT_FALSE(find_xz_payload(hostile));
 }
 
 TEST(XzPayload, NeedsTheSizeTrailer) {
