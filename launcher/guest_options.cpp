@@ -12,6 +12,7 @@
 
 #include <unistd.h>
 
+#include "monitor/loader/boot_files.h"
 #include "node/machine_config.h"
 
 namespace disco {
@@ -31,17 +32,6 @@ std::string shell_quoted(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
-}
-
-// A kernel or initrd the user named: there, a regular file, readable.
-std::string check_guest_file(const char* what, const std::string& path) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::file_status st = fs::status(path, ec);
-  if (!fs::exists(st)) return fmt::format("--{} {}: no such file", what, path);
-  if (!fs::is_regular_file(st)) return fmt::format("--{} {} is not a regular file", what, path);
-  if (::access(path.c_str(), R_OK) != 0) return fmt::format("--{} {} is not readable", what, path);
-  return {};
 }
 
 // Runs a repository script; its own one-line error goes to stderr.
@@ -151,9 +141,10 @@ std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, 
                    .append_given = spec.append_given || o.append_given};
     if (!plan.initrd.empty() && !plan.init_cmd.empty())
       return fmt::format("VM {}: --init-cmd builds the initramfs; it cannot go with --initrd", i);
-    for (const auto& [flag, path] : {std::pair{"kernel", plan.kernel}, std::pair{"initrd", plan.initrd}})
-      if (!path.empty())
-        if (const std::string e = check_guest_file(flag, path); !e.empty()) return e;
+    if (!plan.kernel.empty())
+      if (const std::string e = boot::check_kernel_file(plan.kernel); !e.empty()) return e;
+    if (!plan.initrd.empty())
+      if (const std::string e = boot::check_initrd_file(plan.initrd); !e.empty()) return e;
     out.planned.push_back(plan);
     out.monitor.vms.push_back({.id = i,
                                .node = spec.node.value_or(vm_nodes[i]),
@@ -203,6 +194,7 @@ std::optional<std::string> prepare_guests(const GuestOptions& o, const std::stri
       }
       plan.initrd = it->second;
     }
+    if (const std::string e = boot::check_kernel_file(plan.kernel); !e.empty()) return e;  // Debian's, once fetched
     vm.kernel = fs::absolute(plan.kernel, ec).string();
     vm.initrd = plan.initrd.empty() ? std::string() : fs::absolute(plan.initrd, ec).string();
     // Under the monitor each VM learns its id from its command line (/init exports it).

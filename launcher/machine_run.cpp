@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstring>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -48,7 +49,7 @@ class NodeProcesses {
     if (pid < 0) throw std::runtime_error(fmt::format("cannot start a node process: {}", strerror(errno)));
     if (pid == 0) {
       setpgid(0, 0);  // Ctrl-C reaches the launcher only; it stops the nodes cleanly
-      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
       if (fd >= 0) {
         dup2(fd, STDOUT_FILENO);
         dup2(fd, STDERR_FILENO);
@@ -164,7 +165,9 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   const uint32_t n = cfg.shape.geometry.nodes;
   RunOutcome out;
   const std::string socket_dir = fmt::format("{}/{}{}", kSocketParent, kSocketDirStem, cfg.run_id);
-  std::filesystem::create_directories(socket_dir);
+  // Owner-only, and ours: a folder someone planted at that name is not used.
+  if (::mkdir(socket_dir.c_str(), 0700) != 0)
+    throw std::runtime_error(fmt::format("cannot create the run's socket folder {}: {}", socket_dir, std::strerror(errno)));
   const std::string config_path = req.results_dir + "/effective-config.json";
   std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
   // With tcp the control socket takes a free port and the nodes are told which.

@@ -13,6 +13,7 @@
 #include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
 #include "launcher/terminal_input.h"
+#include "shm/machine_memory.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -108,6 +109,7 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
     if (!e.empty()) return refuse(e);
   }
   if (auto e = check_output_paths(o)) return refuse(*e);
+  if (const std::string e = check_shm_room(c.shape.geometry.total_bytes()); !e.empty()) return refuse(e);
 
   sweep_stale_runs();
   c.run_id = make_run_id();
