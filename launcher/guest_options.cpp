@@ -1,6 +1,7 @@
 #include "launcher/guest_options.h"
 
 #include "launcher/numeric_flag.h"
+#include "launcher/shell.h"
 
 #include <fmt/format.h>
 
@@ -27,12 +28,6 @@ const std::string kSourceDir = DISCO_SOURCE_DIR;
 constexpr const char* kDebianAppend = "nokaslr cryptomgr.notests=1 panic=-1";
 constexpr const char* kBareMem = "256MiB";
 constexpr const char* kVmMem = "64MiB";
-
-std::string shell_quoted(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
 
 // Runs a repository script; its own one-line error goes to stderr.
 bool run_script(const std::string& command) { return std::system(command.c_str()) == 0; }

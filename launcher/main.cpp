@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "launcher/bench_coherence.h"
+#include "launcher/bench_overhead.h"
 #include "launcher/experiment_file.h"
 #include "launcher/numeric_flag.h"
 #include "launcher/run_command.h"
@@ -67,6 +68,9 @@ int main(int argc, char** argv) {
   bench_cmd->require_subcommand(1);
   CLI::App* coherence = bench_cmd->add_subcommand("coherence", "what memory accesses cost: latencies, fan-out, throughput");
   add_bench_flags(*coherence, bench);
+  OverheadOptions overhead;
+  CLI::App* overhead_cmd = bench_cmd->add_subcommand("overhead", "what the Disco monitor costs against bare mode (the paper's Figure 5)");
+  add_overhead_flags(*overhead_cmd, overhead);
 
   NodeProcessArgs node;
   std::string node_config;
@@ -113,6 +117,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       return bench_coherence(bench, self_exe(argv[0]));
+    }
+    if (*overhead_cmd) {
+      if (auto err = resolve_overhead(overhead)) {
+        fmt::print(stderr, "disco: {}\n", *err);
+        return 2;
+      }
+      return bench_overhead(overhead, self_exe(argv[0]));
     }
     if (*node_cmd) {
       std::ifstream in(node_config);

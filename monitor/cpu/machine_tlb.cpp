@@ -20,50 +20,50 @@ uint8_t MachineTlb::machine_asid(uint16_t owner, uint8_t guest_asid) {
   return slot.machine;
 }
 
-void MachineTlb::drop(MachineTlbEntry& e) {
-  if (e.owner == MachineTlbEntry::kNone) return;
-  if (on_drop_) on_drop_(e);
-  e.owner = MachineTlbEntry::kNone;
+void MachineTlb::drop(unsigned i) {
+  if (keys_[i] == kEmpty) return;
+  if (on_drop_) on_drop_(entries_[i]);
+  keys_[i] = kEmpty;
+  entries_[i].owner = MachineTlbEntry::kNone;
 }
 
 void MachineTlb::insert(const MachineTlbEntry& e) {
-  const unsigned set = e.vpn % kSets;
-  std::array<MachineTlbEntry, kWays>& ways = sets_[set];
-  MachineTlbEntry* slot = nullptr;
-  for (MachineTlbEntry& w : ways)
-    if (w.owner != MachineTlbEntry::kNone && w.vpn == e.vpn && w.machine_asid == e.machine_asid) slot = &w;
-  for (MachineTlbEntry& w : ways)
-    if (slot == nullptr && w.owner == MachineTlbEntry::kNone) slot = &w;
-  if (slot == nullptr) {
-    slot = &ways[victim_[set]];
-    victim_[set] = static_cast<uint8_t>((victim_[set] + 1) % kWays);
+  const uint64_t k = key(e.vpn, e.machine_asid);
+  unsigned slot = kEntries;
+  for (unsigned i = 0; i < kEntries && slot == kEntries; ++i)
+    if (keys_[i] == k) slot = i;
+  for (unsigned i = 0; i < kEntries && slot == kEntries; ++i)
+    if (keys_[i] == kEmpty) slot = i;
+  if (slot == kEntries) {
+    slot = victim_;
+    victim_ = (victim_ + 1) % kEntries;
   }
-  drop(*slot);
-  *slot = e;
+  drop(slot);
+  entries_[slot] = e;
+  keys_[slot] = k;
 }
 
 void MachineTlb::drop_range(uint16_t owner, uint32_t first_vpn, uint32_t last_vpn, bool any_asid, uint8_t guest_asid) {
-  for (auto& ways : sets_)
-    for (MachineTlbEntry& e : ways)
-      if (e.owner == owner && e.vpn >= first_vpn && e.vpn <= last_vpn && (any_asid || e.guest_asid == guest_asid))
-        drop(e);
+  for (unsigned i = 0; i < kEntries; ++i) {
+    const MachineTlbEntry& e = entries_[i];
+    if (keys_[i] != kEmpty && e.owner == owner && e.vpn >= first_vpn && e.vpn <= last_vpn &&
+        (any_asid || e.guest_asid == guest_asid))
+      drop(i);
+  }
 }
 
 void MachineTlb::drop_owner(uint16_t owner) {
-  for (auto& ways : sets_)
-    for (MachineTlbEntry& e : ways)
-      if (e.owner == owner) drop(e);
+  for (unsigned i = 0; i < kEntries; ++i)
+    if (keys_[i] != kEmpty && entries_[i].owner == owner) drop(i);
 }
 
 void MachineTlb::drop_machine_page(uint64_t machine_page) {
-  for (auto& ways : sets_)
-    for (MachineTlbEntry& e : ways)
-      if (e.owner != MachineTlbEntry::kNone && e.machine_page == machine_page) drop(e);
+  for (unsigned i = 0; i < kEntries; ++i)
+    if (keys_[i] != kEmpty && entries_[i].machine_page == machine_page) drop(i);
 }
 
 void MachineTlb::flush() {
-  for (auto& ways : sets_)
-    for (MachineTlbEntry& e : ways) drop(e);
+  for (unsigned i = 0; i < kEntries; ++i) drop(i);
   ++flushes_;
 }
 

@@ -3,9 +3,9 @@
 // the machine page behind each guest physical page (the guest's own TLB writes are intercepted
 // and go to the virtual TLB), and every vcpu scheduled on the pcpu shares it. The pcpu is the same
 // 24Kf the guest sees, so the TLB holds what its 16-entry JTLB holds, 32 pages of 4 KiB (Disco
-// mapped only 4 KiB pages too): modelled as 32 entries, 4-way set-associative, with round-robin
-// replacement in a set so that a run is repeatable. Bare mode and the monitor thus have the same
-// hardware TLB; what the monitor adds is the L2TLB behind it.
+// mapped only 4 KiB pages too): fully associative like the JTLB, the victim chosen round-robin
+// (the JTLB's Random register also just counts), so that a run is repeatable. Bare mode and the
+// monitor thus have the same hardware TLB; what the monitor adds is the L2TLB behind it.
 //
 // Address spaces (`--tlb-switch`): in Flush mode the machine ASID is the guest's own and the pcpu
 // flushes the TLB whenever it switches vcpus (what Disco did); in Asid mode every (vcpu, guest
@@ -43,7 +43,7 @@ struct MachineTlbEntry {
 
 class MachineTlb {
  public:
-  static constexpr unsigned kEntries = 32, kWays = 4, kSets = kEntries / kWays;
+  static constexpr unsigned kEntries = 32;
   using DropCallback = std::function<void(const MachineTlbEntry&)>;
 
   explicit MachineTlb(TlbSwitch mode = TlbSwitch::Flush) : mode_(mode) {}
@@ -52,12 +52,14 @@ class MachineTlb {
 
   // The machine ASID of `owner`'s guest address space `guest_asid` (see the file comment).
   uint8_t machine_asid(uint16_t owner, uint8_t guest_asid);
+  // One compare per entry of a packed key (the hardware compares them all at once).
   const MachineTlbEntry* lookup(uint32_t vpn, uint8_t machine_asid) const {
-    for (const MachineTlbEntry& e : sets_[vpn % kSets])
-      if (e.owner != MachineTlbEntry::kNone && e.vpn == vpn && e.machine_asid == machine_asid) return &e;
+    const uint64_t k = key(vpn, machine_asid);
+    for (unsigned i = 0; i < kEntries; ++i)
+      if (keys_[i] == k) return &entries_[i];
     return nullptr;
   }
-  // Installs `e` (replacing an entry of the same page and ASID, else the set's next victim).
+  // Installs `e` (replacing an entry of the same page and ASID, else the next victim).
   void insert(const MachineTlbEntry& e);
   // Drops `owner`'s entries with vpn in [first, last] (any ASID when `any_asid`, else guest_asid).
   void drop_range(uint16_t owner, uint32_t first_vpn, uint32_t last_vpn, bool any_asid, uint8_t guest_asid);
@@ -70,11 +72,18 @@ class MachineTlb {
   uint64_t flushes() const { return flushes_; }
 
  private:
-  void drop(MachineTlbEntry& e);
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  static uint64_t key(uint32_t vpn, uint8_t machine_asid) { return uint64_t{vpn} << 8 | machine_asid; }
+  void drop(unsigned i);
 
   TlbSwitch mode_;
-  std::array<std::array<MachineTlbEntry, kWays>, kSets> sets_{};
-  std::array<uint8_t, kSets> victim_{};
+  std::array<MachineTlbEntry, kEntries> entries_{};
+  std::array<uint64_t, kEntries> keys_ = [] {
+    std::array<uint64_t, kEntries> k{};
+    k.fill(kEmpty);
+    return k;
+  }();
+  unsigned victim_ = 0;
   DropCallback on_drop_;
   // Asid mode: per (owner, guest ASID), the machine ASID and the generation it belongs to.
   struct AsidSlot {

@@ -34,18 +34,18 @@ TEST(MachineTlb, FindsWhatWasInsertedByPageAndAsid) {
   EXPECT_EQ(r.dropped.size(), 1u);
 }
 
-TEST(MachineTlb, AFullSetGivesUpItsEntriesInTurnAndSaysWhich) {
+TEST(MachineTlb, AFullTlbGivesUpItsEntriesInTurnAndSaysWhich) {
   Recorded r;
-  const uint32_t set_stride = MachineTlb::kSets;  // pages that share a set
-  for (uint32_t i = 0; i < MachineTlb::kWays; ++i) r.tlb.insert(entry(0, 1, 7 + i * set_stride));
-  EXPECT_TRUE(r.dropped.empty());
-  r.tlb.insert(entry(0, 1, 7 + MachineTlb::kWays * set_stride));
+  for (uint32_t i = 0; i < MachineTlb::kEntries; ++i) r.tlb.insert(entry(0, 1, 100 + i));
+  EXPECT_TRUE(r.dropped.empty()) << "32 pages fit";
+  r.tlb.insert(entry(0, 1, 500));
   ASSERT_EQ(r.dropped.size(), 1u);
-  EXPECT_EQ(r.dropped[0].vpn, 7u) << "round robin starts at way 0";
-  EXPECT_EQ(r.tlb.lookup(7, 1), nullptr);
-  r.tlb.insert(entry(0, 1, 7 + (MachineTlb::kWays + 1) * set_stride));
-  EXPECT_EQ(r.dropped.back().vpn, 7u + set_stride);
-  EXPECT_NE(r.tlb.lookup(7 + 2 * set_stride, 1), nullptr) << "other sets' and later ways' entries stay";
+  EXPECT_EQ(r.dropped[0].vpn, 100u) << "round robin starts at entry 0";
+  EXPECT_EQ(r.tlb.lookup(100, 1), nullptr);
+  r.tlb.insert(entry(0, 1, 501));
+  EXPECT_EQ(r.dropped.back().vpn, 101u);
+  EXPECT_NE(r.tlb.lookup(102, 1), nullptr) << "the others stay";
+  EXPECT_NE(r.tlb.lookup(500, 1), nullptr);
 }
 
 TEST(MachineTlb, DropsByRangeOwnerAndMachinePage) {
