@@ -85,6 +85,15 @@ class Section {
   std::set<std::string> seen_;
 };
 
+// What a VM boots, in [guest] (every VM's) and in a [[vm]] (one VM's).
+void read_boot_keys(Section& s, BootSpec& b) {
+  s.path("kernel", b.kernel);
+  s.path("initrd", b.initrd);
+  s.text("append", b.append, &b.append_given);
+  s.text("init_cmd", b.init_cmd);
+  s.text("mem", b.mem);
+}
+
 const toml::table* table_of(const toml::table& top, const char* key, std::optional<std::string>& error) {
   const toml::node* n = top.get(key);
   if (n == nullptr) return nullptr;
@@ -137,12 +146,8 @@ std::optional<std::string> read_experiment_file(const std::string& path, RunOpti
   Section guest(table_of(top, "guest", error), "guest", folder, error);
   guest.flag("bare", g.bare);
   guest.text("guest", g.guest);
-  guest.path("kernel", g.kernel);
-  guest.path("initrd", g.initrd);
-  guest.text("append", g.append, &g.append_given);
-  guest.text("init_cmd", g.init_cmd);
+  read_boot_keys(guest, g.boot);
   guest.host_guest_list("extra", g.extra);
-  guest.text("mem", g.mem);
   guest.text("placement", g.placement);
   guest.flag("host_unpack", g.host_unpack);
   guest.flag("interpret", g.interpret);
@@ -178,11 +183,7 @@ std::optional<std::string> read_experiment_file(const std::string& path, RunOpti
       bool node_given = false;
       vm.number("node", node, &node_given);
       if (node_given) spec.node = node;
-      vm.path("kernel", spec.kernel);
-      vm.path("initrd", spec.initrd);
-      vm.text("append", spec.append, &spec.append_given);
-      vm.text("init_cmd", spec.init_cmd);
-      vm.text("mem", spec.mem);
+      read_boot_keys(vm, spec.boot);
       vm.finish();
       g.vm_specs.push_back(spec);
     }

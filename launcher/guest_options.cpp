@@ -60,14 +60,14 @@ std::optional<std::string> place_vms(const std::string& how, uint32_t vms, uint3
 void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
   cmd.add_flag("--bare", o.bare, "boot the guest kernel directly on the machine, no monitor (the baseline)");
   cmd.add_option("--guest", o.guest, "a known guest: debian (Debian 12's stock 4kc-malta kernel and a busybox initramfs)");
-  cmd.add_option("--kernel", o.kernel, "a Malta kernel (ELF vmlinuz)");
-  cmd.add_option("--initrd", o.initrd, "an initramfs for --kernel");
-  cmd.add_option("--append", o.append, "the kernel command line")->each([&o](const std::string&) { o.append_given = true; });
-  cmd.add_option("--init-cmd", o.init_cmd, "a shell command the guest's /init runs before powering off");
+  cmd.add_option("--kernel", o.boot.kernel, "a Malta kernel (ELF vmlinuz)");
+  cmd.add_option("--initrd", o.boot.initrd, "an initramfs for --kernel");
+  cmd.add_option("--append", o.boot.append, "the kernel command line")->each([&o](const std::string&) { o.boot.append_given = true; });
+  cmd.add_option("--init-cmd", o.boot.init_cmd, "a shell command the guest's /init runs before powering off");
   cmd.add_option("--extra", o.extra, "HOST:GUEST files for the generated initramfs");
   add_number(cmd, "--vms", o.vms, "virtual machines, each booting the guest under the Disco monitor")
       ->each([&o](const std::string&) { o.vms_given = true; });
-  cmd.add_option("--vm-mem,--mem", o.mem, "guest memory of each VM, 16MiB..256MiB (default 64MiB; bare: 256MiB)");
+  cmd.add_option("--vm-mem,--mem", o.boot.mem, "guest memory of each VM, 16MiB..256MiB (default 64MiB; bare: 256MiB)");
   cmd.add_option("--vm-placement", o.vm_placement, "the node of each VM's vcpu and memory: spread, packed or N,N,...")
       ->capture_default_str();
   cmd.add_option("--placement", o.placement, "bare mode: guest memory on the nodes: local, interleave or first-touch")
@@ -100,8 +100,8 @@ uint64_t guest_memory_per_node(const MonitorConfig& c, uint32_t nodes) {
 std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, uint32_t nodes, ResolvedGuests& out) {
   if (!o.guest.empty() && o.guest != "debian") return fmt::format("--guest '{}' is not a known guest (debian)", o.guest);
   const bool each_has_kernel = !o.vm_specs.empty() && std::all_of(o.vm_specs.begin(), o.vm_specs.end(),
-                                                                  [](const VmSpec& s) { return !s.kernel.empty(); });
-  if (o.guest.empty() && o.kernel.empty() && !each_has_kernel) return "a guest run needs --guest debian or --kernel PATH";
+                                                                  [](const VmSpec& s) { return !s.boot.kernel.empty(); });
+  if (o.guest.empty() && o.boot.kernel.empty() && !each_has_kernel) return "a guest run needs --guest debian or --kernel PATH";
   if (o.bare && (o.vms_given || o.vm_specs.size() > 1)) return "--bare runs one guest alone on the machine; it cannot go with --vms";
   const uint32_t vms = o.vm_specs.empty() ? o.vms : static_cast<uint32_t>(o.vm_specs.size());
   if (!o.vm_specs.empty() && o.vms_given && o.vms != vms)
@@ -112,7 +112,7 @@ std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, 
   if (!placement) return fmt::format("--placement '{}' is not local, interleave or first-touch", o.placement);
   if (!o.bare && *placement != Placement::Local) return "--placement is bare mode's; VMs are placed with --vm-placement";
   if (o.tlb_switch != "flush" && o.tlb_switch != "asid") return fmt::format("--tlb-switch '{}' is not flush or asid", o.tlb_switch);
-  if (o.interactive && !o.init_cmd.empty()) return "--interactive gives you the guest's shell; it cannot go with --init-cmd";
+  if (o.interactive && !o.boot.init_cmd.empty()) return "--interactive gives you the guest's shell; it cannot go with --init-cmd";
   std::vector<NodeId> vm_nodes;
   if (auto e = place_vms(o.vm_placement, vms, nodes, vm_nodes)) return e;
 
@@ -124,16 +124,16 @@ std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, 
   for (uint32_t i = 0; i < vms; ++i) {
     const VmSpec spec = o.vm_specs.empty() ? VmSpec{} : o.vm_specs[i];
     const std::string what = o.vm_specs.empty() ? std::string("--vm-mem") : fmt::format("vm {} mem", i);
-    const std::string mem_text = !spec.mem.empty() ? spec.mem : !o.mem.empty() ? o.mem : o.bare ? kBareMem : kVmMem;
+    const std::string mem_text = !spec.boot.mem.empty() ? spec.boot.mem : !o.boot.mem.empty() ? o.boot.mem : o.bare ? kBareMem : kVmMem;
     const auto mem = parse_size(mem_text);
     if (!mem) return fmt::format("{} '{}' is not a size (like 64MiB)", what, mem_text);
     if (spec.node && *spec.node >= nodes)
       return fmt::format("VM {} is placed on node {}; the machine has nodes 0..{}", i, *spec.node, nodes - 1);
-    PlannedVm plan{.kernel = !spec.kernel.empty() ? spec.kernel : o.kernel,
-                   .initrd = !spec.initrd.empty() ? spec.initrd : o.initrd,
-                   .init_cmd = !spec.init_cmd.empty() ? spec.init_cmd : o.init_cmd,
-                   .append = spec.append_given ? spec.append : o.append,
-                   .append_given = spec.append_given || o.append_given};
+    PlannedVm plan{.kernel = !spec.boot.kernel.empty() ? spec.boot.kernel : o.boot.kernel,
+                   .initrd = !spec.boot.initrd.empty() ? spec.boot.initrd : o.boot.initrd,
+                   .init_cmd = !spec.boot.init_cmd.empty() ? spec.boot.init_cmd : o.boot.init_cmd,
+                   .append = spec.boot.append_given ? spec.boot.append : o.boot.append,
+                   .append_given = spec.boot.append_given || o.boot.append_given};
     if (!plan.initrd.empty() && !plan.init_cmd.empty())
       return fmt::format("VM {}: --init-cmd builds the initramfs; it cannot go with --initrd", i);
     if (!plan.kernel.empty())

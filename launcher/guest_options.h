@@ -18,19 +18,23 @@
 
 namespace disco {
 
+// What a VM boots: for every VM (the flags, an experiment file's [guest]) or for one ([[vm]]).
+struct BootSpec {
+  std::string kernel, initrd, append, init_cmd;
+  std::string mem;  // per VM; empty: 256MiB bare, 64MiB under the monitor
+  bool append_given = false;
+};
+
 // One [[vm]] of an experiment file: what this VM does differently from the others.
 struct VmSpec {
   std::optional<NodeId> node;
-  std::string kernel, initrd, append, init_cmd, mem;
-  bool append_given = false;
+  BootSpec boot;
 };
 
 struct GuestOptions {
   bool bare = false;
   std::string guest;  // "debian" or empty
-  std::string kernel, initrd, append, init_cmd;
-  bool append_given = false;
-  std::string mem;  // per VM; empty: 256MiB bare, 64MiB under the monitor
+  BootSpec boot;
   std::string placement = "local";
   uint32_t vms = 1;
   bool vms_given = false;
@@ -51,7 +55,7 @@ struct GuestOptions {
   std::vector<std::string> extra;  // --extra HOST:GUEST for the generated initramfs
   std::vector<VmSpec> vm_specs;    // an experiment file's [[vm]] list: one per VM
 
-  bool wanted() const { return bare || !guest.empty() || !kernel.empty() || interactive || vms_given || !vm_specs.empty(); }
+  bool wanted() const { return bare || !guest.empty() || !boot.kernel.empty() || interactive || vms_given || !vm_specs.empty(); }
 };
 
 void add_guest_flags(CLI::App& cmd, GuestOptions& o);

@@ -91,6 +91,14 @@ struct Guest : VmServices {
     code.push_back(mtc0(t2, cp0::Index));
     code.push_back(op);
   }
+  // Code after which page A's entry has left the guest's TLB (by TLBWR) for the L2TLB: with
+  // Wired = 15 Random can only be 15, so the second TLBWR evicts the first.
+  static void evict_a_to_the_l2tlb(std::vector<uint32_t>& code) {
+    code.push_back(li(t0, 15));
+    code.push_back(mtc0(t0, cp0::Wired));
+    tlb_write(code, kPageA, kFrameA, kTlbwr);
+    tlb_write(code, kPageB, kFrameB, kTlbwr);
+  }
   uint64_t entries(MonitorEntry kind) const { return monitor.stats().entries[static_cast<unsigned>(kind)].count; }
 };
 
@@ -163,10 +171,7 @@ TEST(VcpuMonitor, TheL2TlbAnswersForAnEntryTheGuestsTlbLetGo) {
 TEST(VcpuMonitor, AProbeThatMissesDropsTheL2TlbsCopyAndTheRefillGoesToTheGuest) {
   Guest g;
   std::vector<uint32_t> code;
-  code.push_back(li(t0, 15));
-  code.push_back(mtc0(t0, cp0::Wired));
-  Guest::tlb_write(code, kPageA, kFrameA, kTlbwr);
-  Guest::tlb_write(code, kPageB, kFrameB, kTlbwr);
+  Guest::evict_a_to_the_l2tlb(code);
   load(code, t0, kPageA | kAsid);
   code.push_back(mtc0(t0, cp0::EntryHi));
   code.push_back(kTlbp);  // the guest believes page A is not cached: it must not be
@@ -189,10 +194,7 @@ TEST(VcpuMonitor, AProbeThatMissesDropsTheL2TlbsCopyAndTheRefillGoesToTheGuest) 
 TEST(VcpuMonitor, InvalidatingTheWholeTlbClearsTheL2Tlb) {
   Guest g;
   std::vector<uint32_t> code;
-  code.push_back(li(t0, 15));
-  code.push_back(mtc0(t0, cp0::Wired));
-  Guest::tlb_write(code, kPageA, kFrameA, kTlbwr);
-  Guest::tlb_write(code, kPageB, kFrameB, kTlbwr);  // A is in the L2TLB now
+  Guest::evict_a_to_the_l2tlb(code);
   code.push_back(mtc0(0, cp0::Wired));
   code.push_back(mtc0(0, cp0::EntryLo0));
   for (uint32_t i = 0; i < 16; ++i) {  // Linux's local_flush_tlb_all: a unique kseg0 VPN2 per entry
