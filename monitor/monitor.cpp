@@ -117,7 +117,9 @@ std::optional<Pmap> Monitor::make_pmap(const VmConfig& vm, PcpuId p, std::vector
       const NodeId lender = static_cast<NodeId>((node_.self + g.nodes + sign * static_cast<int>(d)) % g.nodes);
       while (mapped < pages) {
         Message grant;
-        const Message ask{.kind = MsgKind::PageAlloc, .vm = vm.id, .guest_page = mapped, .pages = pages - mapped};
+        // At most a node's memory at a time: more is not a request the wire carries.
+        const Message ask{.kind = MsgKind::PageAlloc, .vm = vm.id, .guest_page = mapped,
+                          .pages = std::min<uint64_t>(pages - mapped, g.mem_per_node / kPageBytes)};
         if (!node_.node.call(p, lender, ask, MsgKind::PageGrant, grant, kCallTimeoutMs) || grant.pages == 0) break;
         if (grant.guest_page != mapped || grant.pages > pages - mapped) break;  // not what was asked: stop asking
         pmap.map_range(mapped, grant.pages, grant.machine, lender);
@@ -189,6 +191,13 @@ void Monitor::on_message(const Message& m, Sends& out) {
   }
 }
 
+nlohmann::json Monitor::report() const {
+  return {{"memmap_free_pages", memmap_.free_pages()},
+          {"pages_lent", pages_lent_.load()},
+          {"shootdowns_served", shootdowns_served_.load()},
+          {"vm_exits_heard", vm_exits_heard_.load()}};
+}
+
 bool Monitor::shoot_down(PcpuId p, NodeId dst, uint32_t vm, uint64_t machine_page) {
   Message done;
   return node_.node.call(p, dst, {.kind = MsgKind::TlbShootdown, .vm = vm, .machine = machine_page << 12},
@@ -257,6 +266,7 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
   scheduler.run(run.stop);
   done = true;
   for (auto& t : inputs) t.join();
+  scheduler.machine_tlb().flush();  // nothing may map the VMs' pages once they are given back
 
   for (size_t i = 0; i < vms.size(); ++i) {
     Vm& vm = *vms[i];

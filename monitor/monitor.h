@@ -54,6 +54,7 @@ class Monitor final : public NodeProgram, public MonitorService {
   WorkloadResult run_pcpu(const PcpuRun& run) override;
   GuestProgress progress() const override;
   MonitorService* monitor_service() override { return this; }
+  nlohmann::json report() const override;
   void on_message(const Message& m, Sends& out) override;
 
   // Asks every pcpu of node `dst` (this one too) to drop machine TLB entries of `machine_page`,

@@ -59,8 +59,10 @@ class ControlLink {
 };
 
 nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<WorkloadResult>& results,
-                          const DropCounters& drops, const std::string& place, double host_seconds) {
+                          const DropCounters& drops, const std::string& place, double host_seconds,
+                          const NodeProgram* program) {
   nlohmann::json j;
+  if (program != nullptr) j["program"] = program->report();
   j["node"] = node.id();
   j["place"] = place;
   j["host_seconds"] = host_seconds;
@@ -192,7 +194,7 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
       if (t.joinable()) t.join();
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     control.send({.kind = ControlMsg::Kind::Stats, .node = self,
-                  .json = stats_json(node, shape, results, drops, place, secs).dump()});
+                  .json = stats_json(node, shape, results, drops, place, secs, program.get()).dump()});
     reported = true;
   };
   auto next_beat = Clock::now();

@@ -56,6 +56,8 @@ class NodeProgram {
   virtual GuestProgress progress() const = 0;
   // Where the node's engine delivers monitor messages, if the program takes them.
   virtual MonitorService* monitor_service() { return nullptr; }
+  // The program's own counters for the node's report (node<i>-stats.json), after the pcpus ended.
+  virtual nlohmann::json report() const { return nlohmann::json::object(); }
 };
 using NodeProgramFactory = std::function<std::unique_ptr<NodeProgram>(const NodeContext&)>;
 
