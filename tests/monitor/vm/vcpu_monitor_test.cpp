@@ -48,7 +48,8 @@ struct Guest : VmServices {
 
   Guest() {
     v.cp0.raw(cp0::Status) = 0;  // kernel mode, out of the reset state (ERL, BEV): as YAMON leaves it
-    memory.set_word(0x80000000u, kWait);  // the refill vector: stop there
+    memory.set_word(0x80000000u, kWait);  // the refill and general vectors: stop there
+    memory.set_word(0x80000180u, kWait);
     pmap.map_range(0, kMemorySize / kPageBytes, 0x1000000, 0);
     interpreter.set_trap_handler(&monitor);
     machine_tlb.set_drop_callback([this](const MachineTlbEntry& e) { interpreter.forget_translation(e.vpn << 12, e.guest_asid); });
@@ -261,6 +262,48 @@ TEST(VcpuMonitor, WithoutAMonitorHypcallIsAReservedInstruction) {
   KsegCpu cpu(0, false, kCode);
   cpu.code({kHypcall});
   EXPECT_EQ(cpu.step().exc, Exception::ReservedInstruction);
+}
+
+TEST(VcpuMonitor, EretTlbrAndCacheTrapAndUserTimeIsCounted) {
+  Guest g;
+  map_kuseg_identity(g.v);
+  g.memory.set_word(kPageA, kSyscall);  // the user code ERET goes to
+  std::vector<uint32_t> code;
+  code.push_back(li(t0, 2));
+  code.push_back(mtc0(t0, cp0::Index));
+  code.push_back(kTlbr);                 // reads the guest's own entry 2
+  code.push_back(cache(0b10000, 0));     // Hit_Invalidate_I
+  load(code, t0, kPageA);
+  code.push_back(mtc0(t0, cp0::EPC));
+  load(code, t0, StatusBits::UM | StatusBits::EXL);
+  code.push_back(mtc0(t0, cp0::Status));  // EXL and KSU: not only IE, a trap
+  code.push_back(kEret);
+  g.run(code);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbRead), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::Cache), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::Eret), 1u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::EntryHi) & 0xffffe000u, g.v.tlb.entry(2).vpn2) << "TLBR on the virtual TLB";
+  EXPECT_EQ(g.entries(MonitorEntry::Exception), 1u) << "the user syscall after ERET";
+  EXPECT_EQ(g.v.pc, 0x80000184u) << "the general vector, past its WAIT";
+  EXPECT_GT(g.interpreter.user_cycles(g.v), 0u);
+}
+
+TEST(VcpuMonitor, AnInterruptIsReflectedAtTheGuestsVector) {
+  Guest g;
+  g.v.cp0.raw(cp0::Status) = StatusBits::IE | 0x8000;  // IM7: the timer
+  g.v.cp0.raw(cp0::Cause) |= CauseBits::IV;
+  g.v.cp0.raw(cp0::EBase) = 0x80004000;
+  g.v.cp0.raise_timer();
+  g.memory.set_word(0x80004200, kWait);
+  g.memory.set_word(kCode, kNop);
+  g.interpreter.invalidate_page(kCode & 0x1fffffff);
+  g.v.jump_to(kCode);
+  RunStats stats;
+  g.interpreter.run(g.v, g.memory, g.v.cycles + 100, stats);
+  EXPECT_EQ(g.entries(MonitorEntry::Interrupt), 1u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::EPC), kCode) << "taken before the first block";
+  EXPECT_EQ(g.v.pc, 0x80004204u) << "EBase + 0x200 (Cause.IV), past its WAIT";
 }
 
 }  // namespace
