@@ -1,7 +1,8 @@
 // The Disco monitor of one node (the paper's section 4.2: a replicated monitor, one per node).
 // Every node process runs one: it owns the memmap of its node's machine memory, the VMs whose
 // vcpus are placed on its node, and a scheduler per pcpu that time-shares those vcpus. Monitors
-// cooperate only by messages over the interconnect (monitor_messages.h): no host-shared heap.
+// cooperate only by messages over the interconnect (interconnect/message.h: PageAlloc ..
+// VmExited): no host-shared heap.
 //
 // Bare mode is the one-VM case: the VM's pmap is the machine itself and its vcpu runs with no
 // monitor half; every other node's monitor has no VM and its engine just serves memory.

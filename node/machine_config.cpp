@@ -91,7 +91,7 @@ MachineConfig machine_config_from_json(const json& j) {
   top.get("tcp_host", c.tcp_host);
   top.get("heartbeat_ms", c.heartbeat_ms);
   top.get("run_id", c.run_id);
-  top.get("guest", c.guest);  // checked by its owner (monitor/bare_guest.h)
+  top.get("guest", c.guest);  // checked by its owner (monitor/monitor.h)
   top.finish();
   const auto policy = parse_pin_policy(pin);
   if (!policy) throw std::runtime_error(fmt::format("config: pin '{}' is not none, core or numa-node", pin));

@@ -24,7 +24,7 @@ struct MachineConfig {
   std::string tcp_host = "127.0.0.1";
   uint32_t heartbeat_ms = 250;
   std::string run_id;  // names the segments and the socket folder of this run
-  // The guest a run boots instead of a workload (owned and checked by monitor/bare_guest.h;
+  // The guests a run boots instead of a workload (owned and checked by monitor/monitor.h;
   // the node only carries it); null for a workload run.
   nlohmann::json guest;
 

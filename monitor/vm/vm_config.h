@@ -1,6 +1,6 @@
 // What one virtual machine is: its kernel, initramfs and command line, its memory and where its
 // vcpu runs, how its vcpu executes, and where its console goes. The launcher fills one per VM
-// (launcher/run_config.h reads and checks them all before anything starts); the node processes
+// (launcher/guest_options.h plans and checks them all before anything starts); the node processes
 // receive them in effective-config.json and build the VMs from them as they are.
 #pragma once
 
