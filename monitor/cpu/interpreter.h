@@ -2,6 +2,11 @@
 // GuestMemory with the MIPS delay-slot rules; step() reports the exception an instruction raised
 // and deliver() vectors it; run() executes whole blocks, compiled ones too (block_compiler.h).
 //
+// Under the Disco monitor (set_trap_handler(), trap_handler.h) the guest kernel runs
+// de-privileged: privileged instructions still execute here, against the vcpu's virtual CP0 and
+// TLB, and are then handed to the monitor, as are the soft TLB's misses on mapped addresses
+// (the monitor's machine TLB answers them) and every exception and interrupt delivered.
+//
 // Call sequence: construct one Interpreter per vcpu (it owns that vcpu's predecode cache);
 // vcpu.jump_to(entry); then either run() (a run loop's fast path, below), or per instruction
 // step_and_deliver() (the whole cycle:
