@@ -3,10 +3,7 @@
 // to), so a new kernel release does not break the test; what MALTA.md's boot contract fixes (a0-a3,
 // sp, rd_start, the Malta's link address, the code head.S starts with) is checked as constants.
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +11,7 @@
 #include "monitor/loader/malta_loader.h"
 #include "monitor/loader/mips_code_scan.h"
 #include "monitor/loader/xz_payload.h"
+#include "tests/fetch_guest.h"
 #include "tests/monitor/loader/loader_test_support.h"
 
 namespace disco::boot {
@@ -38,20 +36,6 @@ uint32_t word_of(const std::vector<uint8_t>& b, size_t at) {
   return b[at] | b[at + 1] << 8 | b[at + 2] << 16 | uint32_t(b[at + 3]) << 24;
 }
 
-// scripts/fetch-guest, once per process: "" when the guest is there, else what the script said.
-const std::string& fetch_guest() {
-  static const std::string error = [] {
-    const std::string log = ::testing::TempDir() + "fetch-guest-" + std::to_string(::getpid()) + ".log";
-    const std::string cmd = std::string(DISCO_SOURCE_DIR) + "/scripts/fetch-guest >" + log + " 2>&1";
-    const int status = std::system(cmd.c_str());
-    std::stringstream said;
-    said << std::ifstream(log).rdbuf();
-    std::filesystem::remove(log);
-    return status == 0 ? std::string() : "scripts/fetch-guest failed (status " + std::to_string(status) + "):\n" + said.str();
-  }();
-  return error;
-}
-
 // What the file says, found without the loader's own scans: the ELF's segments, and the raw image
 // whose head.S jumps to kernel_entry.
 struct KernelFacts {
@@ -64,7 +48,7 @@ struct KernelFacts {
 
 KernelFacts read_facts() {
   KernelFacts f;
-  f.file = read_file(DISCO_VMLINUZ);
+  f.file = read_file(test::kGuestKernel);
   const Outcome<Elf32Image> elf = parse_elf32_mips(f.file);
   if (!elf.value) return {.error = "not an ELF: " + elf.error};
   f.elf = *elf.value;
@@ -89,9 +73,9 @@ KernelFacts read_facts() {
 class RealVmlinuz : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_EQ(fetch_guest(), "");
+    ASSERT_EQ(test::fetch_guest(), "");
     static const KernelFacts facts = read_facts();
-    ASSERT_EQ(facts.error, "") << DISCO_VMLINUZ;
+    ASSERT_EQ(facts.error, "") << test::kGuestKernel;
     f = &facts;
   }
   // Sampled pages of `bytes` (every 16th, and the last) are in `ram` at `paddr`.
@@ -117,7 +101,7 @@ TEST_F(RealVmlinuz, TheDecompressorSitsRightAboveTheImage) {
 
 TEST_F(RealVmlinuz, AsShippedEntersTheDecompressor) {
   testing::SparseRam ram(kRam, kUntouched);
-  const LoadResult r = load_malta_kernel({.kernel_path = DISCO_VMLINUZ, .append = "console=ttyS0", .ram_bytes = kRam}, ram);
+  const LoadResult r = load_malta_kernel({.kernel_path = test::kGuestKernel, .append = "console=ttyS0", .ram_bytes = kRam}, ram);
   ASSERT_TRUE(r.state) << r.error;
   std::cout << r.state->description << "\n";
   EXPECT_EQ(r.state->pc, f->elf.entry);
@@ -147,7 +131,7 @@ TEST_F(RealVmlinuz, HostUnpackEntersKernelEntry) {
   testing::SparseRam ram(kRam, kUntouched);
   const auto started = std::chrono::steady_clock::now();
   const LoadResult r = load_malta_kernel(
-      {.kernel_path = DISCO_VMLINUZ, .initrd_path = initrd_file.path(), .append = "nokaslr", .ram_bytes = kRam, .host_unpack = true}, ram);
+      {.kernel_path = test::kGuestKernel, .initrd_path = initrd_file.path(), .append = "nokaslr", .ram_bytes = kRam, .host_unpack = true}, ram);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_TRUE(r.state) << r.error;
   std::cout << r.state->description << "\n";
