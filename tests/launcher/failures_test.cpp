@@ -9,12 +9,6 @@ namespace {
 
 constexpr unsigned kNodes = 4;
 
-// A counter run that would last many minutes: it only ends because the test ends it.
-std::vector<std::string> endless_run(const TempDir& dir) {
-  return {"run", "--nodes", std::to_string(kNodes), "--workload", "counter", "--ops", "5000000", "--mem-per-node", "4MiB",
-          "--results", (dir / "results").string(), "--json", (dir / "summary.json").string()};
-}
-
 // Every node process and every file of the run are gone.
 void expect_run_gone(pid_t launcher, const std::map<unsigned, pid_t>& nodes) {
   // The launcher has exited and reaped its nodes; give an orphan a moment to be reaped by init.
@@ -39,14 +33,6 @@ nlohmann::json read_summary(const TempDir& dir) {
   return nlohmann::json::parse(slurp(dir / "summary.json"), nullptr, false);
 }
 
-// The node processes of a run once the machine runs its workload (the rendezvous is done: the
-// launcher prints a progress line only then), or none if it never got there.
-std::map<unsigned, pid_t> busy_nodes(Launcher& l) {
-  if (!l.wait_for_stderr("accesses/s", 60s)) return {};
-  auto nodes = nodes_of(l.pid());
-  return nodes.size() == kNodes && l.running() ? nodes : std::map<unsigned, pid_t>{};
-}
-
 // The one folder a run made under <dir>/results.
 fs::path results_of(const TempDir& dir) {
   std::error_code ec;
@@ -63,8 +49,8 @@ class NodeKilled : public ::testing::TestWithParam<unsigned> {};
 TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
   const unsigned kVictim = GetParam();
   TempDir dir;
-  Launcher l(endless_run(dir), dir);
-  const auto nodes = busy_nodes(l);
+  Launcher l(endless_run(dir, kNodes), dir);
+  const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
   // The launcher has noticed once it tells the survivors (each logs it); it then stops them.
@@ -113,8 +99,8 @@ class Interrupted : public ::testing::TestWithParam<int> {};
 TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
   const int sig = GetParam();
   TempDir dir;
-  Launcher l(endless_run(dir), dir);
-  const auto nodes = busy_nodes(l);
+  Launcher l(endless_run(dir, kNodes), dir);
+  const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
   ASSERT_EQ(kill(l.pid(), sig), 0);
@@ -142,9 +128,9 @@ INSTANTIATE_TEST_SUITE_P(Signals, Interrupted, ::testing::Values(SIGINT, SIGTERM
 // its leftovers are counted, and only then reaped.
 TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
   TempDir dir;
-  Launcher l(endless_run(dir), dir);
+  Launcher l(endless_run(dir, kNodes), dir);
   const pid_t launcher = l.pid();
-  const auto nodes = busy_nodes(l);
+  const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
   ASSERT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
   ASSERT_EQ(kill(launcher, SIGKILL), 0);

@@ -302,6 +302,24 @@ class Launcher {
   Clock::time_point started_, ended_;
 };
 
+// `disco run` of a counter workload that would last many minutes on `nodes` nodes: it only ends
+// because the test ends it.
+inline std::vector<std::string> endless_run(const TempDir& dir, unsigned nodes, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args{"run", "--nodes", std::to_string(nodes), "--workload", "counter", "--ops", "5000000",
+                                "--mem-per-node", "4MiB", "--results", (dir / "results").string(),
+                                "--json", (dir / "summary.json").string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// The node processes of a run once the machine runs its workload (the rendezvous is done: the
+// launcher prints a progress line only then), or none if it never got there.
+inline std::map<unsigned, pid_t> busy_nodes(Launcher& l, unsigned nodes) {
+  if (!l.wait_for_stderr("accesses/s", 60s)) return {};
+  auto found = nodes_of(l.pid());
+  return found.size() == nodes && l.running() ? found : std::map<unsigned, pid_t>{};
+}
+
 // ---- one whole run ---------------------------------------------------------------------------
 
 struct RunResult {
