@@ -67,6 +67,55 @@ TEST(GuestBoot, FourNodesWithInterleavedMemoryMakeRemoteMisses) {
   expect_programs_passed(r);
 }
 
+// First touch: the one vcpu's node gets a page when the guest (or the loader) first touches it,
+// so a short boot places a fraction of the 65536 pages there and none on the other node.
+TEST(GuestBoot, FirstTouchPlacesPagesLazilyOnTheVcpusNode) {
+  TempDir dir;
+  const RunResult r = run_disco(boot_flags("echo touched", {"--nodes", "2", "--mem-per-node", "256MiB", "--placement",
+                                                            "first-touch", "--quiet"}),
+                                dir, 600s);
+  ASSERT_TRUE(r.summary.is_object()) << r.transcript();
+  EXPECT_TRUE(succeeded(r)) << r.transcript();
+  EXPECT_TRUE(r.summary.value("poweroff", false));
+  EXPECT_NE(console_of(r).find("touched"), std::string::npos);
+  const auto pages = r.summary["guest"]["pages_by_node"];
+  ASSERT_EQ(pages.size(), 2u) << pages.dump();
+  EXPECT_GT(pages[0].get<uint64_t>(), 16u << 8) << "at least the kernel's 16 MiB";
+  EXPECT_LT(pages[0].get<uint64_t>(), 256u * 256) << "not all 256 MiB: pages are placed when touched";
+  EXPECT_EQ(pages[1].get<uint64_t>(), 0u) << "the vcpu runs on node 0";
+  EXPECT_EQ(r.summary["stats"].value("remote_2hop", uint64_t{1}), 0u);
+  EXPECT_EQ(r.summary["stats"].value("remote_3hop", uint64_t{1}), 0u);
+}
+
+// --kernel, --initrd and --append: any kernel and initramfs boot with the given command line, and
+// the initramfs's own /init runs (here one that scripts/mkinitramfs made, printing /proc/cmdline).
+TEST(GuestBoot, OwnKernelInitrdAndCommandLine) {
+  ASSERT_EQ(test::fetch_guest(), "");
+  TempDir dir;
+  const std::string initrd = (dir / "own-initrd.cpio.gz").string();
+  const std::string make = std::string(DISCO_SOURCE_DIR) + "/scripts/mkinitramfs --out '" + initrd +
+                           "' --cmd 'echo cmdline: $(cat /proc/cmdline)' >'" + (dir / "mkinitramfs.txt").string() + "' 2>&1";
+  ASSERT_EQ(std::system(make.c_str()), 0) << slurp(dir / "mkinitramfs.txt");
+  const std::string append = "nokaslr cryptomgr.notests=1 panic=-1 disco.test=hi-$((6*7))";
+  const RunResult r = run_disco({"--bare", "--kernel", test::kGuestKernel, "--initrd", initrd, "--append", append,
+                                 "--host-unpack", "--rtc-epoch", "1700000000", "--quiet"},
+                                dir, 600s);
+  ASSERT_TRUE(r.summary.is_object()) << r.transcript();
+  EXPECT_TRUE(succeeded(r)) << r.transcript();
+  EXPECT_NE(r.out.find(test::kGuestKernel + " + " + initrd), std::string::npos) << "our initrd, not a generated one\n"
+                                                                               << r.out;
+  const std::string console = console_of(r);
+  // The loader's initrd words, then --append verbatim (the kernel adds a console= after it).
+  const auto line_after = [&](const std::string& start) {
+    const size_t at = console.find(start);
+    return at == std::string::npos ? std::string() : console.substr(at + start.size(), console.find('\n', at) - at - start.size());
+  };
+  EXPECT_TRUE(line_after("Kernel command line: ").starts_with("rd_start=")) << console;
+  EXPECT_NE(line_after("Kernel command line: ").find(" " + append), std::string::npos) << console;
+  EXPECT_NE(line_after("cmdline: ").find(" " + append), std::string::npos) << "/init ran and read /proc/cmdline\n" << console;
+  EXPECT_NE(console.find("disco-init: exit 0"), std::string::npos) << console;
+}
+
 // Twice with compiled blocks, and once interpreted: compiled blocks end and take interrupts
 // where the interpreter's do, so all three execute the same instructions and exceptions.
 TEST(GuestBoot, SameInputsExecuteTheSameInstructions) {
