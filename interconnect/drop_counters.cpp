@@ -18,6 +18,14 @@ int64_t now_ns() {
 
 }  // namespace
 
+DropCounters::DropCounters() {
+  // drop() is often a process's first log line, from any of several threads (a node's engine and
+  // pcpus). spdlog builds its registry on first use, inside Debian's libspdlog, which is not built
+  // with TSan: TSan cannot see that construction guarded and reports it racing with the threads.
+  // Built here, by the thread that makes the counters before those threads exist, it is not.
+  spdlog::default_logger_raw();
+}
+
 void DropCounters::drop(DropReason reason, std::string_view detail) {
   const auto i = static_cast<size_t>(reason);
   if (i >= slots_.size()) return;  // not a DropReason of this build: a caller bug, nothing to count

@@ -17,7 +17,8 @@ namespace disco {
 
 class DropCounters {
  public:
-  DropCounters() = default;
+  // Sets spdlog up (see drop_counters.cpp).
+  DropCounters();
   DropCounters(const DropCounters&) = delete;
   DropCounters& operator=(const DropCounters&) = delete;
 

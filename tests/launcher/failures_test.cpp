@@ -9,12 +9,6 @@ namespace {
 
 constexpr unsigned kNodes = 4;
 
-// A counter run that would last many minutes: it only ends because the test ends it.
-std::vector<std::string> endless_run(const TempDir& dir) {
-  return {"run", "--nodes", std::to_string(kNodes), "--workload", "counter", "--ops", "5000000", "--mem-per-node", "4MiB",
-          "--results", (dir / "results").string(), "--json", (dir / "summary.json").string()};
-}
-
 // Every node process and every file of the run are gone.
 void expect_run_gone(pid_t launcher, const std::map<unsigned, pid_t>& nodes) {
   // The launcher has exited and reaped its nodes; give an orphan a moment to be reaped by init.
@@ -39,31 +33,44 @@ nlohmann::json read_summary(const TempDir& dir) {
   return nlohmann::json::parse(slurp(dir / "summary.json"), nullptr, false);
 }
 
-// The node processes of a run once its workload has been going a moment (rendezvous done),
-// or none if it never got there.
-std::map<unsigned, pid_t> busy_nodes(Launcher& l) {
-  auto nodes = l.wait_for_nodes(kNodes, 60s);
-  if (nodes.size() != kNodes) return {};
-  std::this_thread::sleep_for(1500ms);
-  return l.running() ? nodes : std::map<unsigned, pid_t>{};
+// The one folder a run made under <dir>/results.
+fs::path results_of(const TempDir& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir / "results", ec)) return e.path();
+  return {};
 }
+
+// README: "A node that dies (even kill -9) is noticed by the launcher within a second"; allowed
+// here with a margin for the scheduler of a loaded host.
+constexpr double kNoticeSeconds = 2.0;
 
 class NodeKilled : public ::testing::TestWithParam<unsigned> {};
 
 TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
   const unsigned kVictim = GetParam();
   TempDir dir;
-  Launcher l(endless_run(dir), dir);
-  const auto nodes = busy_nodes(l);
+  Launcher l(endless_run(dir, kNodes), dir);
+  const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
+  // The launcher has noticed once it tells the survivors (each logs it); it then stops them.
+  const fs::path results = results_of(dir);
+  const std::string told = "node " + std::to_string(kVictim) + " is down";
   const auto t_kill = Clock::now();
   ASSERT_EQ(kill(nodes.at(kVictim), SIGKILL), 0);
-  const auto exit = l.wait_for(10s);
-  const double noticed = std::chrono::duration<double>(Clock::now() - t_kill).count();
+  std::optional<double> noticed;
+  std::optional<Exit> exit;
+  const auto deadline = t_kill + 10s;  // only against a hang: the bound that matters is kNoticeSeconds
+  while (!(exit = l.wait_for(0ms)) && Clock::now() < deadline) {
+    for (unsigned k = 0; k < kNodes && !noticed; ++k)
+      if (k != kVictim && slurp(results / ("node" + std::to_string(k) + ".log")).find(told) != std::string::npos)
+        noticed = std::chrono::duration<double>(Clock::now() - t_kill).count();
+    std::this_thread::sleep_for(5ms);
+  }
+  if (!noticed) noticed = std::chrono::duration<double>(Clock::now() - t_kill).count();  // ended the run first
   ASSERT_TRUE(exit) << "the launcher did not end the run within 10 s of node " << kVictim << "'s death";
-  EXPECT_LT(noticed, 10.0);
-  RecordProperty("seconds_to_notice", std::to_string(noticed));
+  EXPECT_LT(*noticed, kNoticeSeconds) << "seconds until the launcher noticed node " << kVictim << "'s death";
+  RecordProperty("seconds_to_notice", std::to_string(*noticed));
 
   const std::string said = l.out() + l.err();
   EXPECT_TRUE(exit->exited) << describe(*exit);
@@ -92,8 +99,8 @@ class Interrupted : public ::testing::TestWithParam<int> {};
 TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
   const int sig = GetParam();
   TempDir dir;
-  Launcher l(endless_run(dir), dir);
-  const auto nodes = busy_nodes(l);
+  Launcher l(endless_run(dir, kNodes), dir);
+  const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
   ASSERT_EQ(kill(l.pid(), sig), 0);
@@ -115,48 +122,50 @@ INSTANTIATE_TEST_SUITE_P(Signals, Interrupted, ::testing::Values(SIGINT, SIGTERM
                          });
 
 // The launcher itself killed with SIGKILL: it can clean nothing, so its nodes must die with it
-// (they ask for SIGKILL when their parent dies) and the next run sweeps its segments.
+// (they ask for SIGKILL when their parent dies) and the next run sweeps its segments. Any
+// launcher's start sweeps every stale run, and ctest runs other tests' launchers meanwhile: the
+// killed one is left a zombie (unreaped, its pid is not yet free, so nobody sweeps its run) while
+// its leftovers are counted, and only then reaped.
 TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
   TempDir dir;
-  pid_t launcher = -1;
-  std::map<unsigned, pid_t> nodes;
-  {
-    Launcher l(endless_run(dir), dir);
-    launcher = l.pid();
-    nodes = l.wait_for_nodes(kNodes, 60s);
-    ASSERT_EQ(nodes.size(), kNodes) << "the launcher did not start its nodes\n" << l.err();
-    std::this_thread::sleep_for(1500ms);
-    ASSERT_TRUE(l.running()) << l.out() << l.err();
-    ASSERT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
-    ASSERT_EQ(kill(launcher, SIGKILL), 0);
-    const auto exit = l.wait_for(10s);
-    ASSERT_TRUE(exit);
-    EXPECT_FALSE(exit->exited);
+  Launcher l(endless_run(dir, kNodes), dir);
+  const pid_t launcher = l.pid();
+  const auto nodes = busy_nodes(l, kNodes);
+  ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
+  ASSERT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
+  ASSERT_EQ(kill(launcher, SIGKILL), 0);
+  siginfo_t info{};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(launcher), &info, WEXITED | WNOWAIT), 0) << strerror(errno);
+  EXPECT_EQ(info.si_code, CLD_KILLED);
 
-    // The orphaned nodes go away by themselves (the Launcher's destructor would kill them).
-    const auto deadline = Clock::now() + 10s;
-    std::vector<unsigned> alive;
-    do {
-      alive.clear();
-      for (const auto& [k, pid] : nodes)
-        if (auto st = stat_of(pid); st && st->state != 'Z') alive.push_back(k);
-      if (!alive.empty()) std::this_thread::sleep_for(20ms);
-    } while (!alive.empty() && Clock::now() < deadline);
-    EXPECT_TRUE(alive.empty()) << alive.size() << " nodes outlived their launcher by 10 s";
+  // The orphaned nodes go away by themselves (the Launcher's destructor would kill them).
+  const auto deadline = Clock::now() + 10s;
+  std::vector<unsigned> alive;
+  do {
+    alive.clear();
+    for (const auto& [k, pid] : nodes)
+      if (auto st = stat_of(pid); st && st->state != 'Z') alive.push_back(k);
+    if (!alive.empty()) std::this_thread::sleep_for(20ms);
+  } while (!alive.empty() && Clock::now() < deadline);
+  EXPECT_TRUE(alive.empty()) << alive.size() << " nodes outlived their launcher by 10 s";
 
-    // What a dead launcher leaves: its segments, until the next run sweeps them.
-    EXPECT_EQ(run_segments(launcher).size(), kNodes);
+  // What a dead launcher leaves: its segments and its socket folder.
+  EXPECT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
+  EXPECT_EQ(run_socket_dirs(launcher).size(), 1u) << joined(run_socket_dirs(launcher));
+  const auto exit = l.wait_for(10s);  // reaped: from now on any launcher's start may sweep the run
+  ASSERT_TRUE(exit);
+  EXPECT_FALSE(exit->exited);
 
-    TempDir next_dir;
-    const RunResult next = run_disco({"--nodes", "2", "--workload", "counter", "--ops", "50", "--mem-per-node", "1MiB",
-                                      "--quiet"},
-                                     next_dir);
-    expect_clean_success(next);
-    EXPECT_TRUE(run_segments(launcher).empty()) << "the next run left the dead run's segments: "
-                                                << joined(run_segments(launcher));
-    EXPECT_TRUE(run_socket_dirs(launcher).empty()) << "the next run left the dead run's socket folder: "
-                                                   << joined(run_socket_dirs(launcher));
-  }
+  // The next run sweeps them, unless a launcher of another test got there first.
+  TempDir next_dir;
+  const RunResult next = run_disco({"--nodes", "2", "--workload", "counter", "--ops", "50", "--mem-per-node", "1MiB",
+                                    "--quiet"},
+                                   next_dir);
+  expect_clean_success(next);
+  EXPECT_TRUE(run_segments(launcher).empty()) << "the next run left the dead run's segments: "
+                                              << joined(run_segments(launcher));
+  EXPECT_TRUE(run_socket_dirs(launcher).empty()) << "the next run left the dead run's socket folder: "
+                                                 << joined(run_socket_dirs(launcher));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdlib>
@@ -301,6 +302,24 @@ class Launcher {
   Clock::time_point started_, ended_;
 };
 
+// `disco run` of a counter workload that would last many minutes on `nodes` nodes: it only ends
+// because the test ends it.
+inline std::vector<std::string> endless_run(const TempDir& dir, unsigned nodes, const std::vector<std::string>& more = {}) {
+  std::vector<std::string> args{"run", "--nodes", std::to_string(nodes), "--workload", "counter", "--ops", "5000000",
+                                "--mem-per-node", "4MiB", "--results", (dir / "results").string(),
+                                "--json", (dir / "summary.json").string()};
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// The node processes of a run once the machine runs its workload (the rendezvous is done: the
+// launcher prints a progress line only then), or none if it never got there.
+inline std::map<unsigned, pid_t> busy_nodes(Launcher& l, unsigned nodes) {
+  if (!l.wait_for_stderr("accesses/s", 60s)) return {};
+  auto found = nodes_of(l.pid());
+  return found.size() == nodes && l.running() ? found : std::map<unsigned, pid_t>{};
+}
+
 // ---- one whole run ---------------------------------------------------------------------------
 
 struct RunResult {
@@ -319,15 +338,10 @@ struct RunResult {
   }
 };
 
-// Runs `disco run <flags...> --results <dir>/results --json <dir>/summary.json` to completion
-// (killed after `timeout`), then reads its summary and looks for leftovers of its run.
-inline RunResult run_disco(const std::vector<std::string>& flags, const TempDir& dir,
-                           std::chrono::seconds timeout = 120s) {
-  std::vector<std::string> args{"run"};
-  args.insert(args.end(), flags.begin(), flags.end());
-  const fs::path json_path = dir / "summary.json";
-  for (const std::string& a : std::vector<std::string>{"--results", (dir / "results").string(), "--json", json_path.string()})
-    args.push_back(a);
+// Runs `disco <args...>` to completion (killed after `timeout`), then reads the summary it wrote
+// to `json_path`, if any, and looks for leftovers of its run.
+inline RunResult run_launcher(const std::vector<std::string>& args, const TempDir& dir, const fs::path& json_path,
+                              std::chrono::seconds timeout) {
   RunResult r;
   {
     Launcher l(args, dir);
@@ -345,6 +359,38 @@ inline RunResult run_disco(const std::vector<std::string>& flags, const TempDir&
   r.err = slurp(dir / "stderr.txt");
   if (fs::exists(json_path)) r.summary = nlohmann::json::parse(slurp(json_path), nullptr, false);
   return r;
+}
+
+// Runs `disco run <flags...> --results <dir>/results --json <dir>/summary.json` to completion
+// (killed after `timeout`), then reads its summary and looks for leftovers of its run.
+inline RunResult run_disco(const std::vector<std::string>& flags, const TempDir& dir,
+                           std::chrono::seconds timeout = 120s) {
+  std::vector<std::string> args{"run"};
+  args.insert(args.end(), flags.begin(), flags.end());
+  const fs::path json_path = dir / "summary.json";
+  for (const std::string& a : std::vector<std::string>{"--results", (dir / "results").string(), "--json", json_path.string()})
+    args.push_back(a);
+  return run_launcher(args, dir, json_path, timeout);
+}
+
+// A run the launcher refused (README: "2 bad flags or an impossible machine (one line on stderr,
+// nothing started)"): exit 2, one line on stderr that contains `says`, nothing on stdout, and no
+// node process (none wrote its log under `results`), segment, socket folder or summary.
+inline void expect_refused(const RunResult& r, const std::string& says, const fs::path& results) {
+  ASSERT_FALSE(r.timed_out) << "still running: the run was not refused\n" << r.transcript();
+  EXPECT_TRUE(r.exit.exited && r.exit.code == 2) << r.transcript();
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "not one line\n" << r.transcript();
+  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << r.transcript();
+  EXPECT_NE(r.err.find(says), std::string::npos) << "'" << says << "' not in the error line\n" << r.transcript();
+  EXPECT_TRUE(r.out.empty()) << r.transcript();
+  EXPECT_TRUE(r.summary.is_null()) << "a summary was written: " << r.summary.dump();
+  std::error_code ec;
+  for (const auto& e : fs::recursive_directory_iterator(results, ec)) {
+    const std::string name = e.path().filename().string();
+    EXPECT_FALSE(name.starts_with("node") || name == "effective-config.json") << "a node was started: " << e.path();
+  }
+  EXPECT_TRUE(r.segments_left.empty()) << "segments left: " << joined(r.segments_left);
+  EXPECT_TRUE(r.socket_dirs_left.empty()) << "socket folders left: " << joined(r.socket_dirs_left);
 }
 
 // Asserts that a run succeeded cleanly: exit 0, summary exit "ok", nothing dropped, nothing left.

@@ -9,6 +9,7 @@
 #include <functional>
 #include <iterator>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -365,6 +366,90 @@ TEST(InterpreterRun, ThePerfMapRefusesWhatIsPlantedAtItsName) {
   const std::string contents((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::remove(target.c_str());
   EXPECT_EQ(contents, "ours\n");
+}
+
+// Timer interrupts while compiled blocks run: the run loop (as Vm::run drives it) runs to the
+// timer's deadline, raises the timer and runs on, so the interrupt becomes pending in the middle of
+// chained compiled blocks. They must stop at the block boundary where interpreted blocks stop and
+// take it there: the same EPCs, in the same order, at the same cycles. The handler logs each EPC
+// and sets the next deadline 5 to 65 Count ticks on (from the EPC and the loop's count), so the
+// interrupts land in every block of the loop.
+struct TimerRun {
+  std::vector<uint32_t> epcs;
+  RunStats stats;
+};
+TimerRun run_with_timer(test::KsegCpu& t, uint64_t limit) {
+  using test::i_type;
+  using test::r_type;
+  constexpr uint32_t kK0 = 26, kK1 = 27, kLog = 0x80100000u;  // log: [0] its byte size, then the EPCs
+  t.code({i_type(0b001111, 0, kK1, kLog >> 16),    // lui k1, log
+          test::lw(kK0, kK1, 0),                   // k0 = bytes logged
+          i_type(0b001001, kK0, kK0, 4),           // addiu k0, 4
+          test::sw(kK0, kK1, 0),
+          r_type(kK1, kK0, kK1, 0x21),             // addu k1, k1, k0
+          test::mfc0(kK0, cp0::EPC),
+          test::sw(kK0, kK1, 0),                   // log the EPC
+          r_type(kK0, 8, kK0, 0x21),               // addu k0, k0, t0 (the loop's count)
+          i_type(0b001100, kK0, kK0, 0x3c),        // andi k0, 0x3c
+          i_type(0b001001, kK0, kK0, 5),           // addiu k0, 5
+          test::mfc0(kK1, cp0::Count),
+          r_type(kK0, kK1, kK0, 0x21),             // addu k0, k0, k1
+          test::mtc0(kK0, cp0::Compare),           // the next deadline; acknowledges this one
+          test::kEret},
+         0x80000180u);
+  t.code({i_type(0b001001, 0, kK0, 40),            // addiu k0, zero, 40
+          test::mtc0(kK0, cp0::Compare),           // the first deadline
+          i_type(0b001111, 0, 16, 0x8020),         // lui s0, 0x8020: data
+          i_type(0b001001, 8, 8, 1),               // loop: addiu t0, 1
+          i_type(0b001100, 8, 9, 3),               // andi t1, t0, 3
+          test::beq(9, 0, 3),                      // beq t1, zero, skip
+          r_type(10, 8, 10, 0x21),                 // addu t2, t2, t0 (delay slot)
+          test::sw(10, 16, 0),                     // sw t2, 0(s0)
+          i_type(0b001001, 11, 11, 7),             // addiu t3, 7
+          r_type(12, 8, 12, 0x26),                 // skip: xor t4, t4, t0
+          test::lw(13, 16, 0),                     // lw t5, 0(s0)
+          i_type(0b000101, 8, 0, static_cast<uint32_t>(-9)),  // bne t0, zero, loop
+          r_type(0, 12, 14, 0x00) | 1u << 6},      // sll t6, t4, 1 (delay slot)
+         0x80001000u);
+  t.v.cp0.raw(cp0::Status) = StatusBits::IE | CauseBits::IP_TIMER;  // IM7 sits where IP7 does
+  TimerRun out;
+  uint64_t timer_at = t.v.cp0.next_timer_cycle(t.v.cycles);
+  while (t.v.cycles < limit) {
+    if (t.interpreter.run(t.v, t.memory, std::min(timer_at, limit), out.stats) == RunExit::TimerMoved)
+      timer_at = t.v.cp0.next_timer_cycle(t.v.cycles);
+    if (t.v.cycles >= timer_at) {
+      t.v.cp0.raise_timer();
+      timer_at = t.v.cp0.next_timer_cycle(t.v.cycles);
+    }
+  }
+  uint32_t bytes = 0;
+  t.memory.load(kLog, 4, bytes);
+  for (uint32_t at = 4; at <= bytes; at += 4) t.memory.load(kLog + at, 4, out.epcs.emplace_back());
+  return out;
+}
+
+TEST(InterpreterRun, CompiledBlocksTakeTimerInterruptsWhereInterpretedOnesDo) {
+  test::KsegCpu interpreted(0, false, 0x80001000u), called(0, false, 0x80001000u), in_line(0, false, 0x80001000u);
+  called.interpreter.set_compiling(true, 0);
+  in_line.interpreter.set_compiling(true, 0);
+  FakeHitPath hit;
+  in_line.interpreter.set_direct_ram(hit.ram(in_line.memory, true));
+  const TimerRun want = run_with_timer(interpreted, 20000);
+  const TimerRun got_called = run_with_timer(called, 20000);
+  const TimerRun got_in_line = run_with_timer(in_line, 20000);
+
+  EXPECT_GT(want.epcs.size(), 100u);
+  EXPECT_EQ(want.epcs.size(), want.stats.exceptions);
+  EXPECT_GE(std::set<uint32_t>(want.epcs.begin(), want.epcs.end()).size(), 3u) << "interrupts in several blocks";
+  EXPECT_EQ(got_called.epcs, want.epcs);
+  EXPECT_EQ(got_in_line.epcs, want.epcs);
+  EXPECT_EQ(got_called.stats.instructions, want.stats.instructions);
+  EXPECT_EQ(got_in_line.stats.instructions, want.stats.instructions);
+  expect_same(called.v, interpreted.v, "compiled, accesses by calls");
+  expect_same(in_line.v, interpreted.v, "compiled, accesses in line");
+  EXPECT_GT(called.interpreter.compiled_blocks(), 1u);
+  EXPECT_GT(in_line.interpreter.compiled_blocks(), 1u);
+  EXPECT_GT(hit.hits, 0u);
 }
 
 TEST(InterpreterRun, TakesAPendingInterruptBeforeTheNextBlock) {

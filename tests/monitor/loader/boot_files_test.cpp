@@ -1,6 +1,7 @@
 // check_kernel_file and check_initrd_file, the launcher's look at --kernel and --initrd before any
 // node starts: every wrong kind of path is one line naming the flag and the path.
 #include "monitor/loader/boot_files.h"
+#include "tests/fetch_guest.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,8 +37,8 @@ TEST(CheckKernelFile, AcceptsALittleEndianMipsExecutable) {
 }
 
 TEST(CheckKernelFile, AcceptsDebiansVmlinuz) {
-  if (!std::filesystem::exists(DISCO_VMLINUZ)) GTEST_SKIP() << DISCO_VMLINUZ << " is absent: run scripts/fetch-guest";
-  EXPECT_EQ(check_kernel_file(DISCO_VMLINUZ), "");
+  ASSERT_EQ(test::fetch_guest(), "");
+  EXPECT_EQ(check_kernel_file(test::kGuestKernel), "");
 }
 
 TEST(CheckKernelFile, RefusesWhatIsNotAFile) {
