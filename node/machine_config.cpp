@@ -17,14 +17,14 @@ using nlohmann::json;
 std::string MachineConfig::check() const {
   if (auto e = shape.geometry.check(); !e.empty()) return e;
   if (shape.pcpus == 0 || shape.pcpus > kMaxPcpusPerNode)
-    return fmt::format("cpus per node must be 1..{}", kMaxPcpusPerNode);
+    return fmt::format("--cpus-per-node {}: must be 1..{}", shape.pcpus, kMaxPcpusPerNode);
   if (auto e = shape.cache.check(shape.geometry.line_bytes, shape.pcpus); !e.empty()) return e;
   if (auto e = shape.timing.check(); !e.empty()) return e;
-  if (workload.lines == 0) return "the workload needs at least one line";
+  if (workload.lines == 0) return "--lines 0: the workload needs at least one line";
   const uint64_t need = kWorkloadAreaOffset + workload_bytes_per_node(workload, shape.geometry, shape.pcpus);
   if (need > shape.geometry.mem_per_node)
-    return fmt::format("workload {} with {} lines needs {} bytes per node, the nodes have {}", name(workload.kind),
-                       workload.lines, need, shape.geometry.mem_per_node);
+    return fmt::format("--lines {}: workload {} needs {} bytes per node, the nodes have {}", workload.lines,
+                       name(workload.kind), need, shape.geometry.mem_per_node);
   if (heartbeat_ms == 0 || heartbeat_ms > 60000) return "heartbeat must be 1..60000 ms";
   return {};
 }

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace disco {
 
 struct TimingConfig {
@@ -17,7 +19,7 @@ struct TimingConfig {
 
   uint64_t access_ps() const { return uint64_t{cycles_per_access} * 1'000'000 / cpu_mhz; }
   std::string check() const {
-    if (cpu_mhz == 0 || cpu_mhz > 100000) return "cpu frequency must be 1..100000 MHz";
+    if (cpu_mhz == 0 || cpu_mhz > 100000) return fmt::format("--cpu-mhz {}: must be 1..100000 MHz", cpu_mhz);
     return {};
   }
 };

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <span>
+#include <vector>
 
 #include "monitor/loader/elf32.h"
 #include "monitor/loader/malta_loader.h"
@@ -59,11 +60,20 @@ Outcome<uint64_t> boot_file_size(const std::string& what, const std::string& pat
 std::string check_kernel_file(const std::string& path) {
   OpenedFile file;
   if (std::string e = open_boot_file("--kernel", path, kMaxKernelFileBytes, file); !e.empty()) return e;
-  std::array<uint8_t, kElf32HeaderBytes> header{};
-  const ssize_t got = ::pread(file.fd, header.data(), header.size(), 0);
-  if (got < 0) return strprintf("--kernel %s cannot be read: %s", path.c_str(), std::strerror(errno));
-  if (std::string e = check_elf32_mips_header(std::span(header.data(), size_t(got))); !e.empty())
-    return strprintf("--kernel %s is not an ELF32 little-endian MIPS executable: %s", path.c_str(), e.c_str());
+  // The whole ELF as the loader will take it (a kernel is a few MiB, and the cap bounds it): its
+  // header, and its program headers and segments within the file.
+  std::vector<uint8_t> bytes(file.size);
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t got = ::pread(file.fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
+    if (got < 0) return strprintf("--kernel %s cannot be read: %s", path.c_str(), std::strerror(errno));
+    if (got == 0) {
+      bytes.resize(done);  // shrank while read
+      break;
+    }
+    done += size_t(got);
+  }
+  if (const Outcome<Elf32Image> elf = parse_elf32_mips(bytes); !elf.value)
+    return strprintf("--kernel %s is not an ELF32 little-endian MIPS executable: %s", path.c_str(), elf.error.c_str());
   return "";
 }
 

@@ -19,8 +19,8 @@ namespace disco::boot {
 Outcome<uint64_t> boot_file_size(const std::string& what, const std::string& path, uint64_t cap);
 
 // "" when `path` can be the loader's kernel: a boot_file_size-good file of at most
-// kMaxKernelFileBytes whose ELF header says ELF32 little-endian MIPS executable. Reads the header
-// only. Else one line naming --kernel and the path, e.g. "--kernel /bin/true is not an ELF32
+// kMaxKernelFileBytes that parses as an ELF32 little-endian MIPS executable, its segments inside
+// the file. Else one line naming --kernel and the path, e.g. "--kernel /bin/true is not an ELF32
 // little-endian MIPS executable: 64-bit ELF: the Malta kernel must be ELF32".
 std::string check_kernel_file(const std::string& path);
 
