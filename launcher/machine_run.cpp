@@ -244,6 +244,16 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     if (phase != Phase::Running && Clock::now() - t_spawn > std::chrono::seconds(kRendezvousSeconds)) {
       failure = fmt::format("the nodes did not meet within {} s ({} hello, {} ready of {})", kRendezvousSeconds,
                             hellos_seen, ready_seen, n);
+      // Which one, and what it last said: its log's last line.
+      for (NodeId i = 0; i < n; ++i)
+        if (!said_hello[i]) {
+          std::ifstream log(fmt::format("{}/node{}.log", req.results_dir, i));
+          std::string line, last = "(its log is empty)";
+          while (std::getline(log, line))
+            if (!line.empty()) last = line;
+          failure += fmt::format("; node {} (pid {}) said no hello, its log: {}", i, procs.pid(i), last);
+          break;
+        }
       stop_all(failure);
       break;
     }
