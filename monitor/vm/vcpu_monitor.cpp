@@ -130,6 +130,17 @@ void VcpuMonitor::tlb_written(mips::Vcpu& v, const mips::PrivilegedOp& op) {
   }
   l2tlb_.drop_overlapping(written);
   drop_machine(written);
+  // The trap that intercepted the write installs its machine pages at once (the paper's
+  // section 4.2.2), so the access the guest retries after its ERET, and the other page of the
+  // pair, do not trap again. Per half: the page of BadVAddr when it lies there (the faulting
+  // access of a refill), else the half's first page.
+  const uint32_t half_bytes = (written.mask + 0x2000u) / 2;
+  const uint32_t bad = v.cp0.raw(cp0::BadVAddr);
+  for (uint32_t h = 0; h < 2; ++h) {
+    const uint32_t base = written.vpn2 + h * half_bytes;
+    const uint32_t page = bad - base < half_bytes ? bad : base;
+    if (mips::translate(written, page, false).fault == mips::TlbFault::None) install(v, page, written.asid, written);
+  }
 }
 
 void VcpuMonitor::install(mips::Vcpu& v, uint32_t vaddr, uint8_t asid, const TlbEntry& e) {

@@ -130,7 +130,7 @@ TEST(VcpuMonitor, WritesWithSideEffectsTrapAndCostGuestTime) {
   EXPECT_GT(g.monitor.stats().entries[static_cast<unsigned>(MonitorEntry::Cp0)].host_ticks, 0u);
 }
 
-TEST(VcpuMonitor, AGuestTlbWriteReachesTheVirtualTlbAndTheMachineTlbOnFirstUse) {
+TEST(VcpuMonitor, AGuestTlbWriteReachesTheVirtualTlbAndTheMachineTlbAtOnce) {
   Guest g;
   std::memcpy(g.memory.data() + kFrameA + 8, "\x78\x56\x34\x12", 4);
   std::vector<uint32_t> code;
@@ -141,12 +141,67 @@ TEST(VcpuMonitor, AGuestTlbWriteReachesTheVirtualTlbAndTheMachineTlbOnFirstUse) 
   EXPECT_EQ(g.v.gpr[t2], 0x12345678u);
   EXPECT_EQ(g.entries(MonitorEntry::TlbWrite), 1u);
   EXPECT_EQ(g.v.tlb.entry(3).vpn2, kPageA) << "the guest's TLB as the guest wrote it";
-  EXPECT_EQ(g.monitor.stats().machine_tlb_misses, 1u);
-  EXPECT_EQ(g.monitor.stats().virtual_tlb_refills, 1u);
+  EXPECT_EQ(g.monitor.stats().machine_tlb_misses, 0u) << "the write's own trap installed it";
   const MachineTlbEntry* m = g.machine_tlb.lookup(kPageA >> 12, kAsid);
   ASSERT_NE(m, nullptr);
   EXPECT_EQ(m->guest_frame, kFrameA >> 12);
   EXPECT_EQ(m->machine_page, (0x1000000u + kFrameA) >> 12) << "the machine page, from the pmap";
+  EXPECT_EQ(g.machine_tlb.lookup((kPageA >> 12) + 1, kAsid), nullptr) << "the pair's odd half is invalid";
+}
+
+TEST(VcpuMonitor, AfterASwitchTheGuestsOwnTlbRefillsTheMachineTlb) {
+  Guest g;
+  std::vector<uint32_t> code;
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwi, 3);
+  g.run(code);
+  g.machine_tlb.flush();  // a vcpu switch
+  std::vector<uint32_t> use;
+  load(use, t0, kAsid);
+  use.push_back(mtc0(t0, cp0::EntryHi));
+  load(use, t3, kPageA);
+  use.push_back(lw(t2, t3, 8));
+  g.run(use);
+  EXPECT_EQ(g.monitor.stats().machine_tlb_misses, 1u);
+  EXPECT_EQ(g.monitor.stats().virtual_tlb_refills, 1u);
+  EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 0u);
+  EXPECT_NE(g.machine_tlb.lookup(kPageA >> 12, kAsid), nullptr);
+}
+
+TEST(VcpuMonitor, ARefillInstallsBothPagesOfThePairAndTheFaultingPageOfALargeOne) {
+  Guest g;
+  std::vector<uint32_t> code;
+  load(code, t0, kPageA | kAsid);
+  code.push_back(mtc0(t0, cp0::EntryHi));
+  load(code, t1, entry_lo(kFrameA));
+  code.push_back(mtc0(t1, cp0::EntryLo0));
+  load(code, t1, entry_lo(kFrameA + kPageBytes) & ~EntryLoBits::D);  // the odd page clean
+  code.push_back(mtc0(t1, cp0::EntryLo1));
+  code.push_back(mtc0(0, cp0::PageMask));
+  code.push_back(kTlbwr);
+  // A pair of 64 KiB pages at page B, written while BadVAddr names the odd half's third 4 KiB page.
+  load(code, t0, kPageB | kAsid);
+  code.push_back(mtc0(t0, cp0::EntryHi));
+  load(code, t1, entry_lo(kFrameB));
+  code.push_back(mtc0(t1, cp0::EntryLo0));
+  load(code, t1, entry_lo(kFrameB + 0x10000));
+  code.push_back(mtc0(t1, cp0::EntryLo1));
+  load(code, t2, 0x1e000);  // PageMask of 64 KiB pages
+  code.push_back(mtc0(t2, cp0::PageMask));
+  code.push_back(kTlbwr);
+  g.v.cp0.raw(cp0::BadVAddr) = kPageB + 0x10000 + 2 * kPageBytes + 4;  // read-only to the guest
+  g.run(code);
+  const MachineTlbEntry* even = g.machine_tlb.lookup(kPageA >> 12, kAsid);
+  const MachineTlbEntry* odd = g.machine_tlb.lookup((kPageA >> 12) + 1, kAsid);
+  ASSERT_NE(even, nullptr);
+  ASSERT_NE(odd, nullptr);
+  EXPECT_TRUE(even->writable);
+  EXPECT_FALSE(odd->writable) << "a store must still trap for the guest's Mod";
+  EXPECT_EQ(odd->guest_frame, (kFrameA >> 12) + 1);
+  EXPECT_NE(g.machine_tlb.lookup(kPageB >> 12, kAsid), nullptr) << "the even half's first page";
+  const MachineTlbEntry* faulting = g.machine_tlb.lookup((kPageB + 0x10000 + 2 * kPageBytes) >> 12, kAsid);
+  ASSERT_NE(faulting, nullptr);
+  EXPECT_EQ(faulting->guest_frame, (kFrameB + 0x10000 + 2 * kPageBytes) >> 12);
+  EXPECT_EQ(g.machine_tlb.lookup((kPageB + 0x10000) >> 12, kAsid), nullptr);
 }
 
 TEST(VcpuMonitor, TheL2TlbAnswersForAnEntryTheGuestsTlbLetGo) {
