@@ -69,6 +69,7 @@ bool VcpuMonitor::special_page(const mips::PrivilegedOp& op, uint32_t after) {
 }
 
 void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
+  fault_pending_ = false;  // the TLBs may change from here: translate() asks them again
   uint32_t after = 0;
   if (op.op == Op::MTC0) v.cp0.read(op.reg, v.cycles, after);
   if (special_page(op, after)) {
@@ -162,6 +163,10 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
     return {.paddr = hit->guest_frame << 12 | (vaddr & 0xfffu), .page_bytes = 4096};
   // A miss of the real TLB traps to the monitor (a store through a clean entry too: only the
   // guest's TLB can say whether the guest sees a Mod or a refill).
+  // The same access again before its fault was reflected: a compiled block's access failed and
+  // the interpreter now executes the instruction to raise the exception. The hardware trapped
+  // once, and nothing can have changed the TLBs in between.
+  if (fault_pending_ && vaddr == fault_vaddr_ && store == fault_store_) return fault_;
   const uint64_t started = mips::Interpreter::time_stamp();
   ++stats_.machine_tlb_misses;
   mips::TlbTranslation t{.fault = mips::TlbFault::Refill};
@@ -184,6 +189,9 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
   if (t.fault != mips::TlbFault::None) {
     ++stats_.guest_tlb_faults;
     fault_pending_ = true;  // reflected() is this same trap
+    fault_vaddr_ = vaddr;
+    fault_store_ = store;
+    fault_ = t;
   }
   entered(v, MonitorEntry::TlbMiss, started);
   return t;
@@ -192,10 +200,9 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
 void VcpuMonitor::reflected(mips::Vcpu& v, const mips::StepResult& result) {
   const bool tlb = result.exc == mips::Exception::TlbLoad || result.exc == mips::Exception::TlbStore ||
                    result.exc == mips::Exception::TlbModified;
-  if (fault_pending_ && tlb) {
-    fault_pending_ = false;
-    return;
-  }
+  const bool own = fault_pending_ && tlb;
+  fault_pending_ = false;  // whatever the guest sees now, the next access traps anew
+  if (own) return;
   entered(v, result.exc == mips::Exception::Interrupt ? MonitorEntry::Interrupt : MonitorEntry::Exception,
           mips::Interpreter::time_stamp());
 }

@@ -85,6 +85,9 @@ class VcpuMonitor final : public mips::TrapHandler {
   VcpuMonitorStats stats_;
   uint64_t written_by_tlbwi_ = 0;  // TLB indices the guest invalidated with TLBWI since the last full flush
   bool fault_pending_ = false;     // translate() returned a fault: its reflection is the same trap
+  uint32_t fault_vaddr_ = 0;       // ... for this access
+  bool fault_store_ = false;
+  mips::TlbTranslation fault_;
 };
 
 }  // namespace disco

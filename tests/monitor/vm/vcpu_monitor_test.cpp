@@ -224,6 +224,31 @@ TEST(VcpuMonitor, TheL2TlbAnswersForAnEntryTheGuestsTlbLetGo) {
   EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 0u);
 }
 
+TEST(VcpuMonitor, AnAccessAskedAgainBeforeItsFaultIsReflectedIsOneTrap) {
+  // A compiled block's access that faults is executed again by the interpreter, which raises the
+  // exception: the monitor sees two translations of one trap.
+  Guest g;
+  g.v.cp0.raw(cp0::EntryHi) = kAsid;
+  EXPECT_EQ(g.monitor.translate(g.v, kPageA, false).fault, TlbFault::Refill);
+  EXPECT_EQ(g.monitor.translate(g.v, kPageA, false).fault, TlbFault::Refill);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 1u);
+  EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 1u);
+  EXPECT_EQ(g.monitor.stats().monitor_cycles, kTrapCycles);
+  EXPECT_EQ(g.monitor.translate(g.v, kPageA, true).fault, TlbFault::Refill) << "a store is another access";
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 2u);
+  g.monitor.reflected(g.v, StepResult{.exc = Exception::TlbStore});
+  EXPECT_EQ(g.entries(MonitorEntry::Exception), 0u) << "the reflection is the miss's own trap";
+  EXPECT_EQ(g.monitor.translate(g.v, kPageA, true).fault, TlbFault::Refill);
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 3u) << "after the reflection, the guest's retry traps anew";
+  // A TLB write between two tries: the second asks the TLBs again and finds the entry.
+  std::vector<uint32_t> code;
+  Guest::tlb_write(code, kPageA, kFrameA, kTlbwi, 3);
+  g.run(code);
+  g.machine_tlb.flush();
+  EXPECT_EQ(g.monitor.translate(g.v, kPageA, true).fault, TlbFault::None);
+  EXPECT_EQ(g.monitor.stats().virtual_tlb_refills, 1u);
+}
+
 TEST(VcpuMonitor, AProbeThatMissesDropsTheL2TlbsCopyAndTheRefillGoesToTheGuest) {
   Guest g;
   std::vector<uint32_t> code;
