@@ -100,6 +100,15 @@ struct Guest : VmServices {
     tlb_write(code, kPageA, kFrameA, kTlbwr);
     tlb_write(code, kPageB, kFrameB, kTlbwr);
   }
+  // Code that loads the word at `vaddr` into t2 in address space kAsid.
+  static std::vector<uint32_t> load_in_asid(uint32_t vaddr) {
+    std::vector<uint32_t> code;
+    load(code, t0, kAsid);
+    code.push_back(mtc0(t0, cp0::EntryHi));
+    load(code, t3, vaddr);
+    code.push_back(lw(t2, t3, 0));
+    return code;
+  }
   uint64_t entries(MonitorEntry kind) const { return monitor.stats().entries[static_cast<unsigned>(kind)].count; }
 };
 
@@ -155,12 +164,7 @@ TEST(VcpuMonitor, AfterASwitchTheGuestsOwnTlbRefillsTheMachineTlb) {
   Guest::tlb_write(code, kPageA, kFrameA, kTlbwi, 3);
   g.run(code);
   g.machine_tlb.flush();  // a vcpu switch
-  std::vector<uint32_t> use;
-  load(use, t0, kAsid);
-  use.push_back(mtc0(t0, cp0::EntryHi));
-  load(use, t3, kPageA);
-  use.push_back(lw(t2, t3, 8));
-  g.run(use);
+  g.run(Guest::load_in_asid(kPageA + 8));
   EXPECT_EQ(g.monitor.stats().machine_tlb_misses, 1u);
   EXPECT_EQ(g.monitor.stats().virtual_tlb_refills, 1u);
   EXPECT_EQ(g.monitor.stats().guest_tlb_faults, 0u);
@@ -287,12 +291,7 @@ TEST(VcpuMonitor, InvalidatingTheWholeTlbClearsTheL2Tlb) {
   }
   g.run(code);
   EXPECT_EQ(g.monitor.stats().l2tlb_clears, 1u);
-  std::vector<uint32_t> use;
-  load(use, t0, kAsid);
-  use.push_back(mtc0(t0, cp0::EntryHi));
-  load(use, t3, kPageA);
-  use.push_back(lw(t2, t3, 0));
-  g.run(use);
+  g.run(Guest::load_in_asid(kPageA));
   EXPECT_EQ(g.v.pc, 0x80000004u) << "a refill: nothing of page A is cached any more";
   EXPECT_EQ(g.monitor.stats().l2tlb_hits, 0u);
 }
