@@ -21,7 +21,7 @@ constexpr std::array<std::string_view, 3> kGrantStateNames = {"Shared", "Exclusi
 constexpr std::array<std::string_view, 3> kNackReasonNames = {"BadLine", "HomeDown", "Stopping"};
 constexpr std::array<std::string_view, kDropReasons> kDropReasonNames = {
     "Truncated", "Malformed", "UnknownKind", "BadNode",    "BadPcpu",
-    "BadLine",   "BadSize",   "WrongPort",   "Stale",      "SendFailed", "BadRange",
+    "BadLine",   "BadSize",   "WrongPort",   "Stale",      "SendFailed", "BadRange", "BadRecord",
 };
 
 }  // namespace

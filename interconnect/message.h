@@ -104,8 +104,9 @@ enum class DropReason : uint8_t {
   Stale,          // a reply that matches no outstanding transaction
   SendFailed,     // outgoing: the destination could not take it
   BadRange,       // a VM or page range outside the machine or not the sender's or receiver's to give
+  BadRecord,      // a shared-memory ring record no producer wrote whole (a flipped bit, a producer killed mid-write)
 };
-inline constexpr unsigned kDropReasons = 11;
+inline constexpr unsigned kDropReasons = 12;
 std::string_view name(DropReason r);
 
 }  // namespace disco

@@ -170,8 +170,9 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     throw std::runtime_error(fmt::format("cannot create the run's socket folder {}: {}", socket_dir, std::strerror(errno)));
   const std::string config_path = req.results_dir + "/effective-config.json";
   std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
-  // With tcp the control socket takes a free port and the nodes are told which.
-  const std::string control_bind = cfg.transport == TransportKind::Ipc ? fmt::format("ipc://{}/control", socket_dir)
+  // With tcp the control socket takes a free port and the nodes are told which; with shm the
+  // control plane stays on ZeroMQ over ipc (it carries no coherence traffic).
+  const std::string control_bind = cfg.transport != TransportKind::Tcp ? fmt::format("ipc://{}/control", socket_dir)
                                                                        : fmt::format("tcp://{}:*", cfg.tcp_host);
 
   struct Cleanup {  // segments and sockets never outlive the run, whatever path it leaves by

@@ -33,7 +33,7 @@ void add_machine_flags(CLI::App& cmd, RunOptions& o) {
   cmd.add_option("--cache-size", o.cache_size, "each node's cache size")->capture_default_str();
   add_number(cmd, "--cache-ways", s.cache.ways, "each node's cache associativity");
   cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
-  cmd.add_option("--transport", o.transport, "ipc or tcp (loopback)")->capture_default_str();
+  cmd.add_option("--transport", o.transport, "shm (rings in shared memory), ipc or tcp (ZeroMQ; tcp on loopback)")->capture_default_str();
   add_number(cmd, "--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu");
   add_number(cmd, "--local-miss-ns", s.timing.local_miss_ns, "modelled local miss latency");
   add_number(cmd, "--remote-miss-ns", s.timing.remote_miss_ns, "modelled 2-hop remote miss latency");
@@ -56,8 +56,9 @@ std::optional<std::string> resolve(RunOptions& o) {
   const auto pin = parse_pin_policy(o.pin);
   if (!pin) return fmt::format("--pin '{}' is not none, core or numa-node", o.pin);
   c.pin = *pin;
-  if (o.transport != "ipc" && o.transport != "tcp") return fmt::format("--transport '{}' is not ipc or tcp", o.transport);
-  c.transport = o.transport == "ipc" ? TransportKind::Ipc : TransportKind::Tcp;
+  const auto transport = parse_transport(o.transport);
+  if (!transport) return fmt::format("--transport '{}' is not {}", o.transport, kTransportNames);
+  c.transport = *transport;
   if (auto e = c.check(); !e.empty()) return e;
   return std::nullopt;
 }

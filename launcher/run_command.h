@@ -15,7 +15,7 @@ struct RunOptions {
   std::string cache_size = "1MiB";
   std::string workload = "random";
   std::string pin = "core";
-  std::string transport = "ipc";
+  std::string transport = "shm";
   std::string json_path;
   std::string results_root = "results";
   std::string name;

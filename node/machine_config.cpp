@@ -46,7 +46,7 @@ json to_json(const MachineConfig& c) {
       {"workload",
        {{"name", name(c.workload.kind)}, {"ops", c.workload.ops}, {"lines", c.workload.lines}, {"seed", c.workload.seed}}},
       {"pin", name(c.pin)},
-      {"transport", c.transport == TransportKind::Ipc ? "ipc" : "tcp"},
+      {"transport", name(c.transport)},
       {"tcp_host", c.tcp_host},
       {"heartbeat_ms", c.heartbeat_ms},
       {"run_id", c.run_id},
@@ -85,7 +85,7 @@ MachineConfig machine_config_from_json(const json& j) {
   const auto kind = parse_workload(wname);
   if (!kind) throw std::runtime_error(fmt::format("config: unknown workload '{}' (one of {})", wname, kWorkloadNames));
   c.workload.kind = *kind;
-  std::string pin(name(c.pin)), transport = "ipc";
+  std::string pin(name(c.pin)), transport(name(c.transport));
   top.get("pin", pin);
   top.get("transport", transport);
   top.get("tcp_host", c.tcp_host);
@@ -96,11 +96,26 @@ MachineConfig machine_config_from_json(const json& j) {
   const auto policy = parse_pin_policy(pin);
   if (!policy) throw std::runtime_error(fmt::format("config: pin '{}' is not none, core or numa-node", pin));
   c.pin = *policy;
-  if (transport != "ipc" && transport != "tcp")
-    throw std::runtime_error(fmt::format("config: transport '{}' is not ipc or tcp", transport));
-  c.transport = transport == "ipc" ? TransportKind::Ipc : TransportKind::Tcp;
+  const auto kind_of_transport = parse_transport(transport);
+  if (!kind_of_transport) throw std::runtime_error(fmt::format("config: transport '{}' is not {}", transport, kTransportNames));
+  c.transport = *kind_of_transport;
   if (auto e = c.check(); !e.empty()) throw std::runtime_error("config: " + e);
   return c;
+}
+
+std::string_view name(TransportKind t) {
+  switch (t) {
+    case TransportKind::Shm: return "shm";
+    case TransportKind::Ipc: return "ipc";
+    case TransportKind::Tcp: return "tcp";
+  }
+  return "?";
+}
+
+std::optional<TransportKind> parse_transport(std::string_view s) {
+  for (TransportKind t : {TransportKind::Shm, TransportKind::Ipc, TransportKind::Tcp})
+    if (s == name(t)) return t;
+  return std::nullopt;
 }
 
 std::optional<uint64_t> parse_size(std::string_view s) {

@@ -14,13 +14,17 @@
 
 namespace disco {
 
-enum class TransportKind { Ipc, Tcp };
+// shm: rings in shared memory (nodes on one host; the default); ipc, tcp: ZeroMQ.
+enum class TransportKind { Shm, Ipc, Tcp };
+std::string_view name(TransportKind t);
+std::optional<TransportKind> parse_transport(std::string_view s);
+inline constexpr std::string_view kTransportNames = "shm, ipc or tcp";
 
 struct MachineConfig {
   NodeShape shape;
   WorkloadSpec workload;
   PinPolicy pin = PinPolicy::Core;
-  TransportKind transport = TransportKind::Ipc;
+  TransportKind transport = TransportKind::Shm;
   std::string tcp_host = "127.0.0.1";
   uint32_t heartbeat_ms = 250;
   std::string run_id;  // names the segments and the socket folder of this run

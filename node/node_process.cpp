@@ -12,6 +12,7 @@
 #include <zmq.hpp>
 
 #include "interconnect/control.h"
+#include "interconnect/shm_transport.h"
 #include "interconnect/zmq_transport.h"
 #include "shm/machine_memory.h"
 
@@ -142,9 +143,22 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
   MachineMemory memory(shape.geometry, cfg.run_id);
   memory.create(self);
   zmq::context_t ctx(1);
-  ZmqTransport transport(ctx, self, kFirstPcpuPort + shape.pcpus);
-  const std::vector<std::string> endpoints = transport.bind(
-      cfg.transport == TransportKind::Ipc ? "ipc://" + args.socket_dir : "tcp://" + cfg.tcp_host);
+  DropCounters drops;
+  const uint32_t ports = kFirstPcpuPort + shape.pcpus;
+  std::unique_ptr<ZmqTransport> zmq_transport;
+  std::unique_ptr<ShmTransport> shm_transport;
+  std::vector<std::string> endpoints;
+  if (cfg.transport == TransportKind::Shm) {
+    // Spinning for a reply pays only while every pcpu of the run has a core of its own.
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const bool spin = cores > 0 && uint64_t{shape.geometry.nodes} * shape.pcpus <= static_cast<uint64_t>(cores);
+    shm_transport = std::make_unique<ShmTransport>(cfg.run_id, self, shape.geometry.nodes, ports, drops, spin);
+    endpoints = shm_transport->bind();
+  } else {
+    zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports);
+    endpoints = zmq_transport->bind(cfg.transport == TransportKind::Ipc ? "ipc://" + args.socket_dir : "tcp://" + cfg.tcp_host);
+  }
+  Transport& transport = shm_transport ? static_cast<Transport&>(*shm_transport) : *zmq_transport;
   ControlLink control(ctx, self, args.control_endpoint);
   ControlMsg hello{.kind = ControlMsg::Kind::Hello, .node = self};
   hello.endpoints = {.node = self, .pid = static_cast<uint32_t>(getpid()), .host = "localhost", .ports = endpoints};
@@ -158,10 +172,12 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
   std::vector<std::vector<std::string>> by_node(shape.geometry.nodes);
   for (const NodeEndpoints& e : table->peers)
     if (e.node < by_node.size()) by_node[e.node] = e.ports;
-  transport.connect(by_node);
+  if (shm_transport)
+    shm_transport->connect(by_node);
+  else
+    zmq_transport->connect(by_node);
   memory.open_all();
 
-  DropCounters drops;
   Node node(self, shape, memory.base(), transport, drops);
   // The program takes its messages from the first one on: a peer may ask it for pages at once.
   std::unique_ptr<NodeProgram> program;

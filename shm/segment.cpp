@@ -47,8 +47,11 @@ bool all_of_digits(std::string_view s, bool hex) {
 std::optional<ParsedSegmentName> parse_segment_name(std::string_view name) {
   if (!name.starts_with(kPrefix)) return std::nullopt;
   std::string_view rest = name.substr(kPrefix.size());
-  size_t node_sep = rest.rfind("-n");
-  if (node_sep == std::string_view::npos || !all_of_digits(rest.substr(node_sep + 2), false)) return std::nullopt;
+  // "-n<k>" (machine memory) or "-r<k>" (inbox rings) ends every name a run makes.
+  const size_t node_sep = rest.rfind('-');
+  if (node_sep == std::string_view::npos || node_sep + 1 >= rest.size() ||
+      (rest[node_sep + 1] != 'n' && rest[node_sep + 1] != 'r') || !all_of_digits(rest.substr(node_sep + 2), false))
+    return std::nullopt;
   std::string_view run_id = rest.substr(0, node_sep);
   const std::optional<pid_t> pid = run_launcher_pid(run_id);
   if (!pid) return std::nullopt;
@@ -87,9 +90,16 @@ std::string segment_name(std::string_view run_id, NodeId node) {
   return fmt::format("{}{}-n{}", kPrefix, run_id, node);
 }
 
+std::string inbox_segment_name(std::string_view run_id, NodeId node) {
+  return fmt::format("{}{}-r{}", kPrefix, run_id, node);
+}
+
 void remove_run_segments(std::string_view run_id, uint32_t nodes) noexcept {
   try {
-    for (uint32_t n = 0; n < nodes; ++n) remove_segment(segment_name(run_id, static_cast<NodeId>(n)));
+    for (uint32_t n = 0; n < nodes; ++n) {
+      remove_segment(segment_name(run_id, static_cast<NodeId>(n)));
+      remove_segment(inbox_segment_name(run_id, static_cast<NodeId>(n)));
+    }
   } catch (...) {
     // Only name formatting can throw (out of memory); cleanup must not, so give up quietly.
   }

@@ -30,12 +30,15 @@ bool run_is_stale(std::string_view run_id);
 std::string segment_name(std::string_view run_id, NodeId node);
 // "disco-<run_id>-n<node>", without the leading '/': that is how Boost.Interprocess names it.
 
+std::string inbox_segment_name(std::string_view run_id, NodeId node);
+// "disco-<run_id>-r<node>": the rings of node <node>'s ports (interconnect/shm_transport.h).
+
 void remove_run_segments(std::string_view run_id, uint32_t nodes) noexcept;
-// Removes the segments of nodes [0, nodes) of the run; missing ones are fine, so it is safe to
+// Removes the segments (memory and inbox) of nodes [0, nodes) of the run; missing ones are fine, so it is safe to
 // call twice and from cleanup paths. Processes that still map a segment keep their mapping.
 
 size_t sweep_stale_segments() noexcept;
-// Removes every /dev/shm/disco-<pid>-<hex>-n<k> whose <pid> no longer exists and returns how
+// Removes every /dev/shm/disco-<pid>-<hex>-n<k> (and -r<k>) whose <pid> no longer exists and returns how
 // many segments it removed, logging one line per run. Other names are left alone.
 
 }  // namespace disco

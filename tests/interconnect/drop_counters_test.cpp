@@ -40,7 +40,7 @@ TEST(DropCounters, CountsEachReasonSeparately) {
 
 TEST(DropCounters, ConcurrentDropsAreAllCounted) {
   DropCounters drops;
-  constexpr int kThreads = 8, kEach = 22000;  // a multiple of kDropReasons: every reason gets as many
+  constexpr int kThreads = 8, kEach = 24000;  // a multiple of kDropReasons: every reason gets as many
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t)
     threads.emplace_back([&drops, t] {

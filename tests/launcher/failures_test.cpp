@@ -44,12 +44,15 @@ fs::path results_of(const TempDir& dir) {
 // here with a margin for the scheduler of a loaded host.
 constexpr double kNoticeSeconds = 2.0;
 
-class NodeKilled : public ::testing::TestWithParam<unsigned> {};
+// Every failure below is tried over the shared-memory rings and over ZeroMQ.
+const auto kTransports = ::testing::Values(std::string("shm"), std::string("ipc"));
+
+class NodeKilled : public ::testing::TestWithParam<std::tuple<unsigned, std::string>> {};
 
 TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
-  const unsigned kVictim = GetParam();
+  const unsigned kVictim = std::get<0>(GetParam());
   TempDir dir;
-  Launcher l(endless_run(dir, kNodes), dir);
+  Launcher l(endless_run(dir, kNodes, {"--transport", std::get<1>(GetParam())}), dir);
   const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
@@ -91,15 +94,17 @@ TEST_P(NodeKilled, IsReportedAndTheRunCleanedUp) {
   expect_run_gone(l.pid(), nodes);
 }
 
-INSTANTIATE_TEST_SUITE_P(Victims, NodeKilled, ::testing::Values(0u, 2u, kNodes - 1),
-                         [](const ::testing::TestParamInfo<unsigned>& i) { return "Node" + std::to_string(i.param); });
+INSTANTIATE_TEST_SUITE_P(Victims, NodeKilled, ::testing::Combine(::testing::Values(0u, 2u, kNodes - 1), kTransports),
+                         [](const auto& i) {
+                           return "Node" + std::to_string(std::get<0>(i.param)) + "Over" + std::get<1>(i.param);
+                         });
 
-class Interrupted : public ::testing::TestWithParam<int> {};
+class Interrupted : public ::testing::TestWithParam<std::tuple<int, std::string>> {};
 
 TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
-  const int sig = GetParam();
+  const int sig = std::get<0>(GetParam());
   TempDir dir;
-  Launcher l(endless_run(dir, kNodes), dir);
+  Launcher l(endless_run(dir, kNodes, {"--transport", std::get<1>(GetParam())}), dir);
   const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
 
@@ -116,13 +121,15 @@ TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
   expect_run_gone(l.pid(), nodes);
 }
 
-INSTANTIATE_TEST_SUITE_P(Signals, Interrupted, ::testing::Values(SIGINT, SIGTERM),
-                         [](const ::testing::TestParamInfo<int>& i) {
-                           return std::string(i.param == SIGINT ? "SIGINT" : "SIGTERM");
+INSTANTIATE_TEST_SUITE_P(Signals, Interrupted, ::testing::Combine(::testing::Values(SIGINT, SIGTERM), kTransports),
+                         [](const auto& i) {
+                           return std::string(std::get<0>(i.param) == SIGINT ? "SIGINT" : "SIGTERM") + "Over" +
+                                  std::get<1>(i.param);
                          });
 
 // The launcher itself killed with SIGKILL: it can clean nothing, so its nodes must die with it
-// (they ask for SIGKILL when their parent dies) and the next run sweeps its segments. Any
+// (they ask for SIGKILL when their parent dies) and the next run sweeps its segments (each node's
+// memory and, over shm, its inbox of rings). Any
 // launcher's start sweeps every stale run, and ctest runs other tests' launchers meanwhile: the
 // killed one is left a zombie (unreaped, its pid is not yet free, so nobody sweeps its run) while
 // its leftovers are counted, and only then reaped.
@@ -132,7 +139,7 @@ TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
   const pid_t launcher = l.pid();
   const auto nodes = busy_nodes(l, kNodes);
   ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
-  ASSERT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
+  ASSERT_EQ(run_segments(launcher).size(), 2 * kNodes) << joined(run_segments(launcher));
   ASSERT_EQ(kill(launcher, SIGKILL), 0);
   siginfo_t info{};
   ASSERT_EQ(waitid(P_PID, static_cast<id_t>(launcher), &info, WEXITED | WNOWAIT), 0) << strerror(errno);
@@ -150,7 +157,7 @@ TEST(LauncherKilled, NodesDieAndTheNextRunSweepsTheSegments) {
   EXPECT_TRUE(alive.empty()) << alive.size() << " nodes outlived their launcher by 10 s";
 
   // What a dead launcher leaves: its segments and its socket folder.
-  EXPECT_EQ(run_segments(launcher).size(), kNodes) << joined(run_segments(launcher));
+  EXPECT_EQ(run_segments(launcher).size(), 2 * kNodes) << joined(run_segments(launcher));
   EXPECT_EQ(run_socket_dirs(launcher).size(), 1u) << joined(run_socket_dirs(launcher));
   const auto exit = l.wait_for(10s);  // reaped: from now on any launcher's start may sweep the run
   ASSERT_TRUE(exit);

@@ -1,8 +1,8 @@
 // Hostile bytes on a running machine's sockets (DESIGN §6: every wire message is validated; a
 // malformed, truncated or hostile message is counted and dropped, never a crash, never a hang).
 //
-// The test connects its own ZeroMQ PUSH sockets to every port of every node of a running
-// 4-node counter machine and sends, for every message kind, corrupted encodings: truncations,
+// The test reaches every port of every node of a running 4-node counter machine -- over ipc
+// with its own ZeroMQ PUSH sockets, over shm through the rings node 0 writes -- and sends, for every message kind, corrupted encodings: truncations,
 // broken segment tables and pointers, unknown union discriminants and enum values, node ids,
 // lines and pcpus out of range, kinds on the wrong port, data fields the codec refuses, random
 // bit flips and random byte strings. It never sends anything a correct peer could have sent:
@@ -21,6 +21,7 @@
 #include "interconnect/codec.h"
 #include "interconnect/drop_counters.h"
 #include "interconnect/message.h"
+#include "interconnect/shm_transport.h"
 #include "interconnect/wire.capnp.h"
 #include "tests/interconnect/sample_messages.h"
 #include "tests/launcher/launcher_harness.h"
@@ -93,10 +94,12 @@ size_t discriminant_offset() {
   return at;
 }
 
-// PUSH sockets to every (node, port) of the run; every frame is checked against the decoder
-// first and sent only if the machine must drop it.
+// PUSH sockets to every (node, port) of the run (over ipc), or the rings node 0 writes into
+// every inbox (over shm); every frame is checked against the decoder first and sent only if the
+// machine must drop it.
 class Injector {
  public:
+  explicit Injector(std::unique_ptr<ShmTransport> rings) : rings_(std::move(rings)) {}
   explicit Injector(const fs::path& socket_dir) {
     for (NodeId n = 0; n < kNodes; ++n)
       for (PortIndex p = 0; p < kPorts; ++p) {
@@ -119,16 +122,21 @@ class Injector {
       ++skipped_;
       return;
     }
-    for (unsigned r = 0; r < kDropReasons; ++r)
-      if (verdict.count(static_cast<DropReason>(r))) {
-        ++sent_by_reason_[r];
-        if (port < kFirstPcpuPort) ++engine_by_reason_[r];
-      }
-    auto& s = sockets_[node * kPorts + port];
-    if (s.send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::none))
-      ++sent_;
-    else
-      ++unsent_;
+    if (rings_ && bytes.size() > ShmTransport::kMaxMessage) {
+      ++too_big_;  // a ring refuses it at the sender: it never reaches a node
+      return;
+    }
+    const bool sent = rings_ ? rings_->send(node, port, bytes)
+                             : sockets_[node * kPorts + port]
+                                   .send(zmq::buffer(bytes.data(), bytes.size()), zmq::send_flags::none)
+                                   .has_value();
+    if (sent)
+      for (unsigned r = 0; r < kDropReasons; ++r)
+        if (verdict.count(static_cast<DropReason>(r))) {
+          ++sent_by_reason_[r];
+          if (port < kFirstPcpuPort) ++engine_by_reason_[r];
+        }
+    ++(sent ? sent_ : unsent_);
   }
 
   void close() {
@@ -139,13 +147,15 @@ class Injector {
   uint64_t sent() const { return sent_; }
   uint64_t skipped() const { return skipped_; }
   uint64_t unsent() const { return unsent_; }
+  uint64_t too_big() const { return too_big_; }
   const std::array<uint64_t, kDropReasons>& sent_by_reason() const { return sent_by_reason_; }
   const std::array<uint64_t, kDropReasons>& engine_by_reason() const { return engine_by_reason_; }
 
  private:
+  std::unique_ptr<ShmTransport> rings_;
   zmq::context_t ctx_{1};
   std::vector<zmq::socket_t> sockets_;
-  uint64_t sent_ = 0, skipped_ = 0, unsent_ = 0;
+  uint64_t sent_ = 0, skipped_ = 0, unsent_ = 0, too_big_ = 0;
   std::array<uint64_t, kDropReasons> sent_by_reason_{}, engine_by_reason_{};
 };
 
@@ -321,30 +331,53 @@ void inject_random(Injector& inj, std::mt19937_64& rng, int count) {
   }
 }
 
-TEST(MalformedMessages, RunningMachineDropsThemAndStaysCorrect) {
+// The injector of a run, once every port of every node is there: ZeroMQ sockets to the run's
+// socket folder, or the shm rings of its inboxes (the run id read from the segments' names).
+std::unique_ptr<Injector> injector_of(Launcher& l, const std::string& transport) {
+  const auto deadline = Clock::now() + 60s;
+  for (; Clock::now() < deadline && l.running(); std::this_thread::sleep_for(10ms)) {
+    if (transport == "ipc") {
+      const auto dirs = run_socket_dirs(l.pid());
+      if (dirs.size() == 1 && fs::exists(dirs[0] / ("n" + std::to_string(kNodes - 1) + "-p" + std::to_string(kPorts - 1))))
+        return std::make_unique<Injector>(dirs[0]);
+      continue;
+    }
+    const auto segments = run_segments(l.pid());
+    if (segments.empty()) continue;
+    const std::string name = segments[0].filename().string();  // disco-<run id>-<n|r><k>
+    const std::string run_id = name.substr(6, name.rfind('-') - 6);
+    static DropCounters drops;
+    auto rings = std::make_unique<ShmTransport>(run_id, 0, kNodes, kPorts, drops);
+    std::vector<std::vector<std::string>> table;
+    for (NodeId n = 0; n < kNodes; ++n) table.push_back(ShmTransport::endpoints(run_id, n, kPorts));
+    try {
+      rings->connect(table);  // refused until every inbox is whole
+      return std::make_unique<Injector>(std::move(rings));
+    } catch (const std::runtime_error&) {
+    }
+  }
+  return nullptr;
+}
+
+class MalformedMessages : public ::testing::TestWithParam<std::string> {};
+
+INSTANTIATE_TEST_SUITE_P(Transports, MalformedMessages, ::testing::Values("shm", "ipc"));
+
+TEST_P(MalformedMessages, RunningMachineDropsThemAndStaysCorrect) {
   spdlog::set_level(spdlog::level::off);  // the local decoder's verdicts need no log lines
   TempDir dir;
   Launcher l({"run", "--nodes", std::to_string(kNodes), "--cpus-per-node", std::to_string(kPcpus), "--mem-per-node",
               "4MiB", "--line-size", std::to_string(kLineBytes), "--workload", "counter", "--ops", "24000", "--results",
-              (dir / "results").string(), "--json", (dir / "summary.json").string()},
+              (dir / "results").string(), "--json", (dir / "summary.json").string(), "--transport", GetParam()},
              dir);
 
-  // The run's socket folder, once every port of every node is bound.
-  fs::path sockets;
-  const auto deadline = Clock::now() + 60s;
-  while (Clock::now() < deadline && l.running() && sockets.empty()) {
-    const auto dirs = run_socket_dirs(l.pid());
-    if (dirs.size() == 1 && fs::exists(dirs[0] / ("n" + std::to_string(kNodes - 1) + "-p" + std::to_string(kPorts - 1))))
-      sockets = dirs[0];
-    else
-      std::this_thread::sleep_for(10ms);
-  }
-  ASSERT_FALSE(sockets.empty()) << "no socket folder /tmp/disco-" << l.pid() << "-*\n" << l.err();
+  const std::unique_ptr<Injector> injector = injector_of(l, GetParam());
+  ASSERT_TRUE(injector) << "the run's " << GetParam() << " ports never appeared\n" << l.err();
+  Injector& inj = *injector;
 
   const size_t disc_at = discriminant_offset();
   ASSERT_NE(disc_at, SIZE_MAX);
   std::mt19937_64 rng(20240607);
-  Injector inj(sockets);
   auto inject_round = [&] {
     for (NodeId n = 0; n < kNodes; ++n) {
       inject_all_kinds(inj, n, disc_at, rng);
@@ -366,7 +399,7 @@ TEST(MalformedMessages, RunningMachineDropsThemAndStaysCorrect) {
   const bool alive_after = l.running();
   std::cerr << "[launcher_tests] sent " << inj.sent() << " malformed frames (the second half in " << inject_seconds
             << " s); " << inj.skipped() << " fuzzed frames decoded and were not sent, " << inj.unsent()
-            << " not taken\n";
+            << " not taken, " << inj.too_big() << " larger than a ring takes, refused by the sender\n";
   EXPECT_EQ(inj.unsent(), 0u);
   // The counts below assume the engines were still reading after the injection.
   ASSERT_TRUE(alive_after) << "the run ended before the injection did; raise --ops so that it lasts longer";

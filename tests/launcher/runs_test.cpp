@@ -50,6 +50,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Shape{"Nodes2", {"--nodes", "2"}}, Shape{"Nodes4", {"--nodes", "4"}},
                       Shape{"Nodes8", {"--nodes", "8", "--mem-per-node", "16MiB"}},
                       Shape{"Nodes4CpusPerNode2", {"--nodes", "4", "--cpus-per-node", "2"}},
+                      Shape{"Nodes4Ipc", {"--nodes", "4", "--transport", "ipc"}},
                       Shape{"Nodes4Tcp", {"--nodes", "4", "--transport", "tcp"}}),
     [](const ::testing::TestParamInfo<Shape>& i) { return std::string(i.param.name); });
 

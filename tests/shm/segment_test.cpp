@@ -28,6 +28,13 @@ using SegmentTest = ShmRunTest;
 TEST(SegmentName, IsDiscoRunIdNode) {
   EXPECT_EQ(segment_name("123-0badcafe", 0), "disco-123-0badcafe-n0");
   EXPECT_EQ(segment_name("123-0badcafe", 17), "disco-123-0badcafe-n17");
+  EXPECT_EQ(inbox_segment_name("123-0badcafe", 3), "disco-123-0badcafe-r3");
+}
+
+// A segment of `name`, empty: what the sweep and the removal look at is the name alone.
+void make_segment(const std::string& name) {
+  boost::interprocess::shared_memory_object(boost::interprocess::create_only, name.c_str(),
+                                            boost::interprocess::read_write);
 }
 
 TEST(RunId, IsPidDashEightHexAndFresh) {
@@ -46,9 +53,13 @@ TEST_F(SegmentTest, RemoveRunSegmentsLeavesNothingAndIsIdempotent) {
     MachineMemory memory(kSmall, run);
     for (NodeId n = 0; n < kSmall.nodes; ++n) memory.create(n);
   }
+  for (NodeId n = 0; n < kSmall.nodes; ++n) make_segment(inbox_segment_name(run, n));
   for (NodeId n = 0; n < kSmall.nodes; ++n) ASSERT_TRUE(segment_exists(segment_name(run, n)));
   remove_run_segments(run, kSmall.nodes);
-  for (NodeId n = 0; n < kSmall.nodes; ++n) EXPECT_FALSE(segment_exists(segment_name(run, n)));
+  for (NodeId n = 0; n < kSmall.nodes; ++n) {
+    EXPECT_FALSE(segment_exists(segment_name(run, n)));
+    EXPECT_FALSE(segment_exists(inbox_segment_name(run, n)));
+  }
   remove_run_segments(run, kSmall.nodes);
   remove_run_segments("no-such-run", 64);
 }
@@ -62,19 +73,21 @@ TEST_F(SegmentTest, SweepRemovesRunsOfDeadPidsOnly) {
   for (NodeId n = 0; n < kSmall.nodes; ++n) {
     stale_memory.create(n);
     live_memory.create(n);
+    make_segment(inbox_segment_name(stale, n));
+    make_segment(inbox_segment_name(live, n));
   }
   // Names that only look like ours: the sweep must leave them alone.
   std::vector<std::string> unrelated = {fmt::format("disco-{}-notahex!-n0", dead), fmt::format("disco-{}-n0", dead),
-                                        fmt::format("disco-{}-0badcafe-x0", dead)};
-  for (const auto& name : unrelated)
-    boost::interprocess::shared_memory_object(boost::interprocess::create_only, name.c_str(),
-                                              boost::interprocess::read_write);
+                                        fmt::format("disco-{}-0badcafe-x0", dead), fmt::format("disco-{}-0badcafe-r", dead)};
+  for (const auto& name : unrelated) make_segment(name);
 
-  EXPECT_GE(sweep_stale_segments(), size_t{kSmall.nodes});  // other dead runs on this host go too
+  EXPECT_GE(sweep_stale_segments(), size_t{2 * kSmall.nodes});  // other dead runs on this host go too
 
   for (NodeId n = 0; n < kSmall.nodes; ++n) {
     EXPECT_FALSE(segment_exists(segment_name(stale, n)));
+    EXPECT_FALSE(segment_exists(inbox_segment_name(stale, n)));
     EXPECT_TRUE(segment_exists(segment_name(live, n)));
+    EXPECT_TRUE(segment_exists(inbox_segment_name(live, n)));
   }
   for (const auto& name : unrelated) {
     EXPECT_TRUE(segment_exists(name)) << name;

@@ -1,0 +1,320 @@
+#include "interconnect/shm_transport.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "shm/segment.h"
+
+namespace disco {
+namespace bip = boost::interprocess;
+
+namespace {
+
+constexpr uint64_t kInboxMagic = 0x786f626e'69637364ull;  // "dscinbox", little-endian
+constexpr uint32_t kInboxVersion = 1;
+constexpr size_t kMaxPorts = kFirstPcpuPort + kMaxPcpusPerNode;
+constexpr int64_t kMaxSleepNs = 200'000'000;  // a sleeper wakes this often to look for stalled rings
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void cpu_relax() { __builtin_ia32_pause(); }
+
+size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
+
+}  // namespace
+
+struct ShmTransport::Bell {
+  alignas(64) std::atomic<uint32_t> rung;      // moves on every message of the bell's ports: the futex word
+  std::atomic<uint32_t> sleepers;              // receivers about to sleep or asleep on `rung`
+};
+
+// The inbox segment: a header, the bells, then the rings, [port][sender].
+struct ShmTransport::Inbox {
+  struct alignas(64) Header {
+    uint64_t magic;
+    uint32_t version, owner, nodes, ports;
+    uint64_t ring_bytes;
+  };
+
+  static size_t bells(uint32_t ports) { return ports - kFirstPcpuPort + 1; }
+  static size_t rings_offset(uint32_t ports) { return align64(sizeof(Header) + bells(ports) * sizeof(Bell)); }
+  static size_t ring_stride() { return align64(MessageRing::bytes_for(kRingBytes)); }
+  static size_t bytes(uint32_t nodes, uint32_t ports) { return rings_offset(ports) + size_t{nodes} * ports * ring_stride(); }
+
+  bip::shared_memory_object segment;
+  bip::mapped_region region;
+
+  uint8_t* base() const { return static_cast<uint8_t*>(region.get_address()); }
+  Header& header() const { return *reinterpret_cast<Header*>(base()); }
+  Bell& bell(uint32_t b) const { return reinterpret_cast<Bell*>(base() + sizeof(Header))[b]; }
+  // The shape is the caller's (checked against the header on connect), never read back from a
+  // header another process could have changed.
+  void* ring(uint32_t nodes, uint32_t ports, PortIndex port, NodeId sender) const {
+    return base() + rings_offset(ports) + (size_t{port} * nodes + sender) * ring_stride();
+  }
+};
+
+ShmTransport::ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops, bool spin)
+    : run_id_(std::move(run_id)), self_(self), nodes_(nodes), ports_(ports), drops_(drops), spin_ns_(spin ? kSpinNs : 0) {
+  if (ports < kFirstPcpuPort || ports > kMaxPorts)
+    throw std::invalid_argument(fmt::format("ShmTransport: {} ports, must be {}..{}", ports, kFirstPcpuPort, kMaxPorts));
+  if (nodes == 0 || self >= nodes) throw std::invalid_argument(fmt::format("ShmTransport: node {} of {}", self, nodes));
+}
+
+ShmTransport::~ShmTransport() = default;
+
+std::vector<std::string> ShmTransport::bind() {
+  if (own_) throw std::logic_error("ShmTransport::bind called twice");
+  const std::string name = inbox_segment_name(run_id_, self_);
+  auto inbox = std::make_unique<Inbox>();
+  const size_t size = Inbox::bytes(nodes_, ports_);
+  try {
+    inbox->segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
+    inbox->segment.truncate(static_cast<bip::offset_t>(size));
+    inbox->region = bip::mapped_region(inbox->segment, bip::read_write, 0, size);
+  } catch (const bip::interprocess_exception& e) {
+    throw std::runtime_error(fmt::format("node {}: cannot make its inbox segment {} ({} bytes): {}", self_, name, size, e.what()));
+  }
+  Inbox::Header& h = inbox->header();
+  for (size_t b = 0; b < Inbox::bells(ports_); ++b) new (&inbox->bell(static_cast<uint32_t>(b))) Bell{};
+  for (PortIndex p = 0; p < ports_; ++p)
+    for (NodeId s = 0; s < nodes_; ++s) MessageRing::construct(inbox->ring(nodes_, ports_, p, s), kRingBytes);
+  h.version = kInboxVersion;
+  h.owner = self_;
+  h.nodes = nodes_;
+  h.ports = ports_;
+  h.ring_bytes = kRingBytes;
+  std::atomic_ref<uint64_t>(h.magic).store(kInboxMagic, std::memory_order_release);  // last: the inbox is whole
+
+  in_.resize(ports_);
+  for (PortIndex p = 0; p < ports_; ++p) {
+    in_[p].reserve(nodes_);
+    for (NodeId s = 0; s < nodes_; ++s) in_[p].emplace_back(inbox->ring(nodes_, ports_, p, s), kRingBytes);
+  }
+  next_sender_.assign(ports_, 0);
+  stalled_since_.assign(ports_, std::vector<int64_t>(nodes_, 0));
+  own_ = std::move(inbox);
+
+  return endpoints(run_id_, self_, ports_);
+}
+
+std::vector<std::string> ShmTransport::endpoints(std::string_view run_id, NodeId node, uint32_t ports) {
+  const std::string name = inbox_segment_name(run_id, node);
+  std::vector<std::string> out;
+  for (PortIndex p = 0; p < ports; ++p) out.push_back(fmt::format("shm://{}/{}", name, p));
+  return out;
+}
+
+void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoints_by_node) {
+  if (connected_) throw std::logic_error("ShmTransport::connect called twice");
+  if (endpoints_by_node.size() != nodes_)
+    throw std::runtime_error(fmt::format("shm transport: a peer table of {} nodes for a machine of {}", endpoints_by_node.size(), nodes_));
+  peers_.resize(nodes_);
+  out_.reserve(size_t{nodes_} * ports_);
+  out_bells_.reserve(size_t{nodes_} * ports_);
+  for (NodeId n = 0; n < nodes_; ++n) {
+    const std::string name = inbox_segment_name(run_id_, n);
+    const std::vector<std::string>& given = endpoints_by_node[n];
+    if (given.size() != ports_)
+      throw std::runtime_error(fmt::format("shm transport: node {} has {} ports in the peer table, not {}", n, given.size(), ports_));
+    const std::vector<std::string> expected = endpoints(run_id_, n, ports_);
+    for (PortIndex p = 0; p < ports_; ++p)
+      if (given[p] != expected[p])
+        throw std::runtime_error(fmt::format("shm transport: node {} port {} is '{}', not this run's inbox", n, p, given[p]));
+    Inbox* inbox = own_.get();
+    if (n != self_ || !own_) {
+      auto peer = std::make_unique<Inbox>();
+      const size_t size = Inbox::bytes(nodes_, ports_);
+      try {
+        peer->segment = bip::shared_memory_object(bip::open_only, name.c_str(), bip::read_write);
+        bip::offset_t actual = 0;
+        if (!peer->segment.get_size(actual) || static_cast<size_t>(actual) < size)
+          throw std::runtime_error(fmt::format("shm transport: inbox {} holds {} bytes, not {}", name, actual, size));
+        peer->region = bip::mapped_region(peer->segment, bip::read_write, 0, size);
+      } catch (const bip::interprocess_exception& e) {
+        throw std::runtime_error(fmt::format("shm transport: cannot open node {}'s inbox {}: {}", n, name, e.what()));
+      }
+      const Inbox::Header& h = peer->header();
+      if (std::atomic_ref<uint64_t>(const_cast<uint64_t&>(h.magic)).load(std::memory_order_acquire) != kInboxMagic ||
+          h.version != kInboxVersion || h.owner != n || h.nodes != nodes_ || h.ports != ports_ || h.ring_bytes != kRingBytes)
+        throw std::runtime_error(fmt::format("shm transport: inbox {} is not node {}'s of this machine", name, n));
+      inbox = peer.get();
+      peers_[n] = std::move(peer);
+    }
+    for (PortIndex p = 0; p < ports_; ++p) {
+      try {
+        out_.emplace_back(inbox->ring(nodes_, ports_, p, self_), kRingBytes);
+      } catch (const std::invalid_argument& e) {
+        throw std::runtime_error(fmt::format("shm transport: node {}'s inbox: {}", n, e.what()));
+      }
+      out_bells_.push_back(&inbox->bell(bell_of(p)));
+    }
+  }
+  connected_ = true;
+}
+
+bool ShmTransport::send(NodeId dst, PortIndex port, std::span<const uint8_t> bytes) {
+  if (!connected_ || dst >= nodes_ || port >= ports_) return false;
+  const size_t index = size_t{dst} * ports_ + port;
+  MessageRing& ring = out_[index];
+  MessageRing::Push pushed = ring.push(bytes);
+  if (pushed == MessageRing::Push::Full) {
+    full_waits_.fetch_add(1, std::memory_order_relaxed);
+    const int64_t deadline = now_ns() + int64_t{kSendPatienceMs} * 1'000'000;
+    for (unsigned spins = 0; pushed == MessageRing::Push::Full; ++spins) {
+      if (spins < 64) cpu_relax();
+      else if (now_ns() > deadline) return false;
+      else std::this_thread::yield();
+      pushed = ring.push(bytes);
+    }
+  }
+  if (pushed != MessageRing::Push::Ok) return false;
+  sends_.fetch_add(1, std::memory_order_relaxed);
+  Bell& bell = *out_bells_[index];
+  // Sequentially consistent, as the receiver's sleepers/rung pair: either it sees this ring of
+  // the bell before it sleeps, or we see it sleeping and wake it.
+  bell.rung.fetch_add(1, std::memory_order_seq_cst);
+  if (bell.sleepers.load(std::memory_order_seq_cst) != 0) {
+    syscall(SYS_futex, reinterpret_cast<uint32_t*>(&bell.rung), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+    wakes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  return true;
+}
+
+void ShmTransport::check_port(PortIndex port) const {
+  if (port >= ports_ || !own_)
+    throw std::out_of_range(fmt::format("node {} has no port {} (it has {})", self_, port, own_ ? ports_ : 0));
+}
+
+bool ShmTransport::take(PortIndex port, Frame& out) {
+  std::vector<MessageRing>& rings = in_[port];
+  uint32_t sender = next_sender_[port];
+  for (uint32_t i = 0; i < nodes_; ++i, sender = sender + 1 == nodes_ ? 0 : sender + 1) {
+    const MessageRing::Pop got = rings[sender].pop([&](std::span<const uint8_t> m) {
+      const size_t words = (m.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t);
+      out.words.resize(words);
+      out.bytes = m.size();
+      if (words > 0) {
+        out.words.back() = 0;
+        std::memcpy(out.words.data(), m.data(), m.size());
+      }
+    });
+    if (got == MessageRing::Pop::Ok) {
+      next_sender_[port] = sender + 1 == nodes_ ? 0 : sender + 1;  // fair: the next sender goes first
+      return true;
+    }
+    if (got == MessageRing::Pop::Corrupt)
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: a record no sender wrote whole; its ring was resynced", sender, self_, port));
+  }
+  return false;
+}
+
+void ShmTransport::resync_stalled(PortIndex port, int64_t now) {
+  for (NodeId s = 0; s < nodes_; ++s) {
+    int64_t& since = stalled_since_[port][s];
+    if (!in_[port][s].stalled()) {
+      since = 0;
+    } else if (since == 0) {
+      since = now;
+    } else if (now - since > int64_t{kStallMs} * 1'000'000) {
+      const uint64_t bytes = in_[port][s].drop_stalled();
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: nothing published for {} ms, {} bytes dropped (a sender died mid-message?)", s, self_, port, kStallMs, bytes));
+      since = 0;
+    }
+  }
+}
+
+bool ShmTransport::sleep_on(uint32_t b, uint32_t seen, int64_t timeout_ns) {
+  const timespec ts{.tv_sec = timeout_ns / 1'000'000'000, .tv_nsec = timeout_ns % 1'000'000'000};
+  sleeps_.fetch_add(1, std::memory_order_relaxed);
+  // Not FUTEX_PRIVATE: the word is in a segment that other processes ring.
+  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(&own_->bell(b).rung), FUTEX_WAIT, seen, &ts, nullptr, 0) == -1 &&
+         errno == EINTR;
+}
+
+template <typename Ready>
+bool ShmTransport::wait(std::span<const PortIndex> ports, int timeout_ms, Ready&& ready) {
+  const uint32_t b = bell_of(ports[0]);
+  bool one_bell = true;
+  for (PortIndex p : ports) one_bell = one_bell && bell_of(p) == b;
+  Bell& bell = own_->bell(b);
+  const int64_t start = now_ns();
+  const int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + int64_t{timeout_ms} * 1'000'000;
+  // Spin: a reply usually comes within a few microseconds, far sooner than a futex wake-up.
+  uint32_t seen = bell.rung.load(std::memory_order_acquire);
+  for (int64_t now = start; now - start < spin_ns_ && now < deadline;) {
+    for (unsigned i = 0; i < 32 && bell.rung.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
+    const uint32_t rung = bell.rung.load(std::memory_order_acquire);
+    if (rung != seen || !one_bell) {
+      seen = rung;
+      if (ready()) return true;
+    }
+    now = now_ns();
+  }
+  for (;;) {
+    const int64_t now = now_ns();
+    for (PortIndex p : ports) resync_stalled(p, now);
+    bell.sleepers.fetch_add(1, std::memory_order_seq_cst);
+    seen = bell.rung.load(std::memory_order_seq_cst);
+    if (ready()) {
+      bell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      return true;
+    }
+    if (now >= deadline) {
+      bell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+      return false;
+    }
+    const int64_t nap = std::min<int64_t>({deadline - now, kMaxSleepNs, one_bell ? kMaxSleepNs : int64_t{1'000'000}});
+    const bool interrupted = sleep_on(b, seen, nap);
+    bell.sleepers.fetch_sub(1, std::memory_order_relaxed);
+    if (ready()) return true;
+    if (interrupted) return false;
+  }
+}
+
+bool ShmTransport::recv(PortIndex port, Frame& out, int timeout_ms) {
+  check_port(port);
+  if (take(port, out)) return true;
+  if (timeout_ms == 0) return false;
+  const PortIndex one[] = {port};
+  return wait(one, timeout_ms, [&] { return take(port, out); });
+}
+
+int ShmTransport::poll(std::span<const PortIndex> ports, int timeout_ms) {
+  if (ports.empty()) return -1;
+  for (PortIndex p : ports) check_port(p);
+  int found = -1;
+  auto ready = [&] {
+    for (size_t i = 0; i < ports.size(); ++i)
+      for (const MessageRing& r : in_[ports[i]])
+        if (r.ready()) {
+          found = static_cast<int>(i);
+          return true;
+        }
+    return false;
+  };
+  if (ready() || timeout_ms == 0) return found;
+  return wait(ports, timeout_ms, ready) ? found : -1;
+}
+
+ShmTransport::Counters ShmTransport::counters() const {
+  return {.sends = sends_.load(std::memory_order_relaxed), .full_waits = full_waits_.load(std::memory_order_relaxed),
+          .wakes = wakes_.load(std::memory_order_relaxed), .sleeps = sleeps_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace disco

@@ -1,0 +1,176 @@
+// What only ShmTransport has: its inbox segment (owner-only, of this run, of this machine's
+// shape), back-pressure when a ring is full, a sleeping receiver woken by its sender, and bits
+// flipped anywhere in an inbox -- drops, never a crash, and the rings carry on.
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <gtest/gtest.h>
+
+#include "interconnect/shm_transport.h"
+#include "shm/segment.h"
+#include "transport_test_helpers.h"
+
+namespace disco {
+namespace {
+
+using namespace transport_test;
+
+class ShmPair : public ::testing::Test {
+ protected:
+  void SetUp() override { make(2, kPorts); }
+  void TearDown() override {
+    node_.clear();
+    remove_run_segments(run_, 3);
+  }
+  void make(uint32_t nodes, uint32_t ports) {
+    std::vector<std::vector<std::string>> table;
+    for (NodeId n = 0; n < nodes; ++n) {
+      node_.push_back(std::make_unique<ShmTransport>(run_, n, nodes, ports, drops_));
+      table.push_back(node_.back()->bind());
+    }
+    for (auto& t : node_) t->connect(table);
+  }
+
+  const std::string run_ = make_run_id();
+  DropCounters drops_;
+  std::vector<std::unique_ptr<ShmTransport>> node_;
+};
+
+TEST_F(ShmPair, TheInboxIsOwnerOnlyAndGoesWithTheRun) {
+  const std::string path = "/dev/shm/" + inbox_segment_name(run_, 1);
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  node_.clear();
+  remove_run_segments(run_, 2);
+  EXPECT_NE(::stat(path.c_str(), &st), 0);
+}
+
+TEST(ShmTransport, APeerTableNotOfThisRunOrShapeIsRefused) {
+  const std::string run = make_run_id(), other = make_run_id();
+  DropCounters drops;
+  auto fresh = [&](const std::string& r, NodeId n, uint32_t nodes) {
+    return std::make_unique<ShmTransport>(r, n, nodes, kPorts, drops);
+  };
+  auto a = fresh(run, 0, 2);
+  const auto mine = a->bind();
+  // Node 1 never bound: its endpoints name a segment that does not exist.
+  const std::vector<std::string> absent = ShmTransport::endpoints(run, 1, kPorts);
+  EXPECT_THROW(fresh(run, 0, 2)->connect({mine, absent}), std::runtime_error);  // a sender only, to nobody
+  EXPECT_THROW(a->connect({mine, absent}), std::runtime_error);
+  // Another run's node 1, and this run's node 1 of a machine of another shape.
+  auto stranger = fresh(other, 1, 2);
+  const auto theirs = stranger->bind();
+  auto b = fresh(run, 0, 2);
+  EXPECT_THROW(b->bind(), std::runtime_error);  // node 0's inbox of this run exists already
+  auto c = fresh(run, 1, 3);
+  const auto misshapen = c->bind();
+  for (const auto& table : {std::vector<std::vector<std::string>>{mine, theirs},
+                            std::vector<std::vector<std::string>>{mine, misshapen},
+                            std::vector<std::vector<std::string>>{mine},
+                            std::vector<std::vector<std::string>>{mine, {"shm://x/0"}}}) {
+    auto d = fresh(make_run_id(), 0, 2);
+    d->bind();
+    EXPECT_THROW(d->connect(table), std::runtime_error);
+  }
+  remove_run_segments(run, 3);
+  remove_run_segments(other, 2);
+  EXPECT_THROW(ShmTransport(run, 2, 2, kPorts, drops), std::invalid_argument);
+  EXPECT_THROW(ShmTransport(run, 0, 2, kFirstPcpuPort - 1, drops), std::invalid_argument);
+}
+
+TEST_F(ShmPair, ASenderWithoutAnInboxReachesTheNodes) {
+  DropCounters drops;
+  ShmTransport injector(run_, 0, 2, kPorts, drops);  // writes the rings node 0 writes
+  injector.connect({ShmTransport::endpoints(run_, 0, kPorts), ShmTransport::endpoints(run_, 1, kPorts)});
+  Frame frame;
+  EXPECT_THROW(injector.recv(0, frame, 0), std::out_of_range);
+  ASSERT_TRUE(injector.send(1, kRequestPort, payload(0, 0, 30)));
+  ASSERT_TRUE(node_[0]->send(1, kRequestPort, payload(0, 0, 31)));
+  for (size_t size : {size_t{30}, size_t{31}}) {
+    ASSERT_TRUE(node_[1]->recv(kRequestPort, frame, kWaitMs));
+    EXPECT_EQ(bytes_of(frame), payload(0, 0, size));
+  }
+}
+
+TEST_F(ShmPair, AFullRingWaitsForItsReceiverThenGivesUp) {
+  const auto big = payload(0, 0, 1000);  // 16 of these fill a 16 KiB ring
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(node_[0]->send(1, kRequestPort, big)) << i;
+  std::thread receiver([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Frame frame;
+    EXPECT_TRUE(node_[1]->recv(kRequestPort, frame, kWaitMs));
+  });
+  EXPECT_TRUE(node_[0]->send(1, kRequestPort, big));  // waits for the receiver: back-pressure, no drop
+  receiver.join();
+  EXPECT_EQ(node_[0]->counters().full_waits, 1u);
+  EXPECT_FALSE(node_[0]->send(1, kRequestPort, big));  // nobody reads: after the patience, a failure
+  Frame frame;
+  for (int i = 0; i < 16; ++i) {
+    ASSERT_TRUE(node_[1]->recv(kRequestPort, frame, kWaitMs));
+    EXPECT_EQ(bytes_of(frame), big);
+  }
+  EXPECT_FALSE(node_[1]->recv(kRequestPort, frame, 0));
+  EXPECT_FALSE(node_[0]->send(1, kRequestPort, payload(0, 0, 9000)));  // larger than a ring takes
+}
+
+TEST_F(ShmPair, ASleepingReceiverIsWokenByItsSender) {
+  const PortIndex port = kFirstPcpuPort + 1;
+  std::atomic<bool> got{false};
+  std::thread receiver([&] {
+    Frame frame;
+    got = node_[1]->recv(port, frame, kWaitMs) && bytes_of(frame) == payload(0, port, 24);
+  });
+  while (node_[1]->counters().sleeps == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(node_[0]->send(1, port, payload(0, port, 24)));
+  receiver.join();
+  EXPECT_TRUE(got);
+  EXPECT_GE(node_[0]->counters().wakes, 1u);
+}
+
+TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
+  const std::string path = "/dev/shm/" + inbox_segment_name(run_, 1);
+  const int fd = ::open(path.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  auto* inbox = static_cast<uint8_t*>(::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  ::close(fd);
+  ASSERT_NE(inbox, MAP_FAILED);
+  std::mt19937_64 random(std::random_device{}());
+  for (int round = 0; round < 3; ++round) {
+    for (PortIndex p = 0; p < kPorts; ++p)
+      for (int i = 0; i < 20; ++i) ASSERT_TRUE(node_[0]->send(1, p, payload(0, p, 40 + i * 13)));
+    // Past the header (read once, at connect): bells, ring control blocks, records.
+    for (int flips = 0; flips < 100; ++flips) inbox[64 + random() % (st.st_size - 64)] ^= uint8_t(1u << (random() % 8));
+    // A ring that met a bad record drops all it held, a marker sent behind it too: the marker
+    // is sent again until it comes through.
+    for (PortIndex p = 0; p < kPorts; ++p) {
+      const auto marker = payload(1, p, 77);
+      bool seen = false;
+      for (int attempt = 0; attempt < 5 && !seen; ++attempt) {
+        bool sent = false;
+        for (int tries = 0; tries < 10 && !sent; ++tries) sent = node_[0]->send(1, p, marker);
+        ASSERT_TRUE(sent) << "port " << p;
+        Frame frame;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+        while (!seen && std::chrono::steady_clock::now() < deadline)
+          seen = node_[1]->recv(p, frame, 100) && bytes_of(frame) == marker;
+      }
+      EXPECT_TRUE(seen) << "round " << round << " port " << p;
+    }
+  }
+  ::munmap(inbox, st.st_size);
+}
+
+}  // namespace
+}  // namespace disco
