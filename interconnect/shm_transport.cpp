@@ -186,10 +186,12 @@ bool ShmTransport::send(NodeId dst, PortIndex port, std::span<const uint8_t> byt
   if (pushed != MessageRing::Push::Ok) return false;
   sends_.fetch_add(1, std::memory_order_relaxed);
   Bell& bell = *out_bells_[index];
-  // Sequentially consistent, as the receiver's sleepers/rung pair: either it sees this ring of
-  // the bell before it sleeps, or we see it sleeping and wake it.
-  bell.rung.fetch_add(1, std::memory_order_seq_cst);
-  if (bell.sleepers.load(std::memory_order_seq_cst) != 0) {
+  // An awake receiver watches the rings themselves; the bell is rung only for a sleeper. The
+  // fence orders the record's stamp before the look at `sleepers`, against the receiver's
+  // sleepers-then-rings (wait()): either it sees the record before it sleeps, or we see it asleep.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (bell.sleepers.load(std::memory_order_relaxed) != 0) {
+    bell.rung.fetch_add(1, std::memory_order_release);
     syscall(SYS_futex, reinterpret_cast<uint32_t*>(&bell.rung), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
     wakes_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -255,22 +257,19 @@ bool ShmTransport::wait(std::span<const PortIndex> ports, int timeout_ms, Ready&
   Bell& bell = own_->bell(b);
   const int64_t start = now_ns();
   const int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + int64_t{timeout_ms} * 1'000'000;
-  // Spin: a reply usually comes within a few microseconds, far sooner than a futex wake-up.
-  uint32_t seen = bell.rung.load(std::memory_order_acquire);
-  for (int64_t now = start; now - start < spin_ns_ && now < deadline;) {
-    for (unsigned i = 0; i < 32 && bell.rung.load(std::memory_order_acquire) == seen; ++i) cpu_relax();
-    const uint32_t rung = bell.rung.load(std::memory_order_acquire);
-    if (rung != seen || !one_bell) {
-      seen = rung;
+  // Spin on the rings themselves (their lines stay in this core's cache until a sender writes
+  // one): a reply usually comes within a few microseconds, far sooner than a futex wake-up.
+  for (int64_t now = start; now - start < spin_ns_ && now < deadline; now = now_ns())
+    for (unsigned i = 0; i < 16; ++i) {
       if (ready()) return true;
+      cpu_relax();
     }
-    now = now_ns();
-  }
   for (;;) {
     const int64_t now = now_ns();
     for (PortIndex p : ports) resync_stalled(p, now);
     bell.sleepers.fetch_add(1, std::memory_order_seq_cst);
-    seen = bell.rung.load(std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // pairs with send()'s: see there
+    const uint32_t seen = bell.rung.load(std::memory_order_acquire);
     if (ready()) {
       bell.sleepers.fetch_sub(1, std::memory_order_relaxed);
       return true;

@@ -5,9 +5,9 @@
 // Every node owns an inbox segment ("disco-<run>-r<k>", owner-only, removed with the run's other
 // segments): for each of its ports, one MessageRing per sending node, so a sender killed in the
 // middle of a message stops only its own ring (shm/message_ring.h). Each port group has a bell:
-// the engine's ports share one, each pcpu port has its own. A sender publishes, then rings the
-// bell with one atomic add; only when the receiver sleeps does it make the futex system call.
-// A receiver with nothing to do spins for a short while (kSpinNs), then sleeps on the bell; where
+// the engine's ports share one, each pcpu port has its own. A receiver with nothing to do watches
+// its rings for a short while (kSpinNs), then sleeps on its bell; a sender publishes, and rings
+// the bell (an atomic add and a futex wake) only when someone sleeps on it. where
 // the run's pcpus outnumber the host's cores a spinner would only take the core its sender needs,
 // so there it sleeps at once (`spin` false).
 //

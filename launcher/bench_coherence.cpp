@@ -49,6 +49,10 @@ constexpr uint32_t kFanouts[] = {1, 3, 7};    // sharers invalidated; runs of k 
 constexpr uint64_t kThroughputOps = 20'000;   // per pcpu
 constexpr double kShortRunSeconds = 0.25;     // a throughput run this short mostly measures overhead
 constexpr double kTarget2HopOverTransport = 1.2;
+constexpr double kTargetShm2HopOverSpin = 3;      // shm remote 2-hop miss / the spinning shm round trip
+constexpr double kTargetIpcOverShm2Hop = 100;     // ZeroMQ ipc remote 2-hop miss / the shm one
+constexpr double kTargetThroughput2Over1 = 0.30;  // shared-read misses/s per node, 2 nodes over 1 (shm)
+constexpr TransportKind kTransports[] = {TransportKind::Shm, TransportKind::Ipc, TransportKind::Tcp};
 constexpr double kTargetHitNs = 5;
 constexpr uint64_t kMiB = uint64_t{1} << 20;
 constexpr uint64_t kHitMemoryCap = 64 * kMiB;
@@ -311,9 +315,10 @@ class Bench {
 
   // One sub-run; its summary, or nullopt (with a failure recorded) when it did not succeed.
   std::optional<json> run(const std::string& name, std::string_view what, uint32_t nodes, std::optional<uint32_t> pcpus,
-                          WorkloadKind kind, uint32_t lines, uint64_t ops) {
+                          WorkloadKind kind, uint32_t lines, uint64_t ops, std::optional<TransportKind> transport = {}) {
     if (g_interrupted.load()) return std::nullopt;
     MachineConfig c = o_.machine.config;
+    if (transport) c.transport = *transport;
     c.shape.geometry.nodes = nodes;
     if (pcpus) c.shape.pcpus = *pcpus;
     c.workload.kind = kind;
@@ -322,8 +327,8 @@ class Bench {
     auto& g = c.shape.geometry;
     const uint64_t need = kWorkloadAreaOffset + workload_bytes_per_node(c.workload, g, c.shape.pcpus);
     if (need > g.mem_per_node) g.mem_per_node = (need + kMiB - 1) / kMiB * kMiB;
-    progress("[{}/{}] {}: {} nodes x {} pcpus, {}, {} lines, {} ops per pcpu", next_step(), steps_, what, nodes,
-             c.shape.pcpus, name_of(kind), lines, ops);
+    progress("[{}/{}] {}: {} nodes x {} pcpus, {}, {} lines, {} ops per pcpu, {}", next_step(), steps_, what, nodes,
+             c.shape.pcpus, name_of(kind), lines, ops, disco::name(c.transport));
     if (auto e = c.check(); !e.empty()) {
       fail(name, "configuration: " + e);
       return std::nullopt;
@@ -404,7 +409,8 @@ void print_table(const json& j, const BenchOptions& o, const std::optional<Figur
   row("raw host load of the same memory", raw, "ns", "same loop, plain volatile load");
   row("local miss (1 node, private)", fig("local_miss_us"), "us", note("local_miss_us"));
   row("remote 2-hop miss (2 nodes, latency)", fig("remote_2hop_us"), "us", note("remote_2hop_us"));
-  row("transport round trip (same run, ZeroMQ)", fig("transport_rtt_us"), "us", note("transport_rtt_us"));
+  row(fmt::format("transport round trip (same run, {})", o.machine.transport), fig("transport_rtt_us"), "us",
+      note("transport_rtt_us"));
   row("remote 3-hop miss (3 nodes, migratory)", fig("remote_3hop_us"), "us", note("remote_3hop_us"));
   row("shm round trip (2 processes, spinning)", fig("shm_rtt_us"), "us", shm_note);
   for (uint32_t k : kFanouts) {
@@ -429,6 +435,20 @@ void print_table(const json& j, const BenchOptions& o, const std::optional<Figur
   if (!j["remote_2hop_minus_transport_us"].is_null())
     fmt::print("  {:<40} {:>10}   (difference of means: what a miss adds to a round trip)\n",
                "remote 2-hop - transport round trip (us)", num(j["remote_2hop_minus_transport_us"].get<double>()));
+  fmt::print("remote misses by transport (median / p99, us; round trip: a ping to the other node's engine)\n");
+  fmt::print("  {:<10} {:>20} {:>20} {:>20}\n", "transport", "2-hop", "3-hop", "round trip");
+  for (TransportKind tk : kTransports) {
+    const json& r = j["transports"].value(std::string(name(tk)), json::object());
+    auto cell = [&](const char* key) {
+      const json& f = r.value(key, json());
+      return f.is_null() ? std::string("-") : num(f["median"].get<double>()) + " / " + num(f["p99"].get<double>());
+    };
+    fmt::print("  {:<10} {:>20} {:>20} {:>20}\n", name(tk), cell("remote_2hop_us"), cell("remote_3hop_us"), cell("rtt_us"));
+  }
+  fmt::print("  {:<40} {:>10}   target <= {}: {}\n", "shm 2-hop / shm round trip (spinning)", ratio_cell("ratio_shm_2hop_to_shm_rtt"),
+             t["shm_2hop_over_shm_rtt"].get<double>(), verdict(t["met_shm_2hop"].get<bool>()));
+  fmt::print("  {:<40} {:>10}   target >= {}: {}\n", "ipc 2-hop / shm 2-hop", ratio_cell("ratio_ipc_2hop_to_shm_2hop"),
+             t["ipc_2hop_over_shm_2hop"].get<double>(), verdict(t["met_ipc_over_shm"].get<bool>()));
   fmt::print("throughput, shared-read, {} ops per pcpu (misses per host second per node)\n", kThroughputOps);
   for (uint32_t n : o.node_count_list) {
     const json& v = j["throughput"][std::to_string(n)];
@@ -439,6 +459,8 @@ void print_table(const json& j, const BenchOptions& o, const std::optional<Figur
                    ? std::string()
                    : fmt::format("short run ({:.3f} s): start/stop overhead weighs in", secs));
   }
+  fmt::print("  {:<40} {:>10}   target >= {} (shm): {}\n", "2 nodes / 1 node, per node", ratio_cell("ratio_throughput_2_to_1"),
+             t["throughput_2_over_1"].get<double>(), verdict(t["met_throughput"].get<bool>()));
   if (j["failures"].empty()) {
     fmt::print("all sub-runs ok; results: {}\n", j["results_dir"].get<std::string>());
   } else {
@@ -499,7 +521,8 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
   const MachineConfig& base = o.machine.config;
   const auto& g = base.shape.geometry;
   const std::string dir = make_results_dir(o.machine.results_root, "bench-coherence");
-  const int steps = 2 + 3 + static_cast<int>(std::size(kFanouts)) + static_cast<int>(o.node_count_list.size());
+  const int steps = 2 + 3 + static_cast<int>(std::size(kFanouts)) + static_cast<int>(o.node_count_list.size()) +
+                    2 * (static_cast<int>(std::size(kTransports)) - 1);
   Bench bench(o, disco_exe, dir, steps);
   std::map<std::string, std::string> notes;
   if (o.nodes_flag_given) bench.progress("note: --nodes is ignored, every sub-run sets its own node count");
@@ -542,6 +565,23 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
   // 4. remote 3-hop
   const auto three = bench.run("remote-3hop", "remote 3-hop", 3, std::nullopt, WorkloadKind::Migratory, kMigratoryLines,
                                o.samples);
+  // 8. the same remote misses over every other transport, side by side
+  json transports = json::object();
+  auto transport_row = [&](TransportKind t, const std::optional<json>& two, const std::optional<json>& three_hop) {
+    transports[std::string(name(t))] = {
+        {"remote_2hop_us", to_json(latency_us(two ? &*two : nullptr, "remote_2hop"))},
+        {"remote_3hop_us", to_json(latency_us(three_hop ? &*three_hop : nullptr, "remote_3hop"))},
+        {"rtt_us", to_json(latency_us(two ? &*two : nullptr, "transport_rtt"))}};
+  };
+  transport_row(base.transport, remote, three);
+  for (TransportKind t : kTransports) {
+    if (t == base.transport) continue;
+    const auto two = bench.run(fmt::format("remote-2hop-{}", name(t)), "remote 2-hop + transport round trip", 2, 1u,
+                               WorkloadKind::Latency, stream_lines, 2 * o.samples, t);
+    const auto three_hop = bench.run(fmt::format("remote-3hop-{}", name(t)), "remote 3-hop", 3, std::nullopt,
+                                     WorkloadKind::Migratory, kMigratoryLines, o.samples, t);
+    transport_row(t, two, three_hop);
+  }
   // 5. write misses by invalidation fan-out
   json upgrade = json::object();
   for (uint32_t k : kFanouts) {
@@ -589,6 +629,18 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
   missing("remote_3hop_us", three, r3_us, "remote 3-hop miss");
 
   std::optional<Figure> hit_ns = hit.hit_ns, raw_ns = hit.raw_ns;
+  auto transport_figure = [&](TransportKind t, const char* key) -> std::optional<Figure> {
+    const json& f = transports[std::string(name(t))][key];
+    if (f.is_null()) return std::nullopt;
+    return Figure{f["median"].get<double>(), f["p99"].get<double>(), f["count"].get<uint64_t>(), f["mean"].get<double>()};
+  };
+  const auto shm_2hop = transport_figure(TransportKind::Shm, "remote_2hop_us");
+  const auto shm_2hop_over_spin = ratio(shm_2hop, shm_us);
+  const auto ipc_over_shm = ratio(transport_figure(TransportKind::Ipc, "remote_2hop_us"), shm_2hop);
+  std::optional<double> throughput_2_over_1;
+  if (base.transport == TransportKind::Shm && throughput.contains("1") && throughput.contains("2") &&
+      throughput["1"].is_number() && throughput["2"].is_number() && throughput["1"].get<double>() > 0)
+    throughput_2_over_1 = throughput["2"].get<double>() / throughput["1"].get<double>();
   const auto r2_over_rtt = ratio(r2_us, rtt_us);
   const bool met_2hop = r2_over_rtt && *r2_over_rtt <= kTarget2HopOverTransport;
   const bool met_hit = hit_ns && hit_ns->median <= kTargetHitNs;
@@ -611,13 +663,23 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
       {"remote_2hop_minus_transport_us",
        r2_us && rtt_us ? json(r2_us->mean - rtt_us->mean) : json(nullptr)},
       {"upgrade_invalidate_us", upgrade},
+      {"transports", transports},
+      {"ratio_shm_2hop_to_shm_rtt", to_json(shm_2hop_over_spin)},
+      {"ratio_ipc_2hop_to_shm_2hop", to_json(ipc_over_shm)},
+      {"ratio_throughput_2_to_1", to_json(throughput_2_over_1)},
       {"throughput", throughput},
       {"throughput_detail", throughput_detail},
       {"targets",
        {{"remote_2hop_over_transport", kTarget2HopOverTransport},
         {"hit_ns", kTargetHitNs},
         {"met_2hop", met_2hop},
-        {"met_hit", met_hit}}},
+        {"met_hit", met_hit},
+        {"shm_2hop_over_shm_rtt", kTargetShm2HopOverSpin},
+        {"ipc_2hop_over_shm_2hop", kTargetIpcOverShm2Hop},
+        {"throughput_2_over_1", kTargetThroughput2Over1},
+        {"met_shm_2hop", shm_2hop_over_spin && *shm_2hop_over_spin <= kTargetShm2HopOverSpin},
+        {"met_ipc_over_shm", ipc_over_shm && *ipc_over_shm >= kTargetIpcOverShm2Hop},
+        {"met_throughput", throughput_2_over_1 && *throughput_2_over_1 >= kTargetThroughput2Over1}}},
       {"samples", o.samples},
       {"host_cpus", std::thread::hardware_concurrency()},
       {"shm_placement", shm.placement},

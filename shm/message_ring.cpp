@@ -40,7 +40,11 @@ MessageRing::Push MessageRing::push(std::span<const uint8_t> bytes) {
     to_end = capacity_ - (start & (capacity_ - 1));
     total = need <= to_end ? need : to_end + need;
     // Acquire: the consumer zeroed what it gave back before it moved `consumed`.
-    if (start + total - control_->consumed.load(std::memory_order_acquire) > capacity_) return Push::Full;
+    if (start + total - consumed_seen_.load(std::memory_order_acquire) > capacity_) {
+      const uint64_t consumed = control_->consumed.load(std::memory_order_acquire);
+      consumed_seen_.store(consumed, std::memory_order_release);
+      if (start + total - consumed > capacity_) return Push::Full;
+    }
   } while (!control_->claimed.compare_exchange_weak(start, start + total, std::memory_order_relaxed));
   if (total != need) {  // the record would cross the end: fill the rest, write at the start
     Header* pad = header_at(start);

@@ -41,6 +41,9 @@ class MessageRing {
 
   // A view of a ring constructed in `memory` (by this or another process).
   MessageRing(void* memory, size_t capacity);
+  MessageRing(MessageRing&& other) noexcept
+      : control_(other.control_), data_(other.data_), capacity_(other.capacity_),
+        consumed_seen_(other.consumed_seen_.load(std::memory_order_relaxed)) {}
 
   // The largest message push() takes: half the ring, less a header, so a padded message fits.
   size_t max_message() const { return capacity_ / 2 - kRecordHeaderBytes; }
@@ -96,6 +99,10 @@ class MessageRing {
   Control* control_;
   uint8_t* data_;
   size_t capacity_;
+  // The consumer's position as this process's producers last read it: space below it is free
+  // for sure, so a push reads the consumer's cache line only when the ring looks full. Release/
+  // acquire here pass on the consumer's release (its zeroing happens before our writes).
+  std::atomic<uint64_t> consumed_seen_{0};
 };
 
 template <typename Consume>

@@ -54,7 +54,26 @@ TEST(BenchCoherence, ShortRunKeepsTheJsonContract) {
   for (const char* k : {"1", "3", "7"}) expect_figure(j["upgrade_invalidate_us"][k], std::string("invalidating ") + k);
   ASSERT_TRUE(j["targets"].is_object()) << j.dump(2);
   for (const char* key : {"remote_2hop_over_transport", "hit_ns"}) EXPECT_GT(j["targets"].value(key, 0.0), 0) << key;
-  for (const char* key : {"met_2hop", "met_hit"}) EXPECT_TRUE(j["targets"][key].is_boolean()) << key;
+  for (const char* key : {"met_2hop", "met_hit", "met_shm_2hop", "met_ipc_over_shm", "met_throughput"})
+    EXPECT_TRUE(j["targets"][key].is_boolean()) << key;
+  for (const char* key : {"shm_2hop_over_shm_rtt", "ipc_2hop_over_shm_2hop", "throughput_2_over_1"})
+    EXPECT_GT(j["targets"].value(key, 0.0), 0) << key;
+  // Every transport, side by side, from runs of its own (the bench's own transport is shm).
+  ASSERT_TRUE(j["transports"].is_object()) << j.dump(2);
+  for (const char* t : {"shm", "ipc", "tcp"}) {
+    ASSERT_TRUE(j["transports"].contains(t)) << j["transports"].dump();
+    for (const char* key : {"remote_2hop_us", "remote_3hop_us", "rtt_us"})
+      expect_figure(j["transports"][t][key], std::string(t) + " " + key);
+  }
+  EXPECT_EQ(j["transports"]["shm"]["remote_2hop_us"], j["remote_2hop_us"]);
+  const auto t_median = [&](const char* t) { return j["transports"][t]["remote_2hop_us"]["median"].get<double>(); };
+  ASSERT_TRUE(j["ratio_ipc_2hop_to_shm_2hop"].is_number()) << j.dump(2);
+  EXPECT_DOUBLE_EQ(j["ratio_ipc_2hop_to_shm_2hop"].get<double>(), t_median("ipc") / t_median("shm"));
+  ASSERT_TRUE(j["ratio_shm_2hop_to_shm_rtt"].is_number()) << j.dump(2);
+  EXPECT_DOUBLE_EQ(j["ratio_shm_2hop_to_shm_rtt"].get<double>(), t_median("shm") / median("shm_rtt_us"));
+  ASSERT_TRUE(j["ratio_throughput_2_to_1"].is_number()) << j.dump(2);
+  EXPECT_DOUBLE_EQ(j["ratio_throughput_2_to_1"].get<double>(),
+                   j["throughput"]["2"].get<double>() / j["throughput"]["1"].get<double>());
   EXPECT_EQ(j.value("samples", 0u), 400u);
 
   EXPECT_TRUE(r.segments_left.empty()) << "segments left: " << joined(r.segments_left);
