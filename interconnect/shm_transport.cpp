@@ -13,6 +13,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <thread>
+#include <sched.h>
 
 #include <fmt/format.h>
 
@@ -69,8 +70,9 @@ struct ShmTransport::Inbox {
   }
 };
 
-ShmTransport::ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops, bool spin)
-    : run_id_(std::move(run_id)), self_(self), nodes_(nodes), ports_(ports), drops_(drops), spin_ns_(spin ? kSpinNs : 0) {
+ShmTransport::ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops,
+                           Waiting waiting)
+    : run_id_(std::move(run_id)), self_(self), nodes_(nodes), ports_(ports), drops_(drops), waiting_(waiting) {
   if (ports < kFirstPcpuPort || ports > kMaxPorts)
     throw std::invalid_argument(fmt::format("ShmTransport: {} ports, must be {}..{}", ports, kFirstPcpuPort, kMaxPorts));
   if (nodes == 0 || self >= nodes) throw std::invalid_argument(fmt::format("ShmTransport: node {} of {}", self, nodes));
@@ -82,7 +84,7 @@ std::vector<std::string> ShmTransport::bind() {
   if (own_) throw std::logic_error("ShmTransport::bind called twice");
   const std::string name = inbox_segment_name(run_id_, self_);
   auto inbox = std::make_unique<Inbox>();
-  const size_t size = Inbox::bytes(nodes_, ports_);
+  const size_t size = inbox_bytes(nodes_, ports_);
   try {
     inbox->segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
     inbox->segment.truncate(static_cast<bip::offset_t>(size));
@@ -112,6 +114,8 @@ std::vector<std::string> ShmTransport::bind() {
 
   return endpoints(run_id_, self_, ports_);
 }
+
+size_t ShmTransport::inbox_bytes(uint32_t nodes, uint32_t ports) { return Inbox::bytes(nodes, ports); }
 
 std::vector<std::string> ShmTransport::endpoints(std::string_view run_id, NodeId node, uint32_t ports) {
   const std::string name = inbox_segment_name(run_id, node);
@@ -257,12 +261,20 @@ bool ShmTransport::wait(std::span<const PortIndex> ports, int timeout_ms, Ready&
   Bell& bell = own_->bell(b);
   const int64_t start = now_ns();
   const int64_t deadline = timeout_ms < 0 ? INT64_MAX : start + int64_t{timeout_ms} * 1'000'000;
-  // Spin on the rings themselves (their lines stay in this core's cache until a sender writes
-  // one): a reply usually comes within a few microseconds, far sooner than a futex wake-up.
-  for (int64_t now = start; now - start < spin_ns_ && now < deadline; now = now_ns())
+  // Watch the rings themselves (their lines stay in this core's cache until a sender writes
+  // one): a reply usually comes within microseconds, far sooner than a futex wake-up (tens of
+  // microseconds on a virtualised host). With a core of its own a receiver spins, briefly; where
+  // threads outnumber cores it yields the core between looks, so that a peer sharing it runs,
+  // and goes on looking for longer (a yield costs the others little).
+  const bool yield = waiting_ == Waiting::Yield;
+  const int64_t watch_ns = yield ? kYieldWatchNs : kSpinWatchNs;
+  for (int64_t now = start; now - start < watch_ns && now < deadline; now = now_ns())
     for (unsigned i = 0; i < 16; ++i) {
       if (ready()) return true;
-      cpu_relax();
+      if (yield)
+        sched_yield();
+      else
+        cpu_relax();
     }
   for (;;) {
     const int64_t now = now_ns();

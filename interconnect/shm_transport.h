@@ -6,10 +6,9 @@
 // segments): for each of its ports, one MessageRing per sending node, so a sender killed in the
 // middle of a message stops only its own ring (shm/message_ring.h). Each port group has a bell:
 // the engine's ports share one, each pcpu port has its own. A receiver with nothing to do watches
-// its rings for a short while (kSpinNs), then sleeps on its bell; a sender publishes, and rings
-// the bell (an atomic add and a futex wake) only when someone sleeps on it. where
-// the run's pcpus outnumber the host's cores a spinner would only take the core its sender needs,
-// so there it sleeps at once (`spin` false).
+// its rings for a while (spinning with a core of its own, yielding the core between looks where
+// threads outnumber cores), then sleeps on its bell; a sender publishes, and rings the bell (an atomic
+// add and a futex wake) only when someone sleeps on it.
 //
 // Call sequence (transport.h): construct, bind() creates this node's inbox and returns its port
 // endpoints ("shm://<segment>/<port>"), connect() maps every node's inbox from the peer table;
@@ -33,15 +32,24 @@ class ShmTransport final : public Transport {
  public:
   static constexpr size_t kRingBytes = 16 * 1024;  // per (sender, port): holds a padded ping twice
   static constexpr size_t kMaxMessage = kRingBytes / 2 - MessageRing::kRecordHeaderBytes;  // send() refuses more
-  static constexpr int64_t kSpinNs = 20'000;       // a receiver spins this long before it sleeps
+  // How long a receiver watches its rings before it sleeps: spinning, and yielding (Waiting).
+  static constexpr int64_t kSpinWatchNs = 20'000, kYieldWatchNs = 1'000'000;
   static constexpr int kSendPatienceMs = 2000;     // a full ring is waited on this long, then a drop
   static constexpr int kStallMs = 1000;            // a ring claimed but unpublished this long is resynced
 
-  ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops, bool spin = true);
+  // How a receiver waits before it sleeps: spinning (every pcpu of the run has a core of its
+  // own), or yielding its core between looks (more pcpus than cores: a spinner would keep the
+  // core its sender needs, a sleeper would pay a wake-up per message).
+  enum class Waiting { Spin, Yield };
+
+  ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops,
+               Waiting waiting = Waiting::Spin);
   // `ports`: this node's and every node's port count (1..kFirstPcpuPort + kMaxPcpusPerNode);
   // `drops` counts records the rings refuse (BadRecord) and stalled rings resynced.
   ~ShmTransport() override;
 
+  // The size of one node's inbox segment in a machine of `nodes` nodes of `ports` ports each.
+  static size_t inbox_bytes(uint32_t nodes, uint32_t ports);
   // The endpoints of node `node`'s ports in run `run_id`: what its bind() returns.
   static std::vector<std::string> endpoints(std::string_view run_id, NodeId node, uint32_t ports);
 
@@ -90,7 +98,7 @@ class ShmTransport final : public Transport {
   const NodeId self_;
   const uint32_t nodes_, ports_;
   DropCounters& drops_;
-  const int64_t spin_ns_;
+  const Waiting waiting_;
   std::unique_ptr<Inbox> own_;
   std::vector<std::unique_ptr<Inbox>> peers_;             // [node], filled by connect() (self: null)
   std::vector<std::vector<MessageRing>> in_;              // [port][sender]: this node's rings

@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "launcher/disco_subrun.h"
 #include "launcher/numeric_flag.h"
 #include "launcher/run_command.h"
-#include "launcher/shell.h"
 
 namespace disco {
 namespace {
@@ -65,24 +65,11 @@ class Bench {
   Bench(const OverheadOptions& o, std::string disco_exe, std::string dir)
       : o_(o), disco_(std::move(disco_exe)), dir_(std::move(dir)),
         programs_((fs::path(disco_).parent_path() / "guest/programs").string()) {
-    fs::create_directories(dir_ + "/runs");
   }
 
   // `disco run` with `flags`; the summary it wrote, or null (with the failure noted).
   json run(const std::string& name, const std::vector<std::string>& flags) {
-    const std::string json_path = fmt::format("{}/runs/{}.json", dir_, name);
-    std::string cmd = shell_quoted(disco_) + " run";
-    for (const std::string& f : flags) cmd += " " + shell_quoted(f);
-    cmd += fmt::format(" --quiet --results {} --json {} > {} 2>&1", shell_quoted(dir_ + "/runs"), shell_quoted(json_path),
-                       shell_quoted(fmt::format("{}/runs/{}.log", dir_, name)));
-    const int status = std::system(cmd.c_str());
-    json summary = fs::exists(json_path) ? json::parse(std::ifstream(json_path), nullptr, false) : json();
-    if (status != 0 || !summary.is_object() || summary.value("exit", "") != "ok") {
-      failures_.push_back({{"run", name},
-                           {"exit", summary.is_object() ? summary.value("exit", "?") : fmt::format("status {}", status)}});
-      return json();
-    }
-    return summary;
+    return run_disco_subprocess(disco_, dir_, name, flags, failures_);
   }
 
   // The flags of a guest run: the same kernel, initramfs and command line in both modes.

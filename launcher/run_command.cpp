@@ -1,5 +1,7 @@
 #include "launcher/run_command.h"
 
+#include "interconnect/shm_transport.h"
+
 #include <fmt/format.h>
 
 #include <unistd.h>
@@ -110,7 +112,12 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
     if (!e.empty()) return refuse(e);
   }
   if (auto e = check_output_paths(o)) return refuse(*e);
-  if (const std::string e = check_shm_room(c.shape.geometry.total_bytes()); !e.empty()) return refuse(e);
+  // The machine's memory and, over shm, every node's inbox of rings.
+  const uint64_t rings = c.transport == TransportKind::Shm
+                             ? uint64_t{c.shape.geometry.nodes} *
+                                   ShmTransport::inbox_bytes(c.shape.geometry.nodes, kFirstPcpuPort + c.shape.pcpus)
+                             : 0;
+  if (const std::string e = check_shm_room(c.shape.geometry.total_bytes() + rings); !e.empty()) return refuse(e);
 
   sweep_stale_runs();
   c.run_id = make_run_id();

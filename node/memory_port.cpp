@@ -3,6 +3,11 @@
 namespace disco {
 
 void MemoryPort::account(MissClass how) {
+  if (charge_ != nullptr) {
+    const uint64_t cycles = charge_->cycles[static_cast<unsigned>(how)];
+    *charge_->clock += cycles;
+    charge_->charged[static_cast<unsigned>(how)] += cycles;
+  }
   switch (how) {
     case MissClass::NodeHit:
       stats_.hits.add();

@@ -7,6 +7,7 @@
 // addresses outside the machine fail the access.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <type_traits>
@@ -21,6 +22,16 @@ namespace disco {
 
 // How a miss was served, for the counters and virtual time.
 enum class MissClass : uint8_t { NodeHit, Local, Remote2Hop, Remote3Hop };
+inline constexpr unsigned kMissClasses = 4;
+
+// Where a pcpu's misses are paid for in guest time: while a vcpu runs on the pcpu, each miss
+// advances that vcpu's clock (its cycle count) by the miss's modelled latency, so guest time shows
+// where memory is (DESIGN §5). Owned by whoever owns the clock (a VM); the port only adds to it.
+struct MissCharge {
+  uint64_t* clock = nullptr;
+  std::array<uint64_t, kMissClasses> cycles{};   // what one miss of each class costs (NodeHit: 0)
+  std::array<uint64_t, kMissClasses> charged{};  // the cycles charged so far, by class
+};
 
 class MissPath {
  public:
@@ -133,6 +144,9 @@ class MemoryPort {
 
   PcpuId id() const { return id_; }
   uint64_t virtual_ps() const { return stats_.virtual_ps(access_ps_); }
+  const TimingConfig& timing() const { return timing_; }
+  // From now on this pcpu's misses are charged to `c` (null: to no one). The pcpu's thread only.
+  void charge_misses_to(MissCharge* c) { charge_ = c; }
 
  private:
   // A hit bumps one counter: virtual time is derived from the counts (PcpuStats::virtual_ps).
@@ -179,6 +193,7 @@ class MemoryPort {
   PcpuStats& stats_;
   MissPath& miss_;
   uint64_t link_value_ = 0;
+  MissCharge* charge_ = nullptr;
 };
 
 }  // namespace disco

@@ -149,10 +149,12 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
   std::unique_ptr<ShmTransport> shm_transport;
   std::vector<std::string> endpoints;
   if (cfg.transport == TransportKind::Shm) {
-    // Spinning for a reply pays only while every pcpu of the run has a core of its own.
+    // Spinning pays only while every pcpu of the run has a core of its own (the engines are
+    // mostly asleep, or answering the pcpus that wait).
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    const bool spin = cores > 0 && uint64_t{shape.geometry.nodes} * shape.pcpus <= static_cast<uint64_t>(cores);
-    shm_transport = std::make_unique<ShmTransport>(cfg.run_id, self, shape.geometry.nodes, ports, drops, spin);
+    const bool own_cores = cores > 0 && uint64_t{shape.geometry.nodes} * shape.pcpus <= static_cast<uint64_t>(cores);
+    shm_transport = std::make_unique<ShmTransport>(cfg.run_id, self, shape.geometry.nodes, ports, drops,
+                                                   own_cores ? ShmTransport::Waiting::Spin : ShmTransport::Waiting::Yield);
     endpoints = shm_transport->bind();
   } else {
     zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports);

@@ -118,11 +118,11 @@ void unwatch_reservation(uint8_t* base) {
 std::string check_shm_room(uint64_t total_bytes) {
   struct statvfs fs;
   if (::statvfs("/dev/shm", &fs) != 0)
-    return fmt::format("cannot see the room in /dev/shm for {} bytes of machine memory: {}", total_bytes,
+    return fmt::format("cannot see the room in /dev/shm for {} bytes of the machine's segments: {}", total_bytes,
                        std::strerror(errno));
   const uint64_t room = uint64_t{fs.f_bavail} * fs.f_frsize;
   if (room < total_bytes)
-    return fmt::format("cannot allocate {} bytes of machine memory: /dev/shm has only {} bytes free", total_bytes,
+    return fmt::format("cannot allocate {} bytes of the machine's segments: /dev/shm has only {} bytes free", total_bytes,
                        room);
   return {};
 }

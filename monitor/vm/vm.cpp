@@ -57,6 +57,14 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
       board_(malta::BoardConfig{.rtc_epoch_seconds = config.rtc_epoch_seconds, .isa_io_ns = config.isa_io_ns},
              [this](uint8_t byte) { console_.put(byte); }),
       bus_(pmap_, port, board_, vcpu_, config.cpu_mhz, config.node) {
+  // A miss costs its modelled latency (node/timing.h: --local-miss-ns and the rest) in guest
+  // cycles, rounded to the nearest.
+  const TimingConfig& t = port.timing();
+  const auto cycles_of = [&](uint32_t ns) { return (uint64_t{ns} * config.cpu_mhz + 500) / 1000; };
+  miss_charge_.clock = &vcpu_.cycles;
+  miss_charge_.cycles[static_cast<unsigned>(MissClass::Local)] = cycles_of(t.local_miss_ns);
+  miss_charge_.cycles[static_cast<unsigned>(MissClass::Remote2Hop)] = cycles_of(t.remote_miss_ns);
+  miss_charge_.cycles[static_cast<unsigned>(MissClass::Remote3Hop)] = cycles_of(t.remote_dirty_ns);
   console_.on_marker([this](const std::string& line) {
     if (marks_.size() >= kMaxMarks) return;
     const auto host = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - built_);
@@ -130,6 +138,12 @@ std::string Vm::boot() {
 
 void Vm::run(uint64_t until_cycles, const std::atomic<bool>& stop) {
   mips::Vcpu& v = vcpu_;
+  // The pcpu's misses are this VM's while it runs (the scheduler runs one VM at a time on it).
+  struct Charging {
+    MemoryPort& port;
+    ~Charging() { port.charge_misses_to(nullptr); }
+  } charging{bus_.port()};
+  bus_.port().charge_misses_to(&miss_charge_);
   while (exit_ == VmExit::Running) {
     if (stop.load(std::memory_order_relaxed)) {
       exit_ = VmExit::Stopped;
@@ -226,6 +240,7 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
   const auto seconds = [&](uint64_t cycles) { return static_cast<double>(cycles) / mhz / 1e6; };
   const VcpuMonitorStats none;
   const VcpuMonitorStats& m = monitor_ ? monitor_->stats() : none;
+  const auto charged = [&](MissClass c) { return miss_charge_.charged[static_cast<unsigned>(c)]; };
   const uint64_t user = interpreter_.user_cycles(v) - std::min(m.monitor_cycles_in_user, interpreter_.user_cycles(v));
   const uint64_t accounted = user + counters_.idle_cycles + m.monitor_cycles;
   const nlohmann::json entries = entries_json(m.entries, tsc_per_us);
@@ -254,6 +269,12 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
             {"kernel", seconds(v.cycles - std::min(accounted, v.cycles))},
             {"monitor", seconds(m.monitor_cycles)},
             {"idle", seconds(counters_.idle_cycles)}}},
+          // Of the total (inside user and kernel): what the VM's cache misses cost, by where they
+          // were served.
+          {"miss_guest_seconds",
+           {{"local", seconds(charged(MissClass::Local))},
+            {"remote", seconds(charged(MissClass::Remote2Hop) + charged(MissClass::Remote3Hop))},
+            {"remote_dirty", seconds(charged(MissClass::Remote3Hop))}}},
           {"monitor_entries", entries},
           {"special_page_accesses", m.special_page},
           // Bare mode: the guest's TLB is the machine's, its misses the TLB exceptions it took.

@@ -8,7 +8,7 @@
 // decides whose turn it is) until exit() says it has ended.
 //
 // Time: the vcpu's cycle count is the VM's guest clock (one cycle per instruction at cpu_mhz,
-// plus what device accesses and monitor entries cost); CP0 Count/Compare and every device run on
+// plus what its cache misses, device accesses and monitor entries cost); CP0 Count/Compare and every device run on
 // it. `wait` with nothing pending skips the clock to the next timer or device event (idle time).
 // Nothing reads host time, so a VM with the same inputs executes the same guest instructions.
 #pragma once
@@ -98,6 +98,7 @@ class Vm final : public VmServices {
   mips::Vcpu vcpu_;
   mips::Interpreter interpreter_;
   GuestBus bus_;
+  MissCharge miss_charge_;  // the VM's misses in its guest time (set on the pcpu's port while it runs)
   std::unique_ptr<VcpuMonitor> monitor_;  // monitored VMs only
   VmCounters counters_;
   // A marker line of the console (vm_console.h), stamped: the phases of a run.

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <memory>
 #include <random>
 #include <thread>
@@ -170,6 +172,49 @@ TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
     }
   }
   ::munmap(inbox, st.st_size);
+}
+
+// A sender killed while it writes (kill -9 of a process in a loop of sends): whatever record it
+// left half-written, the ring it wrote resyncs and carries the next messages, and the other
+// senders' rings never stopped.
+TEST_F(ShmPair, ASenderKilledMidMessageStopsNoOneForGood) {
+  const PortIndex port = kRequestPort;
+  for (int round = 0; round < 3; ++round) {
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      DropCounters drops;
+      ShmTransport sender(run_, 0, 2, kPorts, drops);  // writes node 0's ring into node 1's inbox
+      sender.connect({ShmTransport::endpoints(run_, 0, kPorts), ShmTransport::endpoints(run_, 1, kPorts)});
+      for (uint32_t i = 0;; ++i) sender.send(1, port, payload(0, port, 40 + i % 300));
+    }
+    Frame frame;
+    // Let it fill the ring at least once, then kill it wherever it is.
+    for (int got = 0; got < 500;) got += node_[1]->recv(port, frame, kWaitMs) ? 1 : 0;
+    ASSERT_EQ(::kill(child, SIGKILL), 0);
+    ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+    // The other node's ring was never held up.
+    ASSERT_TRUE(node_[1]->send(1, port, payload(1, port, 20)));
+    // Node 0's ring: a marker comes through, at the latest once a stalled ring is resynced.
+    const auto marker = payload(9, port, 33);
+    bool seen_marker = false, seen_own = false;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (auto next_send = std::chrono::steady_clock::now(); !(seen_marker && seen_own) &&
+                                                            std::chrono::steady_clock::now() < deadline;) {
+      if (!seen_marker && std::chrono::steady_clock::now() >= next_send) {
+        node_[0]->send(1, port, marker);  // may wait for room, or fail while the ring is stalled
+        next_send = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+      }
+      if (node_[1]->recv(port, frame, 50)) {
+        seen_marker |= bytes_of(frame) == marker;
+        seen_own |= bytes_of(frame) == payload(1, port, 20);
+      }
+    }
+    EXPECT_TRUE(seen_own) << "round " << round;
+    EXPECT_TRUE(seen_marker) << "round " << round;
+    while (node_[1]->recv(port, frame, 0)) {
+    }
+  }
 }
 
 }  // namespace

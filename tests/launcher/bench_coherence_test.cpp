@@ -5,6 +5,7 @@
 // spins two processes on two CPUs and gives up after 30 s when other tests hold those CPUs.
 #include <gtest/gtest.h>
 
+#include "tests/fetch_guest.h"
 #include "tests/launcher/launcher_harness.h"
 
 namespace disco::launcher_test {
@@ -22,6 +23,7 @@ void expect_figure(const json& f, const std::string& what, uint64_t at_least = 1
 }
 
 TEST(BenchCoherence, ShortRunKeepsTheJsonContract) {
+  ASSERT_EQ(test::fetch_guest(), "");  // the bench boots the Debian guest
   TempDir dir;
   const fs::path json_path = dir / "bench.json";
   const RunResult r = run_launcher({"bench", "coherence", "--samples", "400", "--node-counts", "1,2", "--cache-size",
@@ -75,6 +77,19 @@ TEST(BenchCoherence, ShortRunKeepsTheJsonContract) {
   EXPECT_DOUBLE_EQ(j["ratio_throughput_2_to_1"].get<double>(),
                    j["throughput"]["2"].get<double>() / j["throughput"]["1"].get<double>());
   EXPECT_EQ(j.value("samples", 0u), 400u);
+  // The boot placed local and interleaved: about the same work (the guest clock paces the timer,
+  // so the counts differ a little), more guest time in remote misses.
+  for (const char* key : {"host_ratio", "guest_ratio"})
+    ASSERT_TRUE(j["boot_interleave_vs_local"][key].is_number()) << j["boot_interleave_vs_local"].dump();
+  EXPECT_TRUE(j["targets"]["met_boot"].is_boolean());
+  const json& local = j["boots"]["local"];
+  const json& spread = j["boots"]["interleave"];
+  EXPECT_NEAR(local["instructions"].get<double>(), spread["instructions"].get<double>(),
+              0.02 * local["instructions"].get<double>());
+  EXPECT_EQ(local["remote_misses"].get<uint64_t>(), 0u);
+  EXPECT_GT(spread["remote_misses"].get<uint64_t>(), 1000u);
+  EXPECT_GT(spread["miss_remote_guest_s"].get<double>(), 0);
+  EXPECT_GT(j["boot_interleave_vs_local"]["guest_ratio"].get<double>(), 1) << "remote misses cost guest time";
 
   EXPECT_TRUE(r.segments_left.empty()) << "segments left: " << joined(r.segments_left);
   EXPECT_TRUE(r.socket_dirs_left.empty()) << "socket folders left: " << joined(r.socket_dirs_left);
