@@ -12,6 +12,9 @@
 #include <climits>
 #include <cstring>
 #include <stdexcept>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <thread>
 #include <sched.h>
 
@@ -37,6 +40,28 @@ void cpu_relax() { __builtin_ia32_pause(); }
 
 size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
+// One mapping of an inbox per process, shared by every ShmTransport in it: a segment mapped twice
+// would give each of its bytes two addresses, and ThreadSanitizer (which knows memory by address)
+// would then see a ring's producers and its consumer touch unrelated bytes -- no ordering between
+// them, a race report for every lap. Node processes hold one transport each; tests and tools hold
+// several, and they share mappings through this table.
+class MappedInboxes {
+ public:
+  static std::shared_ptr<bip::mapped_region> map(const std::string& name, const bip::shared_memory_object& segment,
+                                                 size_t size) {
+    static std::mutex mutex;
+    static std::map<std::string, std::weak_ptr<bip::mapped_region>> mapped;
+    std::lock_guard lock(mutex);
+    if (auto it = mapped.find(name); it != mapped.end()) {
+      if (auto region = it->second.lock(); region && region->get_size() >= size) return region;
+      mapped.erase(it);
+    }
+    auto region = std::make_shared<bip::mapped_region>(segment, bip::read_write, 0, size);
+    mapped[name] = region;
+    return region;
+  }
+};
+
 }  // namespace
 
 struct ShmTransport::Bell {
@@ -58,9 +83,9 @@ struct ShmTransport::Inbox {
   static size_t bytes(uint32_t nodes, uint32_t ports) { return rings_offset(ports) + size_t{nodes} * ports * ring_stride(); }
 
   bip::shared_memory_object segment;
-  bip::mapped_region region;
+  std::shared_ptr<bip::mapped_region> region;
 
-  uint8_t* base() const { return static_cast<uint8_t*>(region.get_address()); }
+  uint8_t* base() const { return static_cast<uint8_t*>(region->get_address()); }
   Header& header() const { return *reinterpret_cast<Header*>(base()); }
   Bell& bell(uint32_t b) const { return reinterpret_cast<Bell*>(base() + sizeof(Header))[b]; }
   // The shape is the caller's (checked against the header on connect), never read back from a
@@ -88,7 +113,7 @@ std::vector<std::string> ShmTransport::bind() {
   try {
     inbox->segment = bip::shared_memory_object(bip::create_only, name.c_str(), bip::read_write, bip::permissions(0600));
     inbox->segment.truncate(static_cast<bip::offset_t>(size));
-    inbox->region = bip::mapped_region(inbox->segment, bip::read_write, 0, size);
+    inbox->region = MappedInboxes::map(name, inbox->segment, size);
   } catch (const bip::interprocess_exception& e) {
     throw std::runtime_error(fmt::format("node {}: cannot make its inbox segment {} ({} bytes): {}", self_, name, size, e.what()));
   }
@@ -149,7 +174,7 @@ void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoint
         bip::offset_t actual = 0;
         if (!peer->segment.get_size(actual) || static_cast<size_t>(actual) < size)
           throw std::runtime_error(fmt::format("shm transport: inbox {} holds {} bytes, not {}", name, actual, size));
-        peer->region = bip::mapped_region(peer->segment, bip::read_write, 0, size);
+        peer->region = MappedInboxes::map(name, peer->segment, size);
       } catch (const bip::interprocess_exception& e) {
         throw std::runtime_error(fmt::format("shm transport: cannot open node {}'s inbox {}: {}", n, name, e.what()));
       }

