@@ -237,6 +237,24 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
       stop_all(failure);
       break;
     }
+    if (phase == Phase::Running) {
+      // A node that stopped sending heartbeats is stopped (SIGSTOP) or hung: as good as dead to
+      // the others. It is killed at once: a stopped process would never answer the Stop.
+      const auto now = Clock::now();
+      for (NodeId i = 0; i < n && failure.empty(); ++i)
+        if (!procs.exited(i) && now - last_beat[i] > std::chrono::seconds(cfg.node_timeout_s)) {
+          failure = fmt::format("node {} (pid {}) sent no heartbeat for {} s: stopped or hung (--node-timeout); its log: {}/node{}.log",
+                                i, procs.pid(i), cfg.node_timeout_s, req.results_dir, i);
+          ::kill(procs.pid(i), SIGKILL);
+          for (NodeId k = 0; k < n; ++k)
+            if (k != i && !procs.exited(k))
+              control.send(k, {.kind = ControlMsg::Kind::PeerDown, .node = i, .reason = failure});
+        }
+      if (!failure.empty()) {
+        stop_all(failure);
+        break;
+      }
+    }
     if (phase == Phase::Running && req.timeout_s && Clock::now() - t_start > std::chrono::seconds(req.timeout_s)) {
       failure = fmt::format("the run was stopped after {} s (--timeout)", req.timeout_s);
       stop_all(failure);

@@ -36,6 +36,8 @@ void add_machine_flags(CLI::App& cmd, RunOptions& o) {
   add_number(cmd, "--cache-ways", s.cache.ways, "each node's cache associativity");
   cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
   cmd.add_option("--transport", o.transport, "shm (rings in shared memory), ipc or tcp (ZeroMQ; tcp on loopback)")->capture_default_str();
+  add_number(cmd, "--node-timeout", o.config.node_timeout_s,
+             "seconds a running node may send no heartbeat before the run fails naming it (stopped or hung)");
   add_number(cmd, "--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu");
   add_number(cmd, "--local-miss-ns", s.timing.local_miss_ns, "modelled local miss latency");
   add_number(cmd, "--remote-miss-ns", s.timing.remote_miss_ns, "modelled 2-hop remote miss latency");

@@ -26,6 +26,8 @@ std::string MachineConfig::check() const {
     return fmt::format("--lines {}: workload {} needs {} bytes per node, the nodes have {}", workload.lines,
                        name(workload.kind), need, shape.geometry.mem_per_node);
   if (heartbeat_ms == 0 || heartbeat_ms > 60000) return "heartbeat must be 1..60000 ms";
+  if (node_timeout_s == 0 || node_timeout_s > 3600) return "--node-timeout must be 1..3600 s";
+  if (uint64_t{node_timeout_s} * 1000 <= heartbeat_ms) return "--node-timeout must be longer than a heartbeat";
   return {};
 }
 
@@ -49,6 +51,7 @@ json to_json(const MachineConfig& c) {
       {"transport", name(c.transport)},
       {"tcp_host", c.tcp_host},
       {"heartbeat_ms", c.heartbeat_ms},
+      {"node_timeout_s", c.node_timeout_s},
       {"run_id", c.run_id},
   };
   if (!c.guest.is_null()) j["guest"] = c.guest;
@@ -90,6 +93,7 @@ MachineConfig machine_config_from_json(const json& j) {
   top.get("transport", transport);
   top.get("tcp_host", c.tcp_host);
   top.get("heartbeat_ms", c.heartbeat_ms);
+  top.get("node_timeout_s", c.node_timeout_s);
   top.get("run_id", c.run_id);
   top.get("guest", c.guest);  // checked by its owner (monitor/monitor.h)
   top.finish();

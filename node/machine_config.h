@@ -27,6 +27,7 @@ struct MachineConfig {
   TransportKind transport = TransportKind::Shm;
   std::string tcp_host = "127.0.0.1";
   uint32_t heartbeat_ms = 250;
+  uint32_t node_timeout_s = 10;  // a running node silent this long is hung (or stopped): the run fails
   std::string run_id;  // names the segments and the socket folder of this run
   // The guests a run boots instead of a workload (owned and checked by monitor/monitor.h;
   // the node only carries it); null for a workload run.

@@ -67,6 +67,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlags{"NoCpus", {"--cpus-per-node", "0"}, "--cpus-per-node"},
         BadFlags{"TooManyCpus", {"--cpus-per-node", "1000"}, "--cpus-per-node"},
         BadFlags{"NoClock", {"--cpu-mhz", "0"}, "--cpu-mhz"},
+        BadFlags{"NoNodeTimeout", {"--node-timeout", "0"}, "--node-timeout"},
+        BadFlags{"NegativeNodeTimeout", {"--node-timeout", "-1"}, "--node-timeout"},
         BadFlags{"UnknownPin", {"--pin", "sideways"}, "--pin"},
         BadFlags{"UnknownTransport", {"--transport", "carrier-pigeon"}, "--transport"},
         BadFlags{"TransportIsCaseSensitive", {"--transport", "TCP"}, "--transport"},

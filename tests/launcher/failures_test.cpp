@@ -99,6 +99,31 @@ INSTANTIATE_TEST_SUITE_P(Victims, NodeKilled, ::testing::Combine(::testing::Valu
                            return "Node" + std::to_string(std::get<0>(i.param)) + "Over" + std::get<1>(i.param);
                          });
 
+// A node stopped with SIGSTOP (or an engine that deadlocks) sends no more heartbeats: after
+// --node-timeout the launcher fails the run naming it, kills it and cleans up like a dead node.
+class NodeStopped : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(NodeStopped, FailsTheRunNamingItAfterTheTimeout) {
+  constexpr unsigned kVictim = 1;
+  TempDir dir;
+  Launcher l(endless_run(dir, kNodes, {"--transport", GetParam(), "--node-timeout", "2"}), dir);
+  const auto nodes = busy_nodes(l, kNodes);
+  ASSERT_EQ(nodes.size(), kNodes) << "the machine did not get going\n" << l.out() << l.err();
+  ASSERT_EQ(kill(nodes.at(kVictim), SIGSTOP), 0);
+  const auto exit = l.wait_for(30s);  // the timeout is 2 s: this only catches a launcher that waits forever
+  ASSERT_TRUE(exit) << "the launcher did not end the run within 30 s of node " << kVictim << "'s stop";
+  const std::string said = l.out() + l.err();
+  EXPECT_TRUE(exit->exited && exit->code == 1) << describe(*exit) << "\n" << said;
+  const nlohmann::json summary = read_summary(dir);
+  ASSERT_TRUE(summary.is_object()) << "no JSON summary\n" << said;
+  const std::string why = summary.value("exit", std::string("ok"));
+  EXPECT_NE(why.find("node 1 "), std::string::npos) << why;
+  EXPECT_NE(why.find("no heartbeat for 2 s"), std::string::npos) << why;
+  expect_run_gone(l.pid(), nodes);
+}
+
+INSTANTIATE_TEST_SUITE_P(Transports, NodeStopped, kTransports);
+
 class Interrupted : public ::testing::TestWithParam<std::tuple<int, std::string>> {};
 
 TEST_P(Interrupted, ExitsOneThirtyAndCleansUp) {
