@@ -9,8 +9,11 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "node/cache_controller.h"
@@ -299,11 +302,25 @@ struct Case {
 
 class ProtocolRandom : public ::testing::TestWithParam<Case> {};
 
+// A fresh seed every run, so that every run explores new orders; printed, and DISCO_SEED=<seed>
+// replays a run exactly.
+uint64_t run_seed() {
+  static const uint64_t seed = []() -> uint64_t {
+    if (const char* given = std::getenv("DISCO_SEED")) return std::strtoull(given, nullptr, 0);
+    return (uint64_t{std::random_device{}()} << 32) | std::random_device{}();
+  }();
+  return seed;
+}
+
 TEST_P(ProtocolRandom, SingleWriterAndLastValueUnderReordering) {
   const Case c = GetParam();
-  for (uint64_t seed = 1; seed <= 4; ++seed) {
-    SCOPED_TRACE(fmt::format("seed {} ({} nodes x {} pcpus, {} lines)", seed, c.nodes, c.pcpus, c.lines));
-    Harness h(c.nodes, c.pcpus, c.lines, seed * 7919 + c.nodes);
+  std::cerr << "[protocol_random] seed " << run_seed() << " (DISCO_SEED=" << run_seed() << " replays it)\n";
+  RecordProperty("seed", std::to_string(run_seed()));
+  for (uint64_t round = 0; round < 4; ++round) {
+    const uint64_t seed = run_seed() + round * 7919 + c.nodes;
+    SCOPED_TRACE(fmt::format("DISCO_SEED={} round {}: seed {} ({} nodes x {} pcpus, {} lines)", run_seed(), round, seed,
+                             c.nodes, c.pcpus, c.lines));
+    Harness h(c.nodes, c.pcpus, c.lines, seed);
     h.run(c.ops);
     if (HasFatalFailure()) return;
     EXPECT_GE(h.performed(), c.ops);
