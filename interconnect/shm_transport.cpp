@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "shm/cpu_relax.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -35,8 +36,6 @@ constexpr int64_t kMaxSleepNs = 200'000'000;  // a sleeper wakes this often to l
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
-
-void cpu_relax() { __builtin_ia32_pause(); }
 
 size_t align64(size_t n) { return (n + 63) & ~size_t{63}; }
 
@@ -168,7 +167,7 @@ void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoint
     Inbox* inbox = own_.get();
     if (n != self_ || !own_) {
       auto peer = std::make_unique<Inbox>();
-      const size_t size = Inbox::bytes(nodes_, ports_);
+      const size_t size = inbox_bytes(nodes_, ports_);
       try {
         peer->segment = bip::shared_memory_object(bip::open_only, name.c_str(), bip::read_write);
         bip::offset_t actual = 0;
@@ -213,7 +212,6 @@ bool ShmTransport::send(NodeId dst, PortIndex port, std::span<const uint8_t> byt
     }
   }
   if (pushed != MessageRing::Push::Ok) return false;
-  sends_.fetch_add(1, std::memory_order_relaxed);
   Bell& bell = *out_bells_[index];
   // An awake receiver watches the rings themselves; the bell is rung only for a sleeper. The
   // fence orders the record's stamp before the look at `sleepers`, against the receiver's
@@ -236,15 +234,7 @@ bool ShmTransport::take(PortIndex port, Frame& out) {
   std::vector<MessageRing>& rings = in_[port];
   uint32_t sender = next_sender_[port];
   for (uint32_t i = 0; i < nodes_; ++i, sender = sender + 1 == nodes_ ? 0 : sender + 1) {
-    const MessageRing::Pop got = rings[sender].pop([&](std::span<const uint8_t> m) {
-      const size_t words = (m.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t);
-      out.words.resize(words);
-      out.bytes = m.size();
-      if (words > 0) {
-        out.words.back() = 0;
-        std::memcpy(out.words.data(), m.data(), m.size());
-      }
-    });
+    const MessageRing::Pop got = rings[sender].pop([&](std::span<const uint8_t> m) { out.assign(m); });
     if (got == MessageRing::Pop::Ok) {
       next_sender_[port] = sender + 1 == nodes_ ? 0 : sender + 1;  // fair: the next sender goes first
       return true;
@@ -349,7 +339,7 @@ int ShmTransport::poll(std::span<const PortIndex> ports, int timeout_ms) {
 }
 
 ShmTransport::Counters ShmTransport::counters() const {
-  return {.sends = sends_.load(std::memory_order_relaxed), .full_waits = full_waits_.load(std::memory_order_relaxed),
+  return {.full_waits = full_waits_.load(std::memory_order_relaxed),
           .wakes = wakes_.load(std::memory_order_relaxed), .sleeps = sleeps_.load(std::memory_order_relaxed)};
 }
 

@@ -31,7 +31,7 @@ namespace disco {
 class ShmTransport final : public Transport {
  public:
   static constexpr size_t kRingBytes = 16 * 1024;  // per (sender, port): holds a padded ping twice
-  static constexpr size_t kMaxMessage = kRingBytes / 2 - MessageRing::kRecordHeaderBytes;  // send() refuses more
+  static constexpr size_t kMaxMessage = MessageRing::max_message_for(kRingBytes);  // send() refuses more
   // How long a receiver watches its rings before it sleeps: spinning, and yielding (Waiting).
   static constexpr int64_t kSpinWatchNs = 20'000, kYieldWatchNs = 1'000'000;
   static constexpr int kSendPatienceMs = 2000;     // a full ring is waited on this long, then a drop
@@ -74,10 +74,10 @@ class ShmTransport final : public Transport {
   // port in the order given. A poll over ports of different bells sleeps in short steps.
 
   struct Counters {
-    uint64_t sends = 0, full_waits = 0, wakes = 0, sleeps = 0;
+    uint64_t full_waits = 0, wakes = 0, sleeps = 0;
   };
   Counters counters() const;
-  // Sends, sends that found their ring full and waited, futex wakes sent, sleeps taken.
+  // Sends that found their ring full and waited, futex wakes sent, sleeps taken.
 
  private:
   struct Inbox;  // one mapped inbox segment
@@ -107,7 +107,7 @@ class ShmTransport final : public Transport {
   std::vector<uint32_t> next_sender_;                     // [port]: round-robin start
   std::vector<std::vector<int64_t>> stalled_since_;       // [port][sender]: steady ns, 0 = not stalled
   bool connected_ = false;
-  std::atomic<uint64_t> sends_{0}, full_waits_{0}, wakes_{0}, sleeps_{0};
+  std::atomic<uint64_t> full_waits_{0}, wakes_{0}, sleeps_{0};
 };
 
 }  // namespace disco

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 #include <vector>
@@ -19,6 +20,16 @@ struct Frame {
   std::vector<uint64_t> words;
   size_t bytes = 0;
   std::span<const uint8_t> data() const { return {reinterpret_cast<const uint8_t*>(words.data()), bytes}; }
+  // Copies `message` in, with no stale bytes after one that is not a whole number of words.
+  void assign(std::span<const uint8_t> message) {
+    const size_t n = (message.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t);
+    words.resize(n);
+    bytes = message.size();
+    if (n > 0) {
+      words.back() = 0;
+      std::memcpy(words.data(), message.data(), message.size());
+    }
+  }
 };
 
 class Transport {

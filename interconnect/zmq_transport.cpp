@@ -109,13 +109,7 @@ bool ZmqTransport::recv(PortIndex port, Frame& out, int timeout_ms) {
       if (zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms)) == 0) return false;
       if (!s.recv(msg, zmq::recv_flags::dontwait)) return false;
     }
-    const size_t words = (msg.size() + sizeof(uint64_t) - 1) / sizeof(uint64_t);
-    out.words.resize(words);
-    out.bytes = msg.size();
-    if (words > 0) {
-      out.words.back() = 0;  // no stale bytes after a frame that is not a whole number of words
-      std::memcpy(out.words.data(), msg.data(), msg.size());
-    }
+    out.assign({static_cast<const uint8_t*>(msg.data()), msg.size()});
     return true;
   } catch (const zmq::error_t& e) {
     if (interrupted(e)) return false;

@@ -27,6 +27,7 @@
 #include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
 #include "node/node.h"
+#include "shm/cpu_relax.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -61,14 +62,6 @@ constexpr uint64_t kHitMemoryCap = 64 * kMiB;
 
 std::atomic<bool> g_interrupted{false};  // set by the signal handler only
 void on_signal(int) { g_interrupted.store(true); }
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#else
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-#endif
-}
 
 // A latency figure in the unit of its JSON key: median, p99, mean, and how many samples.
 struct Figure {

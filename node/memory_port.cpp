@@ -12,19 +12,11 @@ void MemoryPort::account(MissClass how) {
     case MissClass::NodeHit:
       stats_.hits.add();
       return;
-    case MissClass::Local:
-      stats_.local_misses.add();
-      stats_.miss_penalty_ps.add(uint64_t{timing_.local_miss_ns} * 1000);
-      return;
-    case MissClass::Remote2Hop:
-      stats_.remote_2hop.add();
-      stats_.miss_penalty_ps.add(uint64_t{timing_.remote_miss_ns} * 1000);
-      return;
-    case MissClass::Remote3Hop:
-      stats_.remote_3hop.add();
-      stats_.miss_penalty_ps.add(uint64_t{timing_.remote_dirty_ns} * 1000);
-      return;
+    case MissClass::Local: stats_.local_misses.add(); break;
+    case MissClass::Remote2Hop: stats_.remote_2hop.add(); break;
+    case MissClass::Remote3Hop: stats_.remote_3hop.add(); break;
   }
+  stats_.miss_penalty_ps.add(uint64_t{miss_latency_ns(timing_, how)} * 1000);
 }
 
 }  // namespace disco

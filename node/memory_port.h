@@ -24,6 +24,17 @@ namespace disco {
 enum class MissClass : uint8_t { NodeHit, Local, Remote2Hop, Remote3Hop };
 inline constexpr unsigned kMissClasses = 4;
 
+// The modelled latency of a miss served this way (node/timing.h; a node hit costs none).
+inline uint32_t miss_latency_ns(const TimingConfig& t, MissClass how) {
+  switch (how) {
+    case MissClass::NodeHit: return 0;
+    case MissClass::Local: return t.local_miss_ns;
+    case MissClass::Remote2Hop: return t.remote_miss_ns;
+    case MissClass::Remote3Hop: return t.remote_dirty_ns;
+  }
+  return 0;
+}
+
 // Where a pcpu's misses are paid for in guest time: while a vcpu runs on the pcpu, each miss
 // advances that vcpu's clock (its cycle count) by the miss's modelled latency, so guest time shows
 // where memory is (DESIGN §5). Owned by whoever owns the clock (a VM); the port only adds to it.

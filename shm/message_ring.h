@@ -46,7 +46,8 @@ class MessageRing {
         consumed_seen_(other.consumed_seen_.load(std::memory_order_relaxed)) {}
 
   // The largest message push() takes: half the ring, less a header, so a padded message fits.
-  size_t max_message() const { return capacity_ / 2 - kRecordHeaderBytes; }
+  static constexpr size_t max_message_for(size_t capacity) { return capacity / 2 - kRecordHeaderBytes; }
+  size_t max_message() const { return max_message_for(capacity_); }
 
   enum class Push { Ok, Full, TooBig };
   Push push(std::span<const uint8_t> bytes);

@@ -59,12 +59,10 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
       bus_(pmap_, port, board_, vcpu_, config.cpu_mhz, config.node) {
   // A miss costs its modelled latency (node/timing.h: --local-miss-ns and the rest) in guest
   // cycles, rounded to the nearest.
-  const TimingConfig& t = port.timing();
-  const auto cycles_of = [&](uint32_t ns) { return (uint64_t{ns} * config.cpu_mhz + 500) / 1000; };
   miss_charge_.clock = &vcpu_.cycles;
-  miss_charge_.cycles[static_cast<unsigned>(MissClass::Local)] = cycles_of(t.local_miss_ns);
-  miss_charge_.cycles[static_cast<unsigned>(MissClass::Remote2Hop)] = cycles_of(t.remote_miss_ns);
-  miss_charge_.cycles[static_cast<unsigned>(MissClass::Remote3Hop)] = cycles_of(t.remote_dirty_ns);
+  for (unsigned c = 0; c < kMissClasses; ++c)
+    miss_charge_.cycles[c] =
+        (uint64_t{miss_latency_ns(port.timing(), static_cast<MissClass>(c))} * config.cpu_mhz + 500) / 1000;
   console_.on_marker([this](const std::string& line) {
     if (marks_.size() >= kMaxMarks) return;
     const auto host = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - built_);
