@@ -25,7 +25,8 @@ bool interrupted(const zmq::error_t& e) { return e.num() == EINTR || e.num() == 
 
 }  // namespace
 
-ZmqTransport::ZmqTransport(zmq::context_t& context, NodeId self, uint32_t ports) : context_(context), self_(self) {
+ZmqTransport::ZmqTransport(zmq::context_t& context, NodeId self, uint32_t ports, ConnectionGuard* guard)
+    : context_(context), self_(self), guard_(guard) {
   if (ports == 0 || ports > kMaxPorts)
     throw std::invalid_argument(fmt::format("ZmqTransport: {} ports, must be 1..{}", ports, kMaxPorts));
   inlets_.reserve(ports);
@@ -34,6 +35,7 @@ ZmqTransport::ZmqTransport(zmq::context_t& context, NodeId self, uint32_t ports)
     s.set(zmq::sockopt::linger, 0);
     s.set(zmq::sockopt::rcvhwm, kHighWaterMark);
     s.set(zmq::sockopt::maxmsgsize, kMaxFrameBytes);
+    if (guard_) guard_->listen_with(s);
   }
 }
 
@@ -83,6 +85,7 @@ bool ZmqTransport::send(NodeId dst, PortIndex port, std::span<const uint8_t> byt
       zmq::socket_t s(context_, zmq::socket_type::push);
       s.set(zmq::sockopt::linger, 0);
       s.set(zmq::sockopt::sndhwm, kHighWaterMark);
+      if (guard_) guard_->connect_with(s);
       s.connect(o.endpoint);  // asynchronous: returns before the peer is reached
       o.socket.emplace(std::move(s));
     }

@@ -17,15 +17,19 @@
 
 #include <zmq.hpp>
 
+#include "interconnect/connection_guard.h"
 #include "interconnect/transport.h"
 
 namespace disco {
 
 class ZmqTransport final : public Transport {
  public:
-  ZmqTransport(zmq::context_t& context, NodeId self, uint32_t ports);
+  ZmqTransport(zmq::context_t& context, NodeId self, uint32_t ports, ConnectionGuard* guard = nullptr);
   // `ports` is this node's port count: kFirstPcpuPort + its pcpus (at most
-  // kFirstPcpuPort + kMaxPcpusPerNode, else std::invalid_argument).
+  // kFirstPcpuPort + kMaxPcpusPerNode, else std::invalid_argument). With a guard (which must
+  // outlive the transport), every port is a CURVE server and every send a CURVE client with the
+  // run's key: the guard of a TCP run. Without one, sockets are open to whoever can reach them
+  // (ipc sockets sit in an owner-only folder).
 
   std::vector<std::string> bind(std::string_view scheme_and_place);
   // Binds every port and returns their endpoints in PortIndex order, as peers must connect to
@@ -61,6 +65,7 @@ class ZmqTransport final : public Transport {
 
   zmq::context_t& context_;
   const NodeId self_;
+  ConnectionGuard* const guard_;
   std::vector<zmq::socket_t> inlets_;                          // [port]: PULL, bound by bind()
   std::vector<std::vector<std::unique_ptr<Outlet>>> outlets_;  // [node][port], filled by connect()
   bool connected_ = false;

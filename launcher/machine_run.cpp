@@ -16,6 +16,7 @@
 #include <map>
 #include <zmq.hpp>
 
+#include "interconnect/connection_guard.h"
 #include "interconnect/control.h"
 #include "shm/machine_memory.h"
 #include "shm/segment.h"
@@ -108,9 +109,11 @@ class NodeProcesses {
 
 class ControlPlane {
  public:
-  ControlPlane(zmq::context_t& ctx, const std::string& endpoint) : sock_(ctx, zmq::socket_type::router) {
+  ControlPlane(zmq::context_t& ctx, const std::string& endpoint, ConnectionGuard* guard)
+      : sock_(ctx, zmq::socket_type::router) {
     sock_.set(zmq::sockopt::linger, 0);
     sock_.set(zmq::sockopt::router_mandatory, 1);
+    if (guard) guard->listen_with(sock_);
     sock_.bind(endpoint);
   }
   std::string endpoint() { return sock_.get(zmq::sockopt::last_endpoint); }
@@ -186,13 +189,27 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   } cleanup{cfg, socket_dir};
 
   zmq::context_t ctx(1);
-  ControlPlane control(ctx, control_bind);
+  // A TCP run listens where anyone on the network may knock: every socket of the run, the
+  // launcher's and the nodes', speaks CURVE with a key made for this run, which the nodes read
+  // from an owner-only file in the run's owner-only folder.
+  std::unique_ptr<ConnectionGuard> guard;
+  std::vector<std::string> key_flag;
+  if (cfg.transport == TransportKind::Tcp) {
+    const RunKey key = RunKey::generate();
+    const std::string key_path = socket_dir + "/run.key";
+    key.write(key_path);
+    guard = std::make_unique<ConnectionGuard>(ctx, key);
+    key_flag = {"--key-file", key_path};
+  }
+  ControlPlane control(ctx, control_bind, guard.get());
   const std::string control_ep = control.endpoint();
   NodeProcesses procs;
-  for (NodeId i = 0; i < n; ++i)
-    procs.spawn({req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i), "--control",
-                 control_ep, "--socket-dir", socket_dir},
-                fmt::format("{}/node{}.log", req.results_dir, i));
+  for (NodeId i = 0; i < n; ++i) {
+    std::vector<std::string> argv{req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i),
+                                  "--control", control_ep, "--socket-dir", socket_dir};
+    argv.insert(argv.end(), key_flag.begin(), key_flag.end());
+    procs.spawn(argv, fmt::format("{}/node{}.log", req.results_dir, i));
+  }
 
   enum class Phase { Hello, Ready, Running, Stopping };
   Phase phase = Phase::Hello;
@@ -408,6 +425,8 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   }
   out.ok = failure.empty();
   out.exit = out.ok ? "ok" : failure;
+  out.curve = guard != nullptr;
+  out.refused_connections = guard ? guard->refused() : 0;
   return out;
 }
 

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   node_cmd->add_option("--node", node.self)->required();
   node_cmd->add_option("--control", node.control_endpoint)->required();
   node_cmd->add_option("--socket-dir", node.socket_dir)->required();
+  node_cmd->add_option("--key-file", node.key_file);
 
   if (argc > 1 && std::string_view(argv[1]) == "run")
     if (const std::string file = config_file_in(argc, argv); !file.empty())

@@ -14,7 +14,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
   const auto& g = cfg.shape.geometry;
   uint64_t ops = 0, checker_errors = 0, failed = 0, vps_max = 0;
   std::map<std::string, uint64_t> pcpu_sum, node_sum;
-  uint64_t dropped = 0;
+  uint64_t dropped = 0, refused = run.refused_connections;
   std::vector<uint64_t> ops_by_pcpu(uint64_t{g.nodes} * cfg.shape.pcpus, 0);
   json errors = json::array();
   for (const json& nj : run.nodes) {
@@ -39,6 +39,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
       if (v.is_number_unsigned()) node_sum[k] += v.get<uint64_t>();
     for (auto& [k, v] : drops.items())
       if (v.is_number_unsigned()) dropped += v.get<uint64_t>();
+    refused += nj.value("refused_connections", uint64_t{0});
   }
   std::map<std::string, LatencyHistogram> latency;
   for (const json& nj : run.nodes) {
@@ -71,6 +72,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
         {"stalls", node_sum["stalls"]},
         {"protocol_errors", node_sum["protocol_errors"]},
         {"dropped_messages", dropped}}},
+      {"security", {{"curve", run.curve}, {"refused_connections", refused}}},
       {"host_seconds", run.host_seconds},
       {"virtual_seconds", static_cast<double>(vps_max) / 1e12},
       {"results_dir", results_dir},
@@ -184,6 +186,9 @@ void print_summary(const nlohmann::json& s) {
   fmt::print("  invalidations     {:>12}\n", st["invalidations"].get<uint64_t>());
   fmt::print("  writebacks        {:>12}\n", st["writebacks"].get<uint64_t>());
   fmt::print("  dropped messages  {:>12}\n", st["dropped_messages"].get<uint64_t>());
+  if (s["security"]["curve"].get<bool>())
+    fmt::print("  refused peers     {:>12}  (connections without the run's CURVE key)\n",
+               s["security"]["refused_connections"].get<uint64_t>());
   if (s.contains("counter"))
     fmt::print("  counter           expected {}, final {} ({})\n", s["counter"]["expected"].get<uint64_t>(),
                s["counter"]["final"].get<uint64_t>(), s["counter"]["exact"].get<bool>() ? "exact" : "WRONG");

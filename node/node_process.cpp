@@ -11,6 +11,7 @@
 #include <thread>
 #include <zmq.hpp>
 
+#include "interconnect/connection_guard.h"
 #include "interconnect/control.h"
 #include "interconnect/shm_transport.h"
 #include "interconnect/zmq_transport.h"
@@ -25,9 +26,11 @@ constexpr size_t kHotPagesReported = 16;
 
 class ControlLink {
  public:
-  ControlLink(zmq::context_t& ctx, NodeId self, const std::string& endpoint) : sock_(ctx, zmq::socket_type::dealer) {
+  ControlLink(zmq::context_t& ctx, NodeId self, const std::string& endpoint, const ConnectionGuard* guard)
+      : sock_(ctx, zmq::socket_type::dealer) {
     sock_.set(zmq::sockopt::linger, 1000);
     sock_.set(zmq::sockopt::routing_id, fmt::format("n{}", self));
+    if (guard) guard->connect_with(sock_);
     sock_.connect(endpoint);
   }
   void send(const ControlMsg& m) {
@@ -60,8 +63,8 @@ class ControlLink {
 };
 
 nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<WorkloadResult>& results,
-                          const DropCounters& drops, const std::string& place, double host_seconds,
-                          const NodeProgram* program) {
+                          const DropCounters& drops, uint64_t refused_connections, const std::string& place,
+                          double host_seconds, const NodeProgram* program) {
   nlohmann::json j;
   if (program != nullptr) j["program"] = program->report();
   j["node"] = node.id();
@@ -93,6 +96,7 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
   for (unsigned r = 0; r < kDropReasons; ++r)
     dj[std::string(name(static_cast<DropReason>(r)))] = drops.count(static_cast<DropReason>(r));
   j["drops"] = dj;
+  j["refused_connections"] = refused_connections;
   // The pages of this home that missed most, with who missed them (the hot-page policy's input).
   const std::vector<uint32_t> counts = node.directory().page_miss_counts();
   const uint32_t nodes = shape.geometry.nodes;
@@ -143,6 +147,9 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
   MachineMemory memory(shape.geometry, cfg.run_id);
   memory.create(self);
   zmq::context_t ctx(1);
+  // Before every socket it guards, and destroyed after them.
+  std::unique_ptr<ConnectionGuard> guard;
+  if (!args.key_file.empty()) guard = std::make_unique<ConnectionGuard>(ctx, RunKey::read(args.key_file));
   DropCounters drops;
   const uint32_t ports = kFirstPcpuPort + shape.pcpus;
   std::unique_ptr<ZmqTransport> zmq_transport;
@@ -157,11 +164,11 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
                                                    own_cores ? ShmTransport::Waiting::Spin : ShmTransport::Waiting::Yield);
     endpoints = shm_transport->bind();
   } else {
-    zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports);
+    zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports, guard.get());
     endpoints = zmq_transport->bind(cfg.transport == TransportKind::Ipc ? "ipc://" + args.socket_dir : "tcp://" + cfg.tcp_host);
   }
   Transport& transport = shm_transport ? static_cast<Transport&>(*shm_transport) : *zmq_transport;
-  ControlLink control(ctx, self, args.control_endpoint);
+  ControlLink control(ctx, self, args.control_endpoint, guard.get());
   ControlMsg hello{.kind = ControlMsg::Kind::Hello, .node = self};
   hello.endpoints = {.node = self, .pid = static_cast<uint32_t>(getpid()), .host = "localhost", .ports = endpoints};
   control.send(hello);
@@ -212,7 +219,8 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
       if (t.joinable()) t.join();
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     control.send({.kind = ControlMsg::Kind::Stats, .node = self,
-                  .json = stats_json(node, shape, results, drops, place, secs, program.get()).dump()});
+                  .json = stats_json(node, shape, results, drops, guard ? guard->refused() : 0, place, secs,
+                                     program.get()).dump()});
     reported = true;
   };
   auto next_beat = Clock::now();

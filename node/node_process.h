@@ -19,6 +19,7 @@ struct NodeProcessArgs {
   NodeId self = 0;
   std::string control_endpoint;  // the launcher's control socket
   std::string socket_dir;        // where ipc:// ports are bound
+  std::string key_file;          // the run's key (run_key.h): set for a TCP run, whose sockets all use it
 };
 
 // What one pcpu thread is given to run.
