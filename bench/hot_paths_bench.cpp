@@ -5,6 +5,7 @@
 //   PcpuFilter begin/end        the hit check alone (what a hit adds before the counters)
 //   GetS/Grant encode + decode  the codec work of a miss (and a Ping's, the yardstick's)
 //   Directory::handle(GetS)     the home's work for a request on an uncached line
+//   a line's round at the home  read, shared read, write, eviction: full map (64) vs coarse (128)
 //
 //   ./build/bench/hot_paths_bench [--benchmark_filter=...] [--benchmark_repetitions=N]
 #include <benchmark/benchmark.h>
@@ -189,6 +190,48 @@ void BM_DirectoryGetSUncached(benchmark::State& state) {
 }
 BENCHMARK(BM_DirectoryGetSUncached);
 
+// A line's whole round at the home, as nodes 1 and 2 of an N-node machine play it: 1 reads
+// (Exclusive), 2 reads (forward to 1, FwdAck: Shared), 1 writes (Inv to 2, InvAck: Exclusive), 1
+// evicts it (PutM: Uncached). Six messages; at 64 nodes a full map, past 64 a coarse vector (at
+// 128, a bit stands for 2 nodes, so the write also invalidates nodes 0 and 3, which ack).
+void BM_DirectoryRound(benchmark::State& state) {
+  const auto nodes = static_cast<uint32_t>(state.range(0));
+  const MachineGeometry g{.nodes = nodes, .mem_per_node = 64 * kMiB, .line_bytes = 128};
+  NodeStats stats;
+  Directory dir(0, g, stats);
+  Sends out;
+  out.reserve(16);
+  auto home_txn = [&] {
+    for (const Envelope& e : out)
+      if (e.msg.kind == MsgKind::FwdGetS || e.msg.kind == MsgKind::Inv) return e.msg.home_txn;
+    return uint32_t{0};
+  };
+  uint32_t txn = 0;
+  LineAddr line = 0;
+  for (auto _ : state) {
+    auto send = [&](Message m) {
+      m.line = line;
+      out.clear();
+      dir.handle(m, out);
+    };
+    send({.kind = MsgKind::GetS, .src = 1, .txn = ++txn});
+    send({.kind = MsgKind::GetS, .src = 2, .txn = ++txn});
+    send({.kind = MsgKind::FwdAck, .src = 1, .home_txn = home_txn()});
+    send({.kind = MsgKind::GetX, .src = 1, .txn = ++txn});
+    const uint32_t inv_txn = home_txn();
+    NodeId invalidated[4];
+    size_t invs = 0;
+    for (const Envelope& e : out) invalidated[invs++] = e.dst;
+    for (size_t i = 0; i < invs; ++i) send({.kind = MsgKind::InvAck, .src = invalidated[i], .home_txn = inv_txn});
+    send({.kind = MsgKind::PutM, .src = 1, .dirty = true});
+    benchmark::DoNotOptimize(out.data());
+    line = (line + 1) % g.lines_per_node();
+  }
+  if (stats.protocol_errors.get()) state.SkipWithError("the directory reported protocol errors");
+  if (dir.view(0).state != DirState::Uncached) state.SkipWithError("the round did not end Uncached");
+}
+BENCHMARK(BM_DirectoryRound)->Arg(64)->Arg(128);
+
 // The console report, then each hot path over its yardstick from the same run.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
@@ -209,6 +252,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ratio("hit check (filter) / hit load", "BM_FilterBeginEnd", "BM_PortLoadHit");
     ratio("directory GetS / GetS encode+decode", "BM_DirectoryGetSUncached", "BM_CodecGetS");
     ratio("GetS encode+decode / Ping encode+decode", "BM_CodecGetS", "BM_CodecPing");
+    ratio("line round, coarse (128) / full map (64)", "BM_DirectoryRound/128", "BM_DirectoryRound/64");
   }
 
  private:

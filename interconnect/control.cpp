@@ -1,5 +1,6 @@
 #include "interconnect/control.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -19,9 +20,11 @@ namespace {
 constexpr size_t kWordBytes = sizeof(capnp::word);
 
 // The largest legal control message is a Stats with kMaxStatsJsonBytes of JSON, or a full peer
-// table (kMaxNodes x kMaxPortsPerNode endpoints of kMaxEndpointChars: about 1.1 MiB). The frame
-// and traversal limits sit above both with a margin, so a hostile frame costs at most this much.
-constexpr size_t kMaxControlWords = (kMaxStatsJsonBytes + (size_t{2} << 20)) / kWordBytes;
+// table (kMaxNodes x kMaxPortsPerNode endpoints of kMaxEndpointChars, each a list pointer and
+// padding more: about 18 MiB at 1024 nodes). The frame and traversal limits sit above both with a
+// margin, so a hostile frame costs at most this much.
+constexpr size_t kMaxPeerTableBytes = size_t{kMaxNodes} * (kMaxPortsPerNode * (kMaxEndpointChars + 16) + kMaxEndpointChars + 64);
+constexpr size_t kMaxControlWords = (std::max(kMaxStatsJsonBytes, kMaxPeerTableBytes) + (size_t{2} << 20)) / kWordBytes;
 
 // Control -> peerTable list -> NodeEndpoints -> ports list -> Text: depth 5.
 const capnp::ReaderOptions kReaderOptions{.traversalLimitInWords = kMaxControlWords, .nestingLimit = 8};

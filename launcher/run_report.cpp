@@ -66,6 +66,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
         {"remote_2hop", pcpu_sum["remote_2hop"]},
         {"remote_3hop", pcpu_sum["remote_3hop"]},
         {"invalidations", node_sum["invalidations"]},
+        {"unheld_invalidations", node_sum["unheld_invalidations"]},
         {"forwards", node_sum["forwards"]},
         {"writebacks", node_sum["writebacks"]},
         {"evictions", node_sum["evictions"]},

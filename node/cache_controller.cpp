@@ -122,7 +122,13 @@ void CacheController::finish_miss(PcpuId p, LineAddr line, Sends& out) {
 
 void CacheController::close_miss(std::unordered_map<LineAddr, Mshr>::iterator it, Sends& out) {
   std::vector<Message> deferred = std::move(it->second.deferred);
+  const bool invalidated = it->second.invalidated;
+  const LineAddr line = it->first;
   mshrs_.erase(it);
+  // The access is done; a shared copy an Inv has already been acked for goes, as an eviction (the
+  // home may list us: our GetS was served after the Inv). An E or M grant came after that Inv's
+  // write and stays.
+  if (LineCacheModel::Way* w = invalidated ? tags_.find(line) : nullptr; w && w->state == LineState::S) evict(*w, out);
   for (const Message& f : deferred) serve_forward(f, out);
   ++changes_;
   changed_.notify_all();
@@ -146,6 +152,14 @@ void CacheController::on_forward(const Message& m, Sends& out) {
     const bool holds_copy = tags_.find(m.line) != nullptr;
     const bool serve_now = !it->second.granted && m.kind == MsgKind::Inv &&
                            (holds_copy || it->second.kind == MsgKind::GetX);
+    if (!it->second.granted && m.kind == MsgKind::Inv && !serve_now) {
+      // An Inv while our GetS waits: either its Shared grant is on the way, or (a coarse sharer
+      // vector invalidates whole groups of nodes) the home holds our GetS until this very write
+      // is done. Acking at once serves both; the grant, if it was sent before, is used once.
+      it->second.invalidated = true;
+      reply_to_forward(m, LineState::I, out);
+      return;
+    }
     if (!serve_now) {
       it->second.deferred.push_back(m);
       stats_.deferred_forwards.add();
@@ -180,6 +194,7 @@ void CacheController::serve_forward(const Message& m, Sends& out) {
   LineCacheModel::Way* w = tags_.find(m.line);
   const LineState held = w ? w->state : LineState::I;
   if (w == nullptr && m.kind != MsgKind::Inv) stats_.protocol_errors.add();  // the home thought we owned it
+  if (w == nullptr && m.kind == MsgKind::Inv) stats_.unheld_invalidations.add();
   if (w != nullptr) {
     const bool keep_read = m.kind == MsgKind::FwdGetS;
     revoke(m.line, keep_read);

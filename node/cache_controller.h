@@ -60,6 +60,7 @@ class CacheController {
     uint32_t txn;
     MsgKind kind;                  // GetS or GetX
     bool granted = false;
+    bool invalidated = false;      // an Inv was acked while this GetS waited: a Shared grant is used once
     std::vector<Message> deferred; // forwards for the grant in flight, run after the access
   };
 

@@ -26,6 +26,7 @@ Directory::Directory(NodeId self, const MachineGeometry& g, NodeStats& stats)
       geometry_(g),
       first_line_(g.lines_per_node() * self),
       lines_per_page_(static_cast<uint32_t>(kPageBytes / g.line_bytes)),
+      group_shift_(g.nodes <= 64 ? 0 : 64 - static_cast<uint32_t>(__builtin_clzll((uint64_t{g.nodes} - 1) / 64))),
       stats_(stats),
       entries_(g.lines_per_node()),
       page_misses_(g.mem_per_node / kPageBytes * g.nodes) {}
@@ -50,13 +51,12 @@ void Directory::dispatch(const Message& m, Sends& out) {
   Entry& e = entry(m.line);
   if (m.kind == MsgKind::InvAck || m.kind == MsgKind::FwdAck) {
     auto it = busy_.find(m.line);
-    const bool expected = it != busy_.end() && it->second.home_txn == m.home_txn &&
-                          (it->second.awaiting >> m.src & 1);
+    const bool expected = it != busy_.end() && it->second.home_txn == m.home_txn && it->second.awaiting.contains(m.src);
     if (!expected) {  // a reply to no open transaction of this home: stale or forged
       stats_.protocol_errors.add();
       return;
     }
-    it->second.awaiting &= ~(uint64_t{1} << m.src);
+    it->second.awaiting.erase(m.src);
   }
   const DirEvent ev = classify(m, e);
   const DirTransition* t = find_transition(e.state, ev);
@@ -73,24 +73,37 @@ void Directory::dispatch(const Message& m, Sends& out) {
   run(*t, m, e, out);
 }
 
+bool Directory::group_alone(NodeId n) const {
+  return group_shift_ == 0 || (uint32_t{n} >> group_shift_ << group_shift_) + 1 >= geometry_.nodes;  // the last group, of one
+}
+
+bool Directory::holds(const Entry& e, NodeId n) const {
+  const bool exclusive = e.state == DirState::Exclusive || e.state == DirState::BusyFwd;
+  return exclusive ? e.sharers != 0 && e.owner == n : (e.sharers & bit_of(n)) != 0;
+}
+
+bool Directory::others(const Entry& e, NodeId n) const {
+  const uint64_t bit = bit_of(n);
+  return (e.sharers & ~bit) != 0 || ((e.sharers & bit) != 0 && !group_alone(n));
+}
+
 DirEvent Directory::classify(const Message& m, const Entry& e) const {
-  const uint64_t bit = uint64_t{1} << m.src;
   const bool exclusive = e.state == DirState::Exclusive || e.state == DirState::BusyFwd;
   switch (m.kind) {
     case MsgKind::GetS:
     case MsgKind::GetX:
-      if (exclusive && e.sharers == bit) return DirEvent::OwnerRequest;
+      if (exclusive && holds(e, m.src)) return DirEvent::OwnerRequest;
       if (m.kind == MsgKind::GetS) return DirEvent::GetS;
-      if (!exclusive && (e.sharers & ~bit) == 0) return DirEvent::GetXOnlySharer;
+      if (!exclusive && !others(e, m.src)) return DirEvent::GetXOnlySharer;
       return DirEvent::GetX;
     case MsgKind::PutS:
     case MsgKind::PutE:
     case MsgKind::PutM:
-      if (!(e.sharers & bit)) return DirEvent::PutStale;
+      if (!holds(e, m.src)) return DirEvent::PutStale;
       if (exclusive) return DirEvent::PutOwner;
-      return (e.sharers & ~bit) ? DirEvent::PutSharer : DirEvent::PutLastSharer;
+      return others(e, m.src) ? DirEvent::PutSharer : DirEvent::PutLastSharer;
     case MsgKind::InvAck:
-      return busy_.at(m.line).awaiting ? DirEvent::InvAck : DirEvent::LastInvAck;
+      return !busy_.at(m.line).awaiting.empty() ? DirEvent::InvAck : DirEvent::LastInvAck;
     case MsgKind::FwdAck:
       return busy_.at(m.line).request.kind == MsgKind::GetS ? DirEvent::FwdAckShared
                                                             : DirEvent::FwdAckExclusive;
@@ -106,7 +119,7 @@ void Directory::grant(const Message& req, GrantState g, Sends& out) {
 }
 
 void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& out) {
-  const uint64_t bit = uint64_t{1} << m.src;
+  const uint64_t bit = bit_of(m.src);
   for (unsigned i = 0; i < t.action_count; ++i) {
     switch (t.actions[i]) {
       case DirAction::GrantShared: grant(m, GrantState::Shared, out); break;
@@ -119,12 +132,15 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
         break;
       }
       case DirAction::AddSharer: e.sharers |= bit; break;
-      case DirAction::RemoveSender: e.sharers &= ~bit; break;
-      case DirAction::SetOwner: e.sharers = bit; break;
-      case DirAction::SetOwnerPending: e.sharers = uint64_t{1} << busy_.at(m.line).request.src; break;
+      case DirAction::RemoveSender:
+        // An owner leaves alone; a sharer's group bit may stand for others still sharing.
+        if (e.state == DirState::Exclusive || group_alone(m.src)) e.sharers &= ~bit;
+        break;
+      case DirAction::SetOwner: set_owner(e, m.src); break;
+      case DirAction::SetOwnerPending: set_owner(e, busy_.at(m.line).request.src); break;
       case DirAction::SharePending: {
         const Pending& p = busy_.at(m.line);
-        e.sharers = (uint64_t{1} << p.old_owner) | (uint64_t{1} << p.request.src);
+        e.sharers = bit_of(p.old_owner) | bit_of(p.request.src);
         break;
       }
       case DirAction::RecordRequester: {
@@ -135,21 +151,28 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
       }
       case DirAction::SendInvalidates: {
         Pending& p = busy_.at(m.line);
-        p.awaiting = e.sharers & ~bit;
-        p.invalidated = static_cast<uint16_t>(__builtin_popcountll(p.awaiting));
-        for (uint64_t s = p.awaiting; s; s &= s - 1) {
-          const NodeId n = static_cast<NodeId>(__builtin_ctzll(s));
-          Message inv{.kind = MsgKind::Inv, .src = self_, .line = m.line, .home_txn = p.home_txn};
-          out.push_back({n, kForwardPort, inv});
-          stats_.invalidations.add();
+        p.awaiting.clear();
+        // Every node of every marked group but the requester; past 64 nodes some hold nothing
+        // and ack all the same (counted as invalidations: the fan-out the coarse vector costs).
+        for (uint64_t s = e.sharers; s; s &= s - 1) {
+          const uint32_t first = static_cast<uint32_t>(__builtin_ctzll(s)) << group_shift_;
+          for (uint32_t n = first; n < first + (1u << group_shift_) && n < geometry_.nodes; ++n) {
+            if (n == m.src) continue;
+            p.awaiting.insert(static_cast<NodeId>(n));
+            Message inv{.kind = MsgKind::Inv, .src = self_, .line = m.line, .home_txn = p.home_txn};
+            out.push_back({static_cast<NodeId>(n), kForwardPort, inv});
+            stats_.invalidations.add();
+          }
         }
+        p.invalidated = static_cast<uint16_t>(p.awaiting.size());
         break;
       }
       case DirAction::ForwardGetS:
       case DirAction::ForwardGetX: {
         Pending& p = busy_.at(m.line);
-        p.old_owner = owner_of(e);
-        p.awaiting = uint64_t{1} << p.old_owner;
+        p.old_owner = e.owner;
+        p.awaiting.clear();
+        p.awaiting.insert(p.old_owner);
         Message f{.kind = t.actions[i] == DirAction::ForwardGetS ? MsgKind::FwdGetS : MsgKind::FwdGetX,
                   .src = self_, .line = m.line, .pcpu = m.pcpu, .requester = m.src, .txn = m.txn,
                   .home_txn = p.home_txn};
@@ -193,10 +216,9 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
 
 void Directory::node_down(NodeId dead, Sends& out) {
   std::lock_guard lock(mu_);
-  const uint64_t bit = uint64_t{1} << dead;
   std::vector<Message> acks;
   for (auto& [line, p] : busy_) {
-    if (!(p.awaiting & bit)) continue;
+    if (!p.awaiting.contains(dead)) continue;
     const bool forwarded = entry(line).state == DirState::BusyFwd;
     // A dead owner never grants the requester it was forwarded: the home does, from memory.
     if (forwarded)
@@ -205,9 +227,10 @@ void Directory::node_down(NodeId dead, Sends& out) {
                     .home_txn = p.home_txn});
   }
   for (const Message& a : acks) dispatch(a, out);
+  const uint64_t bit = bit_of(dead);
   for (Entry& e : entries_) {
-    if (!(e.sharers & bit) || e.state == DirState::BusyInv || e.state == DirState::BusyFwd) continue;
-    e.sharers &= ~bit;
+    if (!holds(e, dead) || e.state == DirState::BusyInv || e.state == DirState::BusyFwd) continue;
+    if (e.state == DirState::Exclusive || group_alone(dead)) e.sharers &= ~bit;
     if (e.sharers == 0) e.state = DirState::Uncached;
   }
 }
@@ -215,7 +238,7 @@ void Directory::node_down(NodeId dead, Sends& out) {
 Directory::View Directory::view(LineAddr line) const {
   std::lock_guard lock(mu_);
   const Entry& e = entries_[line - first_line_];
-  return {e.state, e.sharers};
+  return {e.state, e.sharers, e.owner, 1u << group_shift_};
 }
 
 std::vector<uint32_t> Directory::page_miss_counts() const {

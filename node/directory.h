@@ -14,6 +14,7 @@
 
 #include "node/coherence_types.h"
 #include "node/directory_protocol.h"
+#include "node/node_set.h"
 #include "node/node_stats.h"
 #include "shm/machine_types.h"
 
@@ -36,9 +37,16 @@ class Directory {
   // transaction of this home waits for it.
   void node_down(NodeId dead, Sends& out);
 
+  // The sharer vector is a full map (bit n: node n) up to 64 nodes. Past 64 it is a coarse vector
+  // (bit g: nodes g*k .. g*k+k-1, k the power of two that makes 64 bits cover the nodes), as in
+  // the directory literature: an
+  // invalidation goes to every node of a marked group, and a group's bit is cleared only when
+  // the node leaving is its only member. The owner of an Exclusive line is always exact.
   struct View {
     DirState state;
-    uint64_t sharers;  // bit n: node n (Shared), or the owner's bit (Exclusive, Busy*)
+    uint64_t sharers;        // Shared: the vector; Exclusive/Busy*: the owner's bit
+    NodeId owner;            // Exclusive, BusyFwd
+    uint32_t nodes_per_bit;  // 1: a full map
   };
   View view(LineAddr line) const;  // for tests and reports
 
@@ -47,14 +55,15 @@ class Directory {
   std::vector<uint32_t> page_miss_counts() const;
 
  private:
-  struct Entry {
+  struct Entry {            // 16 bytes, as with the full map alone
     uint64_t sharers = 0;  // Shared: sharer vector; Exclusive/BusyFwd: the owner's bit
+    NodeId owner = 0;      // Exclusive/BusyFwd
     DirState state = DirState::Uncached;
   };
   struct Pending {         // the busy transaction of a line
     Message request;       // the GetS/GetX being served
     uint32_t home_txn = 0;
-    uint64_t awaiting = 0; // nodes whose ack is still expected
+    NodeSet awaiting;      // nodes whose ack is still expected
     NodeId old_owner = 0;  // BusyFwd: the owner that was forwarded to
     uint16_t invalidated = 0;  // BusyInv: how many sharers were sent an Inv
     std::deque<Message> waiting;  // requests that arrived while busy, in arrival order
@@ -65,12 +74,17 @@ class Directory {
   void run(const DirTransition& t, const Message& m, Entry& e, Sends& out);
   void grant(const Message& req, GrantState g, Sends& out);
   Entry& entry(LineAddr line) { return entries_[line - first_line_]; }
-  static NodeId owner_of(const Entry& e) { return static_cast<NodeId>(__builtin_ctzll(e.sharers)); }
+  uint64_t bit_of(NodeId n) const { return uint64_t{1} << (n >> group_shift_); }
+  bool group_alone(NodeId n) const;       // n is the only node its bit stands for
+  bool holds(const Entry& e, NodeId n) const;   // n may hold the line (exact for an owner, and in a full map)
+  bool others(const Entry& e, NodeId n) const;  // a node other than n may hold a shared copy
+  void set_owner(Entry& e, NodeId n) const { e.sharers = bit_of(n), e.owner = n; }
 
   const NodeId self_;
   const MachineGeometry geometry_;
   const LineAddr first_line_;
   const uint32_t lines_per_page_;
+  const uint32_t group_shift_;    // a bit stands for 2^group_shift_ nodes: 0 (a full map) up to 64 nodes
   NodeStats& stats_;
   mutable std::mutex mu_;
   std::vector<Entry> entries_;

@@ -138,7 +138,7 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
       how = classify(m, home);
       PcpuLatency& lat = *latency_[p];
       (how == MissClass::Local ? lat.local : how == MissClass::Remote2Hop ? lat.remote_2hop : lat.remote_3hop).record(waited);
-      if (m.invalidated) lat.by_fanout[m.invalidated].record(waited);
+      if (m.invalidated) lat.by_fanout[PcpuLatency::fanout_index(m.invalidated)].record(waited);
       held = true;
       return true;
     }

@@ -6,6 +6,7 @@
 // peer_down() and stop() make waiting pcpus give up at once instead of hanging.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <memory>
@@ -37,7 +38,10 @@ struct NodeShape {
 // The real cost of one pcpu's misses, by how they were served (written by the pcpu only).
 struct PcpuLatency {
   LatencyHistogram local, remote_2hop, remote_3hop, transport_rtt;
-  std::array<LatencyHistogram, kMaxNodes> by_fanout;  // write misses by sharers invalidated
+  // Write misses by sharers invalidated: 1..kFanouts-2 each, then all that invalidated more.
+  static constexpr unsigned kFanouts = 64;
+  std::array<LatencyHistogram, kFanouts> by_fanout;
+  static unsigned fanout_index(unsigned invalidated) { return std::min(invalidated, kFanouts - 1); }
 };
 
 class Node final : public MissPath {

@@ -123,14 +123,16 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
     sum.remote_2hop.merge(l.remote_2hop);
     sum.remote_3hop.merge(l.remote_3hop);
     sum.transport_rtt.merge(l.transport_rtt);
-    for (unsigned k = 0; k < kMaxNodes; ++k) sum.by_fanout[k].merge(l.by_fanout[k]);
+    for (unsigned k = 0; k < PcpuLatency::kFanouts; ++k) sum.by_fanout[k].merge(l.by_fanout[k]);
   }
   nlohmann::json lat = {{"local_miss", sum.local.to_json()},
                         {"remote_2hop", sum.remote_2hop.to_json()},
                         {"remote_3hop", sum.remote_3hop.to_json()},
                         {"transport_rtt", sum.transport_rtt.to_json()}};
-  for (unsigned k = 1; k < kMaxNodes; ++k)
-    if (sum.by_fanout[k].count()) lat[fmt::format("invalidate_{}", k)] = sum.by_fanout[k].to_json();
+  for (unsigned k = 1; k < PcpuLatency::kFanouts; ++k)
+    if (sum.by_fanout[k].count())
+      lat[k + 1 < PcpuLatency::kFanouts ? fmt::format("invalidate_{}", k) : fmt::format("invalidate_{}_or_more", k)] =
+          sum.by_fanout[k].to_json();
   j["latency_histograms"] = lat;
   return j;
 }

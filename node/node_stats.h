@@ -31,7 +31,7 @@ struct alignas(64) PcpuStats {
 // Counters of the node's cache controller and home directory (bumped under their locks).
 struct alignas(64) NodeStats {
   Counter invalidations, forwards, writebacks, evictions, stalls, stale_evictions, deferred_forwards,
-      protocol_errors, nacks;
+      protocol_errors, nacks, unheld_invalidations;
 };
 
 template <class Stats>
@@ -63,6 +63,8 @@ inline constexpr CounterInfo<NodeStats> kNodeCounters[] = {
     {"deferred_forwards", "forwards that waited for this node's grant in flight", &NodeStats::deferred_forwards},
     {"protocol_errors", "messages no correct peer sends, dropped by the protocol", &NodeStats::protocol_errors},
     {"nacks", "requests this home refused", &NodeStats::nacks},
+    {"unheld_invalidations", "Inv this node acked holding nothing: a coarse sharer vector's extra fan-out past 64 nodes, or a race",
+     &NodeStats::unheld_invalidations},
 };
 
 // Visits every counter with its name, description and value, in table order.

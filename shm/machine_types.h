@@ -16,7 +16,8 @@ using MachineAddr = uint64_t;  // a byte address in the emulated machine's memor
 using LineAddr = uint64_t;     // a machine address divided by the line size
 using PageAddr = uint64_t;     // a machine address divided by the page size
 
-inline constexpr unsigned kMaxNodes = 64;       // width of the directory's full-map sharer vector
+// A directory entry's sharer vector is a full map up to 64 nodes and a coarse vector beyond.
+inline constexpr unsigned kMaxNodes = 1024;
 inline constexpr unsigned kMaxPcpusPerNode = 64;
 inline constexpr uint64_t kPageBytes = 4096;    // the guest's (MIPS 4 KiB) page; memory comes in pages
 

@@ -41,7 +41,7 @@ INSTANTIATE_TEST_SUITE_P(
     Cases, RejectedFlags,
     ::testing::Values(
         BadFlags{"NoNodes", {"--nodes", "0"}, "--nodes"},
-        BadFlags{"MoreNodesThanTheSharerVector", {"--nodes", "65"}, "--nodes"},
+        BadFlags{"MoreNodesThanTheMachineLimit", {"--nodes", "1025"}, "--nodes"},
         BadFlags{"NegativeNodes", {"--nodes", "-1"}, "--nodes"},
         BadFlags{"NotANumber", {"--nodes", "four"}, "--nodes"},
         BadFlags{"MissingValue", {"--nodes"}, "--nodes"},

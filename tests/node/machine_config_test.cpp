@@ -37,7 +37,7 @@ TEST(MachineConfig, RejectsUnknownKeysWrongTypesAndImpossibleMachines) {
   j["nodes"] = "four";
   EXPECT_THROW(machine_config_from_json(j), std::runtime_error);
   j = to_json(sample());
-  j["nodes"] = 65;
+  j["nodes"] = 1025;
   EXPECT_THROW(machine_config_from_json(j), std::runtime_error);
   j = to_json(sample());
   j["mem_per_node"] = 1000;
