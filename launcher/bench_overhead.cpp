@@ -127,13 +127,7 @@ void add_overhead_flags(CLI::App& cmd, OverheadOptions& o) {
 
 std::optional<std::string> resolve_overhead(const OverheadOptions& o) {
   if (o.rounds == 0 || o.rounds > 100) return fmt::format("--rounds {} is not 1..100", o.rounds);
-  if (!o.json_path.empty()) {
-    const fs::path folder = fs::path(o.json_path).has_parent_path() ? fs::path(o.json_path).parent_path() : fs::path(".");
-    std::error_code ec;
-    if (!fs::is_directory(folder, ec) || ::access(folder.c_str(), W_OK) != 0)
-      return fmt::format("--json {}: cannot write in {}", o.json_path, folder.string());
-  }
-  return std::nullopt;
+  return check_json_path(o.json_path);
 }
 
 int bench_overhead(const OverheadOptions& o, const std::string& disco_exe) {

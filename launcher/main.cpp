@@ -10,6 +10,7 @@
 
 #include "launcher/bench_coherence.h"
 #include "launcher/bench_overhead.h"
+#include "launcher/bench_scaling.h"
 #include "launcher/experiment_file.h"
 #include "launcher/numeric_flag.h"
 #include "launcher/run_command.h"
@@ -71,6 +72,9 @@ int main(int argc, char** argv) {
   OverheadOptions overhead;
   CLI::App* overhead_cmd = bench_cmd->add_subcommand("overhead", "what the Disco monitor costs against bare mode (the paper's Figure 5)");
   add_overhead_flags(*overhead_cmd, overhead);
+  ScalingOptions scaling;
+  CLI::App* scaling_cmd = bench_cmd->add_subcommand("scaling", "how far the machine scales: misses/s and latency per node count and transport");
+  add_scaling_flags(*scaling_cmd, scaling);
 
   NodeProcessArgs node;
   std::string node_config;
@@ -118,6 +122,13 @@ int main(int argc, char** argv) {
         return 2;
       }
       return bench_coherence(bench, self_exe(argv[0]));
+    }
+    if (*scaling_cmd) {
+      if (auto err = resolve_scaling(scaling)) {
+        fmt::print(stderr, "disco: {}\n", *err);
+        return 2;
+      }
+      return bench_scaling(scaling, self_exe(argv[0]));
     }
     if (*overhead_cmd) {
       if (auto err = resolve_overhead(overhead)) {

@@ -77,16 +77,22 @@ std::string make_results_dir(const std::string& root, const std::string& name) {
   return dir;
 }
 
+std::optional<std::string> check_json_path(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (path.empty()) return std::nullopt;
+  const fs::path json(path);
+  const fs::path folder = json.has_parent_path() ? json.parent_path() : fs::path(".");
+  if (!fs::is_directory(folder, ec)) return fmt::format("--json {}: there is no folder {}", path, folder.string());
+  if (fs::is_directory(json, ec)) return fmt::format("--json {} is a folder", path);
+  if (::access(folder.c_str(), W_OK) != 0) return fmt::format("--json {}: cannot write in {}", path, folder.string());
+  return std::nullopt;
+}
+
 std::optional<std::string> check_output_paths(const RunOptions& o) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!o.json_path.empty()) {
-    const fs::path json(o.json_path);
-    const fs::path folder = json.has_parent_path() ? json.parent_path() : fs::path(".");
-    if (!fs::is_directory(folder, ec)) return fmt::format("--json {}: there is no folder {}", o.json_path, folder.string());
-    if (fs::is_directory(json, ec)) return fmt::format("--json {} is a folder", o.json_path);
-    if (::access(folder.c_str(), W_OK) != 0) return fmt::format("--json {}: cannot write in {}", o.json_path, folder.string());
-  }
+  if (auto err = check_json_path(o.json_path)) return err;
   fs::create_directories(o.results_root, ec);
   if (ec) return fmt::format("--results {}: cannot create it: {}", o.results_root, ec.message());
   if (::access(o.results_root.c_str(), W_OK) != 0) return fmt::format("--results {}: cannot write in it", o.results_root);

@@ -36,6 +36,9 @@ std::optional<std::string> resolve(RunOptions& o);
 // The whole `disco run`; returns the exit status (0 ok, 1 the run failed, 130 interrupted).
 int run_command(RunOptions& o, const std::string& disco_exe, const std::string& command_line);
 
+// One line saying why `--json path` cannot be written (no folder, a folder, not writable), or nothing.
+std::optional<std::string> check_json_path(const std::string& path);
+
 // A fresh results/<time>-<name>/ folder.
 std::string make_results_dir(const std::string& root, const std::string& name);
 
