@@ -14,6 +14,7 @@
 #include "launcher/numeric_flag.h"
 #include "launcher/run_command.h"
 #include "launcher/shell.h"
+#include "node/latency_histogram.h"
 #include "node/workloads.h"
 #include "shm/machine_types.h"
 
@@ -27,21 +28,18 @@ using nlohmann::json;
 // node's cache, so that a streaming workload misses on every access, as bench coherence's does.
 constexpr std::string_view kMemPerNode = "4MiB";
 constexpr std::string_view kCacheSize = "256KiB";
-constexpr std::string_view kLines = "8192";  // 1 MiB of 128-byte lines
+constexpr uint32_t kLines = 8192;  // 1 MiB of 128-byte lines
 
-// Remote misses' latency: the 2-hop and 3-hop histograms' medians and p99s, weighted by count.
+// Remote misses' latency: every node's 2-hop and 3-hop histograms merged, then read.
 json remote_latency_us(const json& summary) {
-  const json lat = summary.value("latency_ns", json::object());
-  double count = 0, median = 0, p99 = 0;
-  for (const char* key : {"remote_2hop", "remote_3hop"}) {
-    if (!lat.contains(key)) continue;
-    const double c = lat[key].value("count", 0.0);
-    count += c;
-    median += c * lat[key].value("median", 0.0);
-    p99 = std::max(p99, lat[key].value("p99", 0.0));
+  LatencyHistogram remote;
+  for (const json& node : summary.value("per_node", json::array())) {
+    const json hist = node.value("latency_histograms", json::object());
+    for (const char* key : {"remote_2hop", "remote_3hop"})
+      if (hist.contains(key)) remote.merge(LatencyHistogram::from_json(hist[key]));
   }
-  if (count == 0) return {{"p50", nullptr}, {"p99", nullptr}};
-  return {{"p50", median / count / 1e3}, {"p99", p99 / 1e3}};
+  if (remote.count() == 0) return {{"p50", nullptr}, {"p99", nullptr}};
+  return {{"p50", remote.percentile(0.5) / 1e3}, {"p99", remote.percentile(0.99) / 1e3}};
 }
 
 // scaling.svg: misses per second per node against the node count, a line per transport.
@@ -115,7 +113,7 @@ int bench_scaling(const ScalingOptions& o, const std::string& disco_exe) {
       const json s = run_disco_subprocess(disco_exe, dir, fmt::format("{}-{}", t, n),
                                           {"--nodes", std::to_string(n), "--transport", t, "--workload", o.workload,
                                            "--ops", std::to_string(o.ops), "--mem-per-node", std::string(kMemPerNode),
-                                           "--cache-size", std::string(kCacheSize), "--lines", std::string(kLines)},
+                                           "--cache-size", std::string(kCacheSize), "--lines", std::to_string(kLines)},
                                           failures);
       json row = {{"nodes", n}};
       if (s.is_null()) {
@@ -144,7 +142,7 @@ int bench_scaling(const ScalingOptions& o, const std::string& disco_exe) {
             {"ops_per_pcpu", o.ops},
             {"mem_per_node", std::string(kMemPerNode)},
             {"cache_size", std::string(kCacheSize)},
-            {"lines", std::stoul(std::string(kLines))},
+            {"lines", kLines},
             {"host_cores", sysconf(_SC_NPROCESSORS_ONLN)},
             {"transports", by_transport},
             {"plot", plot_error.empty() ? json(dir + "/scaling.svg") : json(nullptr)},

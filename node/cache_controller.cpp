@@ -146,23 +146,20 @@ void CacheController::on_forward(const Message& m, Sends& out) {
   auto it = mshrs_.find(m.line);
   if (it != mshrs_.end()) {
     // A forward while our own request is open means the home already granted us and the
-    // grant is still on its way (the home serialises the line) - unless it is an Inv of the
-    // shared copy we hold while upgrading, or an Inv our GetX cannot have caused.
-    // A granted miss is never disturbed: its pcpu is doing the access.
-    const bool holds_copy = tags_.find(m.line) != nullptr;
-    const bool serve_now = !it->second.granted && m.kind == MsgKind::Inv &&
-                           (holds_copy || it->second.kind == MsgKind::GetX);
-    if (!it->second.granted && m.kind == MsgKind::Inv && !serve_now) {
-      // An Inv while our GetS waits: either its Shared grant is on the way, or (a coarse sharer
-      // vector invalidates whole groups of nodes) the home holds our GetS until this very write
-      // is done. Acking at once serves both; the grant, if it was sent before, is used once.
-      it->second.invalidated = true;
-      reply_to_forward(m, LineState::I, out);
-      return;
-    }
-    if (!serve_now) {
+    // grant is still on its way (the home serialises the line): it waits for the access. A
+    // granted miss is never disturbed: its pcpu is doing the access.
+    if (it->second.granted || m.kind != MsgKind::Inv) {
       it->second.deferred.push_back(m);
       stats_.deferred_forwards.add();
+      return;
+    }
+    // An Inv before our grant. Of the shared copy we hold while upgrading, or one our GetX cannot
+    // have caused: served now. Otherwise our GetS waits: either its Shared grant is on the way,
+    // or (a coarse sharer vector invalidates whole groups of nodes) the home holds our GetS until
+    // this very write is done. Acking at once serves both; a grant sent before is used once.
+    if (tags_.find(m.line) == nullptr && it->second.kind == MsgKind::GetS) {
+      it->second.invalidated = true;
+      reply_to_forward(m, LineState::I, out);
       return;
     }
   }

@@ -78,8 +78,7 @@ bool Directory::group_alone(NodeId n) const {
 }
 
 bool Directory::holds(const Entry& e, NodeId n) const {
-  const bool exclusive = e.state == DirState::Exclusive || e.state == DirState::BusyFwd;
-  return exclusive ? e.sharers != 0 && e.owner == n : (e.sharers & bit_of(n)) != 0;
+  return owned(e.state) ? e.sharers != 0 && e.owner == n : (e.sharers & bit_of(n)) != 0;
 }
 
 bool Directory::others(const Entry& e, NodeId n) const {
@@ -88,7 +87,7 @@ bool Directory::others(const Entry& e, NodeId n) const {
 }
 
 DirEvent Directory::classify(const Message& m, const Entry& e) const {
-  const bool exclusive = e.state == DirState::Exclusive || e.state == DirState::BusyFwd;
+  const bool exclusive = owned(e.state);
   switch (m.kind) {
     case MsgKind::GetS:
     case MsgKind::GetX:

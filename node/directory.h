@@ -76,6 +76,7 @@ class Directory {
   Entry& entry(LineAddr line) { return entries_[line - first_line_]; }
   uint64_t bit_of(NodeId n) const { return uint64_t{1} << (n >> group_shift_); }
   bool group_alone(NodeId n) const;       // n is the only node its bit stands for
+  static bool owned(DirState s) { return s == DirState::Exclusive || s == DirState::BusyFwd; }  // the owner field holds
   bool holds(const Entry& e, NodeId n) const;   // n may hold the line (exact for an owner, and in a full map)
   bool others(const Entry& e, NodeId n) const;  // a node other than n may hold a shared copy
   void set_owner(Entry& e, NodeId n) const { e.sharers = bit_of(n), e.owner = n; }

@@ -281,7 +281,9 @@ class Harness {
       for (NodeId n = 0; n < g_.nodes; ++n) {
         if (caches_[n]->state_of(l) == LineState::I) continue;
         ASSERT_TRUE(v.sharers >> (n / v.nodes_per_bit) & 1) << "line " << l << ": node " << n << " holds it unlisted";
-        if (v.state == DirState::Exclusive) ASSERT_EQ(v.owner, n) << "line " << l;
+        if (v.state == DirState::Exclusive) {
+          ASSERT_EQ(v.owner, n) << "line " << l;
+        }
       }
     }
   }
