@@ -367,7 +367,7 @@ TEST_P(MalformedMessages, RunningMachineDropsThemAndStaysCorrect) {
   spdlog::set_level(spdlog::level::off);  // the local decoder's verdicts need no log lines
   TempDir dir;
   Launcher l({"run", "--nodes", std::to_string(kNodes), "--cpus-per-node", std::to_string(kPcpus), "--mem-per-node",
-              "4MiB", "--line-size", std::to_string(kLineBytes), "--workload", "counter", "--ops", "80000", "--results",
+              "4MiB", "--line-size", std::to_string(kLineBytes), "--workload", "counter", "--ops", "300000", "--results",
               (dir / "results").string(), "--json", (dir / "summary.json").string(), "--transport", GetParam()},
              dir);
 
