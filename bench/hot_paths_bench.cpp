@@ -166,7 +166,8 @@ BENCHMARK(BM_CodecPing);
 void BM_DirectoryGetSUncached(benchmark::State& state) {
   const MachineGeometry g{.nodes = 2, .mem_per_node = 64 * kMiB, .line_bytes = 128};
   NodeStats stats;
-  auto dir = std::make_unique<Directory>(0, g, stats);
+  const LineData one_host(0, g, HostMap{}, nullptr);
+  auto dir = std::make_unique<Directory>(0, g, one_host, stats);
   Sends out;
   out.reserve(16);
   Message m{.kind = MsgKind::GetS, .src = 1, .line = 0, .pcpu = 0, .txn = 1};
@@ -178,7 +179,7 @@ void BM_DirectoryGetSUncached(benchmark::State& state) {
   for (auto _ : state) {
     if (line == lines) {
       state.PauseTiming();
-      dir = std::make_unique<Directory>(0, g, stats);
+      dir = std::make_unique<Directory>(0, g, one_host, stats);
       line = 0;
       state.ResumeTiming();
     }
@@ -199,7 +200,8 @@ void BM_DirectoryRound(benchmark::State& state) {
   const auto nodes = static_cast<uint32_t>(state.range(0));
   const MachineGeometry g{.nodes = nodes, .mem_per_node = 64 * kMiB, .line_bytes = 128};
   NodeStats stats;
-  Directory dir(0, g, stats);
+  const LineData one_host(0, g, HostMap{}, nullptr);
+  Directory dir(0, g, one_host, stats);
   Sends out;
   out.reserve(16);
   auto home_txn = [&] {

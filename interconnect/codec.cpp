@@ -29,15 +29,19 @@ constexpr size_t kWordBytes = sizeof(capnp::word);
 
 // A protocol message's segment is the root pointer (1 word), Message (1 data word + 1 pointer)
 // and one small struct (at most 3 data words + 1 pointer): at most 7 words, after a one-word
-// segment table. Encoding builds it in a zeroed stack segment of kScratchWords, so it allocates
-// nothing but `out`; only a Ping padded beyond the scratch space gets a heap segment.
+// segment table, then its Data (a Ping's pad, a line's bytes). Encoding builds it in a zeroed stack
+// segment of kScratchWords, so it allocates nothing but `out`; only a message whose Data does not
+// fit there (a padded Ping, a line of the cluster data path) gets a heap segment.
 constexpr size_t kScratchWords = 16;
-constexpr size_t kPingSegmentWords = 6;  // root pointer + Message (2) + Ping (3), before its pad
+constexpr size_t kStructSegmentWords = 7;  // everything but the Data
 
 // The largest frame decode reads: a Ping with full padding plus a margin. Anything bigger is not
 // one of our messages, and the same bound is the traversal limit, so no frame -- however its
 // pointers are arranged -- costs the receiver more than reading this many words.
 constexpr size_t kMaxFrameWords = 64 + kMaxPadBytes / kWordBytes;
+static_assert(kMaxPadBytes >= 4096, "a frame must hold the largest line (MachineGeometry: 4096 bytes)");
+
+capnp::Data::Reader as_data(std::span<const uint8_t> bytes) { return {bytes.data(), bytes.size()}; }
 
 // Message -> one pointer -> a kind's struct -> its Data: depth 3; 4 leaves no room for recursion.
 const capnp::ReaderOptions kReaderOptions{.traversalLimitInWords = kMaxFrameWords, .nestingLimit = 4};
@@ -62,6 +66,7 @@ void fill(wire::Ack::Builder b, const Message& m) {
   b.setLine(m.line);
   b.setHomeTxn(m.home_txn);
   b.setDirty(m.dirty);
+  if (!m.data.empty()) b.setData(as_data(m.data));
 }
 
 void fill(wire::Ping::Builder b, const Message& m) {
@@ -84,7 +89,12 @@ void build(const Message& m, wire::Message::Builder root) {
     case MsgKind::GetX: return fill(root.initGetX(), m);
     case MsgKind::PutS: return root.initPutS().setLine(m.line);
     case MsgKind::PutE: return root.initPutE().setLine(m.line);
-    case MsgKind::PutM: return root.initPutM().setLine(m.line);
+    case MsgKind::PutM: {
+      auto b = root.initPutM();
+      b.setLine(m.line);
+      if (!m.data.empty()) b.setData(as_data(m.data));
+      return;
+    }
     case MsgKind::FwdGetS: return fill(root.initFwdGetS(), m);
     case MsgKind::FwdGetX: return fill(root.initFwdGetX(), m);
     case MsgKind::Inv: {
@@ -100,6 +110,7 @@ void build(const Message& m, wire::Message::Builder root) {
       b.setTxn(m.txn);
       b.setState(static_cast<wire::GrantState>(m.grant));
       b.setInvalidated(m.invalidated);
+      if (!m.data.empty()) b.setData(as_data(m.data));
       return;
     }
     case MsgKind::InvAck: return fill(root.initInvAck(), m);
@@ -196,11 +207,12 @@ std::nullopt_t reject(DropCounters& drops, DropReason reason, const std::string&
   return std::nullopt;
 }
 
-// What a kind's struct holds besides the Message fields: the length of its cluster-data field.
+// What a kind's struct holds besides the Message fields.
 struct Read {
   Message m;
-  size_t data_bytes = 0;
 };
+
+std::span<const uint8_t> as_span(capnp::Data::Reader d) { return {d.begin(), d.size()}; }
 
 void take(wire::LineRequest::Reader r, Read& out) {
   out.m.line = r.getLine();
@@ -210,7 +222,7 @@ void take(wire::LineRequest::Reader r, Read& out) {
 
 void take(wire::Put::Reader r, Read& out) {
   out.m.line = r.getLine();
-  out.data_bytes = r.getData().size();
+  out.m.data = as_span(r.getData());
 }
 
 void take(wire::Forward::Reader r, Read& out) {
@@ -225,7 +237,7 @@ void take(wire::Ack::Reader r, Read& out) {
   out.m.line = r.getLine();
   out.m.home_txn = r.getHomeTxn();
   out.m.dirty = r.getDirty();
-  out.data_bytes = r.getData().size();
+  out.m.data = as_span(r.getData());
 }
 
 void take(wire::Ping::Reader r, Read& out) {
@@ -317,7 +329,7 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
       m.invalidated = g.getInvalidated();
       if (m.invalidated >= limits.nodes)
         return reject(drops, DropReason::BadNode, fmt::format("Grant invalidated {} sharers of {} nodes", m.invalidated, limits.nodes));
-      r.data_bytes = g.getData().size();
+      m.data = as_span(g.getData());
       break;
     }
     case wire::Message::INV_ACK: m.kind = MsgKind::InvAck; take(root.getInvAck(), r); break;
@@ -392,11 +404,11 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
   if (c.line && m.line >= limits.total_lines)
     return reject(drops, DropReason::BadLine,
                   fmt::format("{} line {:#x} of {:#x}", name(m.kind), m.line, limits.total_lines));
-  // Line bytes travel only in cluster mode, which Message cannot carry yet, and the codec does not
-  // know the line size to check them against: until both exist, any bytes are a sender bug or
-  // an attack, and accepting them would silently lose data.
-  if (r.data_bytes != 0)
-    return reject(drops, DropReason::BadSize, fmt::format("{} carries {} data bytes", name(m.kind), r.data_bytes));
+  // A line's bytes, whole, in the three kinds that may carry them (a clean FwdAck has none to give).
+  const bool may_carry = m.kind == MsgKind::Grant || m.kind == MsgKind::PutM || (m.kind == MsgKind::FwdAck && m.dirty);
+  if (!m.data.empty() && (!may_carry || m.data.size() != limits.line_bytes))
+    return reject(drops, DropReason::BadSize,
+                  fmt::format("{} carries {} data bytes (a line is {})", name(m.kind), m.data.size(), limits.line_bytes));
   if (m.pad_bytes > kMaxPadBytes)
     return reject(drops, DropReason::BadSize, fmt::format("{} pad of {} bytes", name(m.kind), m.pad_bytes));
   if (is_monitor_message(m.kind))
@@ -413,17 +425,19 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
 void encode(const Message& msg, std::vector<uint8_t>& out) {
   if (msg.pad_bytes > kMaxPadBytes)
     throw std::invalid_argument(fmt::format("encode: pad of {} bytes is over {}", msg.pad_bytes, kMaxPadBytes));
-  const size_t pad_words = (msg.pad_bytes + kWordBytes - 1) / kWordBytes;
-  if (kPingSegmentWords + pad_words <= kScratchWords) {
+  if (msg.data.size() > kMaxPadBytes)
+    throw std::invalid_argument(fmt::format("encode: {} data bytes is over {}", msg.data.size(), kMaxPadBytes));
+  const size_t data_words = (std::max<size_t>(msg.pad_bytes, msg.data.size()) + kWordBytes - 1) / kWordBytes;
+  if (kStructSegmentWords + data_words <= kScratchWords) {
     alignas(capnp::word) std::array<uint64_t, kScratchWords> scratch{};
     capnp::MallocMessageBuilder builder(
         kj::arrayPtr(reinterpret_cast<capnp::word*>(scratch.data()), scratch.size()));
     build(msg, builder.initRoot<wire::Message>());
     serialize(builder, out);
   } else {
-    // A padded ping: one segment big enough for all of it, so that it stays a single-segment
-    // message exactly like the protocol message it imitates.
-    capnp::MallocMessageBuilder builder(static_cast<unsigned>(kPingSegmentWords + pad_words));
+    // One segment big enough for all of it: a padded Ping stays a single-segment message exactly
+    // like the protocol message it imitates.
+    capnp::MallocMessageBuilder builder(static_cast<unsigned>(kStructSegmentWords + data_words));
     build(msg, builder.initRoot<wire::Message>());
     serialize(builder, out);
   }
@@ -460,6 +474,9 @@ std::optional<Message> decode(std::span<const uint8_t> bytes, PortIndex arrived_
     capnp::FlatArrayMessageReader reader(words, kReaderOptions);
     result = check(reader.getRoot<wire::Message>(), arrived_on, limits, drops);
   });
+  // The data is a view: into the caller's bytes, not the copy that dies here.
+  if (result && !result->data.empty() && start != bytes.data())
+    result->data = bytes.subspan(static_cast<size_t>(result->data.data() - start), result->data.size());
   KJ_IF_MAYBE(e, failure) {
     return reject(drops, DropReason::Malformed, std::string(e->getDescription().cStr()));
   }

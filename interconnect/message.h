@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "shm/machine_types.h"
@@ -80,6 +81,10 @@ struct Message {
   MachineAddr machine = 0;  // PageGrant/PageFree: the first machine page's address; shootdowns: the page's
   uint64_t pages = 0;       // PageAlloc/PageGrant/PageFree
   uint8_t exit_code = 0;    // VmExited (<= kMaxVmExitCode)
+  // Grant, PutM, dirty FwdAck between nodes that keep the line in different memory (the cluster
+  // data path, node/line_data.h): the line's bytes, else empty. A view: into the sender's copy of
+  // the line until the message is encoded, into the received frame once decoded.
+  std::span<const uint8_t> data;
 };
 
 // What the decoder checks a message against: the machine it belongs to.
@@ -89,6 +94,7 @@ struct WireLimits {
   uint64_t total_lines = 0;
   uint64_t lines_per_node = 0;
   uint64_t pages_per_node = 0;  // 4 KiB machine pages of one node's memory
+  uint32_t line_bytes = 0;      // what a message's line data must measure (0: no data is accepted)
 };
 
 // Why an incoming message was dropped; each has a counter and a rate-limited log line.

@@ -32,8 +32,8 @@ MsgKind put_kind(LineState s) {
 }  // namespace
 
 CacheController::CacheController(NodeId self, const MachineGeometry& g, const CacheConfig& c,
-                                 uint32_t pcpus, NodeStats& stats)
-    : self_(self), geometry_(g), stats_(stats), tags_(c, g.line_bytes), next_txn_(pcpus, 0) {
+                                 uint32_t pcpus, const LineData& data, NodeStats& stats)
+    : self_(self), geometry_(g), data_(data), stats_(stats), tags_(c, g.line_bytes), next_txn_(pcpus, 0) {
   register_membarrier();
   for (uint32_t p = 0; p < pcpus; ++p) filters_.push_back(std::make_unique<PcpuFilter>(c.filter_entries));
 }
@@ -82,6 +82,7 @@ CacheController::Reply CacheController::on_reply(PcpuId p, const Message& m, Sen
     return Reply::Refused;
   }
   it->second.granted = true;
+  data_.take(m, it->second.invalidated);  // before install lets any pcpu of this node read the line
   const LineState s = m.grant == GrantState::Shared ? LineState::S
                       : m.grant == GrantState::Exclusive && it->second.kind == MsgKind::GetS
                           ? LineState::E
@@ -107,7 +108,9 @@ void CacheController::evict(LineCacheModel::Way& w, Sends& out) {
   revoke(w.line, false);
   evicting_[w.line] = w.state;
   Message put{.kind = put_kind(w.state), .src = self_, .line = w.line, .dirty = w.state == LineState::M};
-  out.push_back({geometry_.home_of_line(w.line), kRequestPort, put});
+  const NodeId home = geometry_.home_of_line(w.line);
+  if (put.dirty) data_.attach(put, home);  // no pcpu here can write the line until the PutAck
+  out.push_back({home, kRequestPort, put});
   stats_.evictions.add();
   if (w.state == LineState::M) stats_.writebacks.add();
   tags_.clear(&w);
@@ -173,12 +176,17 @@ void CacheController::reply_to_forward(const Message& f, LineState held, Sends& 
     return;
   }
   const GrantState g = f.kind == MsgKind::FwdGetS ? GrantState::Shared : GrantState::Modified;
-  out.push_back({f.requester, port_of(MsgKind::Grant, f.pcpu),
-                 Message{.kind = MsgKind::Grant, .src = self_, .line = f.line, .pcpu = f.pcpu, .txn = f.txn,
-                         .grant = g}});
-  out.push_back({f.src, kResponsePort,
-                 Message{.kind = MsgKind::FwdAck, .src = self_, .line = f.line, .home_txn = f.home_txn,
-                         .dirty = held == LineState::M}});
+  Message grant{.kind = MsgKind::Grant, .src = self_, .line = f.line, .pcpu = f.pcpu, .txn = f.txn, .grant = g};
+  if (held != LineState::I) data_.attach(grant, f.requester);
+  Message ack{.kind = MsgKind::FwdAck, .src = self_, .line = f.line, .home_txn = f.home_txn,
+              .dirty = held == LineState::M};
+  // A dirty line downgraded to shared makes the home's memory current again; after a FwdGetX
+  // the new owner has the only current copy and the home takes nothing.
+  if (ack.dirty && f.kind == MsgKind::FwdGetS) data_.attach(ack, f.src);
+  // The grant goes first: the home grants nobody else until it has the ack, so this node's copy
+  // is unchanged until both are encoded.
+  out.push_back({f.requester, port_of(MsgKind::Grant, f.pcpu), grant});
+  out.push_back({f.src, kResponsePort, ack});
 }
 
 void CacheController::serve_forward(const Message& m, Sends& out) {

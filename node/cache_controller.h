@@ -20,6 +20,7 @@
 
 #include "node/coherence_types.h"
 #include "node/line_cache_model.h"
+#include "node/line_data.h"
 #include "node/node_stats.h"
 #include "node/pcpu_filter.h"
 #include "shm/machine_types.h"
@@ -28,8 +29,10 @@ namespace disco {
 
 class CacheController {
  public:
+  // `data` moves line bytes in and out of this node's copies on the cluster data path; it must
+  // outlive the controller.
   CacheController(NodeId self, const MachineGeometry& g, const CacheConfig& c, uint32_t pcpus,
-                  NodeStats& stats);
+                  const LineData& data, NodeStats& stats);
 
   PcpuFilter& filter(PcpuId p) { return *filters_[p]; }
 
@@ -74,6 +77,7 @@ class CacheController {
 
   const NodeId self_;
   const MachineGeometry geometry_;
+  const LineData& data_;
   NodeStats& stats_;
   std::mutex mu_;
   std::condition_variable changed_;

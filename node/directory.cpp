@@ -21,12 +21,13 @@ const DirTransition* find_transition(DirState s, DirEvent e) {
   return index[static_cast<unsigned>(s) * kDirEvents + static_cast<unsigned>(e)];
 }
 
-Directory::Directory(NodeId self, const MachineGeometry& g, NodeStats& stats)
+Directory::Directory(NodeId self, const MachineGeometry& g, const LineData& data, NodeStats& stats)
     : self_(self),
       geometry_(g),
       first_line_(g.lines_per_node() * self),
       lines_per_page_(static_cast<uint32_t>(kPageBytes / g.line_bytes)),
       group_shift_(g.nodes <= 64 ? 0 : 64 - static_cast<uint32_t>(__builtin_clzll((uint64_t{g.nodes} - 1) / 64))),
+      data_(data),
       stats_(stats),
       entries_(g.lines_per_node()),
       page_misses_(g.mem_per_node / kPageBytes * g.nodes) {}
@@ -70,6 +71,11 @@ void Directory::dispatch(const Message& m, Sends& out) {
     const uint64_t local_page = (m.line - first_line_) / lines_per_page_;
     ++page_misses_[local_page * geometry_.nodes + m.src];
   }
+  // The owner's bytes come home with its writeback or its downgrade to shared. A stale Put's and
+  // a FwdAck's for a write are older than the new owner's and never written; a Put that must wait
+  // for a transaction is written when served, if its sender still owns the line then.
+  if ((ev == DirEvent::PutOwner || ev == DirEvent::FwdAckShared) && t->actions[0] != DirAction::Stall)
+    data_.take(m);
   run(*t, m, e, out);
 }
 
@@ -111,9 +117,10 @@ DirEvent Directory::classify(const Message& m, const Entry& e) const {
   }
 }
 
-void Directory::grant(const Message& req, GrantState g, Sends& out) {
+void Directory::grant(const Message& req, GrantState g, bool from_memory, Sends& out) {
   Message m{.kind = MsgKind::Grant, .src = self_, .line = req.line, .pcpu = req.pcpu, .txn = req.txn,
             .grant = g};
+  if (from_memory) data_.attach(m, req.src);
   out.push_back({req.src, port_of(MsgKind::Grant, req.pcpu), m});
 }
 
@@ -121,12 +128,13 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
   const uint64_t bit = bit_of(m.src);
   for (unsigned i = 0; i < t.action_count; ++i) {
     switch (t.actions[i]) {
-      case DirAction::GrantShared: grant(m, GrantState::Shared, out); break;
-      case DirAction::GrantExclusive: grant(m, GrantState::Exclusive, out); break;
-      case DirAction::GrantModified: grant(m, GrantState::Modified, out); break;
+      case DirAction::GrantShared: grant(m, GrantState::Shared, true, out); break;
+      case DirAction::GrantExclusive: grant(m, GrantState::Exclusive, true, out); break;
+      // Memory is current unless the requester is the owner asking again (its copy is newer).
+      case DirAction::GrantModified: grant(m, GrantState::Modified, e.state != DirState::Exclusive, out); break;
       case DirAction::GrantModifiedPending: {
         const Pending& p = busy_.at(m.line);
-        grant(p.request, GrantState::Modified, out);
+        grant(p.request, GrantState::Modified, true, out);
         out.back().msg.invalidated = p.invalidated;
         break;
       }
@@ -186,23 +194,26 @@ void Directory::run(const DirTransition& t, const Message& m, Entry& e, Sends& o
         break;
       }
       case DirAction::Stall:
-        busy_.at(m.line).waiting.push_back(m);
+        // A parked Put keeps its bytes: the owner it came from may be the one the forward in
+        // progress makes (its Put overtook the old owner's ack).
+        busy_.at(m.line).waiting.push_back({m, {m.data.begin(), m.data.end()}});
         stats_.stalls.add();
         break;
       case DirAction::CountStaleEviction: stats_.stale_evictions.add(); break;
       case DirAction::Unblock: {
-        std::deque<Message> waiting = std::move(busy_.at(m.line).waiting);
+        std::deque<Parked> waiting = std::move(busy_.at(m.line).waiting);
         busy_.erase(m.line);
         e.state = t.next;
         // Serve the parked requests in order until one makes the line busy again; the rest
         // go back on the new transaction's queue, ahead of anything newer.
         while (!waiting.empty()) {
-          Message w = waiting.front();
+          Parked w = std::move(waiting.front());
           waiting.pop_front();
-          dispatch(w, out);
+          w.msg.data = w.bytes;
+          dispatch(w.msg, out);
           if (busy_.count(m.line)) {
             auto& q = busy_.at(m.line).waiting;
-            q.insert(q.end(), waiting.begin(), waiting.end());
+            q.insert(q.end(), std::make_move_iterator(waiting.begin()), std::make_move_iterator(waiting.end()));
             return;
           }
         }
@@ -221,7 +232,7 @@ void Directory::node_down(NodeId dead, Sends& out) {
     const bool forwarded = entry(line).state == DirState::BusyFwd;
     // A dead owner never grants the requester it was forwarded: the home does, from memory.
     if (forwarded)
-      grant(p.request, p.request.kind == MsgKind::GetS ? GrantState::Shared : GrantState::Modified, out);
+      grant(p.request, p.request.kind == MsgKind::GetS ? GrantState::Shared : GrantState::Modified, true, out);
     acks.push_back({.kind = forwarded ? MsgKind::FwdAck : MsgKind::InvAck, .src = dead, .line = line,
                     .home_txn = p.home_txn});
   }

@@ -14,6 +14,7 @@
 
 #include "node/coherence_types.h"
 #include "node/directory_protocol.h"
+#include "node/line_data.h"
 #include "node/node_set.h"
 #include "node/node_stats.h"
 #include "shm/machine_types.h"
@@ -22,7 +23,9 @@ namespace disco {
 
 class Directory {
  public:
-  Directory(NodeId self, const MachineGeometry& g, NodeStats& stats);
+  // `data` moves line bytes in and out of this home's memory on the cluster data path; it must
+  // outlive the directory.
+  Directory(NodeId self, const MachineGeometry& g, const LineData& data, NodeStats& stats);
 
   // A request (GetS/GetX/Put*) or a response to this home (InvAck/FwdAck). Thread-safe.
   void handle(const Message& m, Sends& out);
@@ -60,19 +63,25 @@ class Directory {
     NodeId owner = 0;      // Exclusive/BusyFwd
     DirState state = DirState::Uncached;
   };
+  struct Parked {  // a message that arrived while its line was busy
+    Message msg;
+    std::vector<uint8_t> bytes;  // the line msg carried (its frame is gone by the time it is served)
+  };
   struct Pending {         // the busy transaction of a line
     Message request;       // the GetS/GetX being served
     uint32_t home_txn = 0;
     NodeSet awaiting;      // nodes whose ack is still expected
     NodeId old_owner = 0;  // BusyFwd: the owner that was forwarded to
     uint16_t invalidated = 0;  // BusyInv: how many sharers were sent an Inv
-    std::deque<Message> waiting;  // requests that arrived while busy, in arrival order
+    std::deque<Parked> waiting;  // messages that arrived while busy, in arrival order
   };
 
   void dispatch(const Message& m, Sends& out);  // under mu_
   DirEvent classify(const Message& m, const Entry& e) const;
   void run(const DirTransition& t, const Message& m, Entry& e, Sends& out);
-  void grant(const Message& req, GrantState g, Sends& out);
+  // from_memory: the home's memory is the line's current value, and the grant carries it to a
+  // requester that keeps the line elsewhere (false: the requester already owns it).
+  void grant(const Message& req, GrantState g, bool from_memory, Sends& out);
   Entry& entry(LineAddr line) { return entries_[line - first_line_]; }
   uint64_t bit_of(NodeId n) const { return uint64_t{1} << (n >> group_shift_); }
   bool group_alone(NodeId n) const;       // n is the only node its bit stands for
@@ -86,6 +95,7 @@ class Directory {
   const LineAddr first_line_;
   const uint32_t lines_per_page_;
   const uint32_t group_shift_;    // a bit stands for 2^group_shift_ nodes: 0 (a full map) up to 64 nodes
+  const LineData& data_;
   NodeStats& stats_;
   mutable std::mutex mu_;
   std::vector<Entry> entries_;

@@ -131,9 +131,10 @@ class MemoryPort {
     } else {
       ok = slow<Access::Write>(l, body);
     }
+    if (!ok) return false;  // not performed (its miss could not be served): nothing decided
     filter_.unlink();
     (stored ? stats_.sc_success : stats_.sc_failure).add();
-    return ok;
+    return true;
   }
 
   bool ping(NodeId dst, uint64_t& rtt_ns) { return miss_.ping(id_, dst, rtt_ns); }

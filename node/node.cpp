@@ -19,9 +19,10 @@ Node::Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& t
       limits_(shape.limits()),
       transport_(transport),
       drops_(drops),
+      line_data_(self, shape.geometry, shape.hosts, host_base),
       pcpu_stats_(std::make_unique<PcpuStats[]>(shape.pcpus)),
-      directory_(self, shape.geometry, stats_),
-      cache_(self, shape.geometry, shape.cache, shape.pcpus, stats_),
+      directory_(self, shape.geometry, line_data_, stats_),
+      cache_(self, shape.geometry, shape.cache, shape.pcpus, line_data_, stats_),
       ping_seq_(shape.pcpus, 0),
       call_txn_(shape.pcpus, 0) {
   for (PcpuId p = 0; p < shape.pcpus; ++p) latency_.push_back(std::make_unique<PcpuLatency>());

@@ -18,6 +18,7 @@
 #include "node/cache_controller.h"
 #include "node/directory.h"
 #include "node/latency_histogram.h"
+#include "node/line_data.h"
 #include "node/memory_port.h"
 #include "node/monitor_service.h"
 #include "node/node_stats.h"
@@ -30,8 +31,10 @@ struct NodeShape {
   CacheConfig cache;
   TimingConfig timing;
   uint32_t pcpus = 1;
+  HostMap hosts;  // which nodes share a host (one host: the default)
   WireLimits limits() const {
-    return {geometry.nodes, pcpus, geometry.total_lines(), geometry.lines_per_node(), geometry.mem_per_node / kPageBytes};
+    return {geometry.nodes, pcpus, geometry.total_lines(), geometry.lines_per_node(), geometry.mem_per_node / kPageBytes,
+            hosts.one_host() ? 0 : geometry.line_bytes};
   }
 };
 
@@ -92,6 +95,7 @@ class Node final : public MissPath {
   Transport& transport_;
   DropCounters& drops_;
   NodeStats stats_;
+  LineData line_data_;
   std::unique_ptr<PcpuStats[]> pcpu_stats_;
   std::vector<std::unique_ptr<PcpuLatency>> latency_;
   Directory directory_;

@@ -72,7 +72,7 @@ void place_segment_pages(NodeId n, const bip::shared_memory_object& segment, uin
 // A page of machine memory that cannot be allocated at its first touch (its filesystem filled up
 // after place_segment_pages() looked) is a SIGBUS there: said in one line, not a crash. The
 // reservations of this process's MachineMemory objects, for the handler.
-constexpr int kMaxReservations = 16;
+constexpr int kMaxReservations = 256;  // one per MachineMemory: the protocol tester makes one per node
 std::atomic<uintptr_t> reservation_begin[kMaxReservations], reservation_end[kMaxReservations];
 
 void on_sigbus(int sig, siginfo_t* info, void*) {
@@ -137,6 +137,7 @@ MachineMemory::MachineMemory(const MachineGeometry& g, std::string run_id)
                                          g.total_bytes(), std::strerror(errno)));
   base_ = static_cast<uint8_t*>(p);
   regions_.resize(g.nodes);
+  copies_.resize(g.nodes);
   watch_reservation(base_, g.total_bytes());
 }
 
@@ -146,7 +147,7 @@ MachineMemory::~MachineMemory() {
   // rest here. Unmapping the whole reservation after the regions could hit a mapping another
   // thread placed in a slice the region had just freed.
   for (NodeId n = 0; n < regions_.size(); ++n) {
-    if (mapped(n))
+    if (regions_[n].get_size() != 0)
       regions_[n] = bip::mapped_region();
     else
       ::munmap(base_ + n * geometry_.mem_per_node, geometry_.mem_per_node);
@@ -200,9 +201,19 @@ void MachineMemory::open(NodeId n) {
   }
 }
 
-void MachineMemory::open_all() {
-  for (NodeId n = 0; n < geometry_.nodes; ++n)
-    if (!mapped(n)) open(n);
+void MachineMemory::open_all(const HostMap& hosts, NodeId self) {
+  for (NodeId n = 0; n < geometry_.nodes; ++n) {
+    if (mapped(n)) continue;
+    if (hosts.same_host(n, self)) {
+      open(n);
+      continue;
+    }
+    // MAP_FIXED over the reserved slice, as a segment is; NORESERVE: only cached lines' pages are touched.
+    if (::mmap(base_ + n * geometry_.mem_per_node, geometry_.mem_per_node, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
+      throw std::runtime_error(fmt::format("cannot map a local copy of node {}'s memory: {}", n, std::strerror(errno)));
+    copies_[n] = true;
+  }
 }
 
 }  // namespace disco

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/host_map.h"
 #include "shm/machine_types.h"
 
 namespace disco {
@@ -48,14 +49,16 @@ class MachineMemory {
   // Maps node n's segment, created by another node process. Throws std::runtime_error if it
   // is missing or does not have the geometry's size (a different run's geometry).
 
-  void open_all();
-  // Opens every node not yet mapped.
+  void open_all(const HostMap& hosts = {}, NodeId self = 0);
+  // Opens every node not yet mapped that shares `self`'s host; gives each node on another host a
+  // local copy instead: private, zero-filled memory at its slice, where this node keeps the bytes
+  // of that node's lines it caches (the cluster data path; its pages come at their first touch).
 
   uint8_t* host(MachineAddr a) const { return base_ + a; }
   // The host byte behind machine address a; a must be inside a mapped node's slice.
 
   uint8_t* base() const { return base_; }
-  bool mapped(NodeId n) const { return n < regions_.size() && regions_[n].get_size() != 0; }
+  bool mapped(NodeId n) const { return n < regions_.size() && (regions_[n].get_size() != 0 || copies_[n]); }
   const MachineGeometry& geometry() const { return geometry_; }
   const std::string& run_id() const { return run_id_; }
 
@@ -67,6 +70,7 @@ class MachineMemory {
   std::string run_id_;
   uint8_t* base_ = nullptr;
   std::vector<boost::interprocess::mapped_region> regions_;  // by node; empty = not mapped
+  std::vector<bool> copies_;  // by node: its slice is this process's local copy
 };
 
 }  // namespace disco

@@ -270,6 +270,55 @@ TEST(Codec, LineBytesAndOversizePadsAreBadSize) {
   }
 }
 
+// The cluster data path: a line's bytes travel whole in a Grant, a PutM and a dirty FwdAck, and
+// come back as a view of the frame (aligned or not); anything else carrying bytes is BadSize.
+TEST(Codec, LineBytesTravelInGrantPutMAndDirtyFwdAck) {
+  WireLimits cluster = kLimits;
+  cluster.line_bytes = 128;
+  std::array<uint8_t, 128> line;
+  for (size_t i = 0; i < line.size(); ++i) line[i] = static_cast<uint8_t>(i * 7 + 1);
+  for (MsgKind k : {MsgKind::Grant, MsgKind::PutM, MsgKind::FwdAck}) {
+    Message m = sample(k, true);
+    m.data = line;
+    const auto bytes = encoded(m);
+    std::vector<uint8_t> shifted(bytes.size() + 1);
+    std::memcpy(shifted.data() + 1, bytes.data(), bytes.size());
+    for (std::span<const uint8_t> frame : {std::span<const uint8_t>(bytes), std::span<const uint8_t>(shifted).subspan(1)}) {
+      DropCounters drops;
+      const auto back = decode(frame, port_of(k, m.pcpu), cluster, drops);
+      ASSERT_TRUE(back.has_value()) << name(k);
+      ASSERT_EQ(back->data.size(), line.size()) << name(k);
+      EXPECT_TRUE(std::equal(line.begin(), line.end(), back->data.begin())) << name(k);
+      EXPECT_GE(back->data.data(), frame.data()) << name(k) << ": the data views the frame";
+      EXPECT_LE(back->data.data() + back->data.size(), frame.data() + frame.size()) << name(k);
+    }
+  }
+  const auto dropped = [&](const Message& m, const std::string& what) {
+    DropCounters drops;
+    EXPECT_FALSE(decode(encoded(m), port_of(m.kind, m.pcpu), cluster, drops).has_value()) << what;
+    EXPECT_EQ(drops.count(DropReason::BadSize), 1u) << what;
+  };
+  Message half = sample(MsgKind::Grant, true);
+  half.data = std::span(line).first(64);
+  dropped(half, "Grant with half a line");
+  Message clean = sample(MsgKind::FwdAck, true);
+  clean.dirty = false;
+  clean.data = line;
+  dropped(clean, "clean FwdAck with a line");
+  Message inv_ack = sample(MsgKind::InvAck, true);
+  inv_ack.data = line;
+  dropped(inv_ack, "InvAck with a line");
+  // Our encoder writes no bytes into a PutS or PutE; a hostile one can.
+  for (bool exclusive : {false, true}) {
+    capnp::MallocMessageBuilder b;
+    auto root = b.initRoot<wire::Message>();
+    (exclusive ? root.initPutE() : root.initPutS()).setData(capnp::Data::Reader(line.data(), line.size()));
+    DropCounters drops;
+    EXPECT_FALSE(decode(flat(b), kRequestPort, cluster, drops).has_value());
+    EXPECT_EQ(drops.count(DropReason::BadSize), 1u) << (exclusive ? "PutE" : "PutS") << " with a line";
+  }
+}
+
 TEST(Codec, EmptyDataFieldsAreAccepted) {
   capnp::MallocMessageBuilder b;
   b.initRoot<wire::Message>().initGrant().initData(0);  // a non-null pointer to nothing
