@@ -78,6 +78,10 @@ std::optional<Violation> check(const ControlMsg& m) {
     case K::PeerDown:
       if (auto v = check_node(m.node, "down")) return v;
       return check_text(m.reason, kMaxReasonChars, "reason");
+    case K::Collect: return std::nullopt;
+    case K::Counters:
+      if (auto v = check_node(m.node, "sender")) return v;
+      return check_count(m.values.size(), kMaxCounterValues, "counters");
   }
   return Violation{DropReason::UnknownKind, fmt::format("control kind {}", static_cast<unsigned>(m.kind))};
 }
@@ -160,6 +164,18 @@ std::optional<Violation> take(wire::Control::Reader r, ControlMsg& m) {
       m.reason = text(d.getReason());
       return std::nullopt;
     }
+    case wire::Control::COLLECT:
+      m.kind = K::Collect;
+      return std::nullopt;
+    case wire::Control::COUNTERS: {
+      m.kind = K::Counters;
+      auto c = r.getCounters();
+      m.node = c.getNode();
+      auto values = c.getValues();
+      if (auto v = check_count(values.size(), kMaxCounterValues, "counters")) return v;
+      for (uint64_t v : values) m.values.push_back(v);
+      return std::nullopt;
+    }
   }
   return Violation{DropReason::UnknownKind, fmt::format("control discriminant {}", static_cast<unsigned>(r.which()))};
 }
@@ -202,6 +218,14 @@ std::vector<uint8_t> encode_control(const ControlMsg& msg) {
       auto d = root.initPeerDown();
       d.setNode(msg.node);
       d.setReason(text(msg.reason));
+      break;
+    }
+    case K::Collect: root.setCollect(); break;
+    case K::Counters: {
+      auto c = root.initCounters();
+      c.setNode(msg.node);
+      auto values = c.initValues(static_cast<unsigned>(msg.values.size()));
+      for (unsigned i = 0; i < values.size(); ++i) values.set(i, msg.values[i]);
       break;
     }
   }

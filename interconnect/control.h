@@ -5,7 +5,9 @@
 // Call sequence: a node sends Hello with its bound endpoints; once every node has, the launcher
 // sends PeerTable to all; each node connects and answers Ready; the launcher sends Start. Nodes
 // then send Heartbeat periodically; the launcher sends PeerDown when one goes silent or exits, and
-// Stop at the end, to which each node answers Stats.
+// Stop at the end, to which each node answers Stats. A counter run has the launcher send Collect
+// once every node has reported: each node reads its home's counters through the protocol (the
+// current values may sit in another host's cache) and answers Counters.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +26,7 @@ inline constexpr size_t kMaxPortsPerNode = 3 + kMaxPcpusPerNode;  // engine port
 inline constexpr size_t kMaxEndpointChars = 256;                  // a host name or endpoint string
 inline constexpr size_t kMaxStatsJsonBytes = size_t{4} << 20;
 inline constexpr size_t kMaxReasonChars = 1024;
+inline constexpr size_t kMaxCounterValues = 64;  // Counters: at least node/workloads.h's kCountersPerNode
 
 struct NodeEndpoints {
   NodeId node = 0;
@@ -33,7 +36,7 @@ struct NodeEndpoints {
 };
 
 struct ControlMsg {
-  enum class Kind : uint8_t { Hello, PeerTable, Ready, Start, Heartbeat, Stats, Stop, PeerDown };
+  enum class Kind : uint8_t { Hello, PeerTable, Ready, Start, Heartbeat, Stats, Stop, PeerDown, Collect, Counters };
   Kind kind = Kind::Start;
   NodeId node = 0;                     // Ready, Heartbeat, Stats, PeerDown
   NodeEndpoints endpoints{};           // Hello
@@ -44,6 +47,7 @@ struct ControlMsg {
   uint64_t guest_instructions = 0;               // Heartbeat
   std::string json{};                  // Stats
   std::string reason{};                // Stop, PeerDown
+  std::vector<uint64_t> values{};      // Counters: the counter workload's counters of the sender's home
 };
 
 std::vector<uint8_t> encode_control(const ControlMsg& msg);

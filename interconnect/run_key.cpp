@@ -73,11 +73,21 @@ RunKey RunKey::read(const std::string& path) {
   std::getline(in, magic);
   in >> pub_word >> key.public_z85 >> sec_word >> key.secret_z85;
   if (magic != kMagic || pub_word != "public" || sec_word != "secret") throw fail("not a disco run key file");
-  if (!is_z85_key(key.public_z85) || !is_z85_key(key.secret_z85)) throw fail("a key is not 40 characters of Z85");
-  std::array<char, kZ85KeyChars + 1> derived{};
-  if (zmq_curve_public(derived.data(), key.secret_z85.c_str()) != 0 || key.public_z85 != derived.data())
-    throw fail("its public key does not belong to its secret key");
+  if (!is_z85_key(key.public_z85)) throw fail("a key is not 40 characters of Z85");
+  try {
+    if (from_secret(key.secret_z85).public_z85 != key.public_z85) throw fail("its public key does not belong to its secret key");
+  } catch (const std::invalid_argument& e) {
+    throw fail(e.what());
+  }
   return key;
+}
+
+RunKey RunKey::from_secret(const std::string& secret_z85) {
+  if (!is_z85_key(secret_z85)) throw std::invalid_argument("a key is not 40 characters of Z85");
+  std::array<char, kZ85KeyChars + 1> derived{};
+  if (zmq_curve_public(derived.data(), secret_z85.c_str()) != 0)
+    throw std::invalid_argument("no public key derives from the secret key");
+  return {derived.data(), secret_z85};
 }
 
 }  // namespace disco

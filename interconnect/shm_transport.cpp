@@ -158,6 +158,11 @@ void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoint
   for (NodeId n = 0; n < nodes_; ++n) {
     const std::string name = inbox_segment_name(run_id_, n);
     const std::vector<std::string>& given = endpoints_by_node[n];
+    if (given.empty() && n != self_) {  // on another host: no ring reaches it
+      out_.resize(out_.size() + ports_);
+      out_bells_.resize(out_bells_.size() + ports_, nullptr);
+      continue;
+    }
     if (given.size() != ports_)
       throw std::runtime_error(fmt::format("shm transport: node {} has {} ports in the peer table, not {}", n, given.size(), ports_));
     const std::vector<std::string> expected = endpoints(run_id_, n, ports_);
@@ -186,7 +191,7 @@ void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoint
     }
     for (PortIndex p = 0; p < ports_; ++p) {
       try {
-        out_.emplace_back(inbox->ring(nodes_, ports_, p, self_), kRingBytes);
+        out_.emplace_back(std::in_place, inbox->ring(nodes_, ports_, p, self_), kRingBytes);
       } catch (const std::invalid_argument& e) {
         throw std::runtime_error(fmt::format("shm transport: node {}'s inbox: {}", n, e.what()));
       }
@@ -199,7 +204,8 @@ void ShmTransport::connect(const std::vector<std::vector<std::string>>& endpoint
 bool ShmTransport::send(NodeId dst, PortIndex port, std::span<const uint8_t> bytes) {
   if (!connected_ || dst >= nodes_ || port >= ports_) return false;
   const size_t index = size_t{dst} * ports_ + port;
-  MessageRing& ring = out_[index];
+  if (!out_[index]) return false;
+  MessageRing& ring = *out_[index];
   MessageRing::Push pushed = ring.push(bytes);
   if (pushed == MessageRing::Push::Full) {
     full_waits_.fetch_add(1, std::memory_order_relaxed);

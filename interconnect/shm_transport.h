@@ -18,6 +18,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,7 +59,8 @@ class ShmTransport final : public Transport {
   // std::runtime_error (one line) if the segment cannot be made.
 
   void connect(const std::vector<std::vector<std::string>>& endpoints_by_node);
-  // Maps the inbox of every node named in the table. Throws std::runtime_error (one line) for an
+  // Maps the inbox of every node named in the table; a node given no endpoints is on another host
+  // (send to it returns false). Throws std::runtime_error (one line) for an
   // endpoint that is not one of ours, a missing segment, or one whose shape differs from this
   // run's; std::logic_error if called twice. Without bind() first, the transport only sends, as
   // node `self` (through the rings node `self` writes): a tool that injects frames into a running
@@ -102,7 +104,7 @@ class ShmTransport final : public Transport {
   std::unique_ptr<Inbox> own_;
   std::vector<std::unique_ptr<Inbox>> peers_;             // [node], filled by connect() (self: null)
   std::vector<std::vector<MessageRing>> in_;              // [port][sender]: this node's rings
-  std::vector<MessageRing> out_;                          // [node * ports_ + port]: our ring in its inbox
+  std::vector<std::optional<MessageRing>> out_;           // [node * ports_ + port]: our ring in its inbox
   std::vector<Bell*> out_bells_;                          // [node * ports_ + port]
   std::vector<uint32_t> next_sender_;                     // [port]: round-robin start
   std::vector<std::vector<int64_t>> stalled_since_;       // [port][sender]: steady ns, 0 = not stalled

@@ -193,5 +193,10 @@ struct Control {
       node @10 :UInt16;
       reason @11 :Text;
     }
+    collect @16 :Void;                 # launcher -> nodes: read your home's counters (all pcpus are done)
+    counters :group {                  # node -> launcher: its home's counters, read coherently
+      node @17 :UInt16;
+      values @18 :List(UInt64);
+    }
   }
 }

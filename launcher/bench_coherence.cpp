@@ -22,6 +22,7 @@
 
 #include "interconnect/drop_counters.h"
 #include "interconnect/silent_transport.h"
+#include "launcher/cluster_launch.h"
 #include "launcher/disco_subrun.h"
 #include "launcher/machine_run.h"
 #include "launcher/numeric_flag.h"
@@ -309,11 +310,14 @@ class Bench {
   }
 
   // One sub-run; its summary, or nullopt (with a failure recorded) when it did not succeed.
+  // hostfile: a cluster run, node i on host i mod hosts (so that a 2-hop miss crosses hosts).
   std::optional<json> run(const std::string& name, std::string_view what, uint32_t nodes, std::optional<uint32_t> pcpus,
-                          WorkloadKind kind, uint32_t lines, uint64_t ops, std::optional<TransportKind> transport = {}) {
+                          WorkloadKind kind, uint32_t lines, uint64_t ops, std::optional<TransportKind> transport = {},
+                          const std::string& hostfile = {}) {
     if (g_interrupted.load()) return std::nullopt;
     MachineConfig c = o_.machine.config;
     if (transport) c.transport = *transport;
+    c.cluster = !hostfile.empty();
     c.shape.geometry.nodes = nodes;
     if (pcpus) c.shape.pcpus = *pcpus;
     c.workload.kind = kind;
@@ -323,7 +327,8 @@ class Bench {
     const uint64_t need = kWorkloadAreaOffset + workload_bytes_per_node(c.workload, g, c.shape.pcpus);
     if (need > g.mem_per_node) g.mem_per_node = (need + kMiB - 1) / kMiB * kMiB;
     progress("[{}/{}] {}: {} nodes x {} pcpus, {}, {} lines, {} ops per pcpu, {}", next_step(), steps_, what, nodes,
-             c.shape.pcpus, name_of(kind), lines, ops, disco::name(c.transport));
+             c.shape.pcpus, name_of(kind), lines, ops,
+             c.cluster ? "tcp between the hosts of " + hostfile : std::string(disco::name(c.transport)));
     if (auto e = c.check(); !e.empty()) {
       fail(name, "configuration: " + e);
       return std::nullopt;
@@ -333,7 +338,7 @@ class Bench {
     runs_[name] = dir;
     RunOutcome outcome;
     try {
-      outcome = run_machine({c, dir, exe_, false}, g_interrupted);
+      outcome = run_machine({c, dir, exe_, false, {}, 0, hostfile, true}, g_interrupted);
     } catch (const std::exception& e) {
       fail(name, e.what());
       return std::nullopt;
@@ -432,14 +437,19 @@ void print_table(const json& j, const BenchOptions& o, const std::optional<Figur
                "remote 2-hop - transport round trip (us)", num(j["remote_2hop_minus_transport_us"].get<double>()));
   fmt::print("remote misses by transport (median / p99, us; round trip: a ping to the other node's engine)\n");
   fmt::print("  {:<10} {:>20} {:>20} {:>20}\n", "transport", "2-hop", "3-hop", "round trip");
+  // "median / p99" of one figure of a transport's row.
+  auto cell = [](const json& r, const char* key) {
+    const json& f = r.value(key, json());
+    return f.is_null() ? std::string("-") : num(f["median"].get<double>()) + " / " + num(f["p99"].get<double>());
+  };
   for (TransportKind tk : kTransports) {
     const json& r = j["transports"].value(std::string(name(tk)), json::object());
-    auto cell = [&](const char* key) {
-      const json& f = r.value(key, json());
-      return f.is_null() ? std::string("-") : num(f["median"].get<double>()) + " / " + num(f["p99"].get<double>());
-    };
-    fmt::print("  {:<10} {:>20} {:>20} {:>20}\n", name(tk), cell("remote_2hop_us"), cell("remote_3hop_us"), cell("rtt_us"));
+    fmt::print("  {:<10} {:>20} {:>20} {:>20}\n", name(tk), cell(r, "remote_2hop_us"), cell(r, "remote_3hop_us"),
+               cell(r, "rtt_us"));
   }
+  if (const json& r = j["cluster"]; r.is_object())
+    fmt::print("  {:<10} {:>20} {:>20} {:>20}   (tcp between the hosts of {})\n", "cluster", cell(r, "remote_2hop_us"),
+               cell(r, "remote_3hop_us"), cell(r, "rtt_us"), r["hostfile"].get<std::string>());
   fmt::print("  {:<40} {:>10}   target <= {}: {}\n", "shm 2-hop / shm round trip (spinning)", ratio_cell("ratio_shm_2hop_to_shm_rtt"),
              t["shm_2hop_over_shm_rtt"].get<double>(), verdict(t["met_shm_2hop"].get<bool>()));
   fmt::print("  {:<40} {:>10}   target >= {}: {}\n", "ipc 2-hop / shm 2-hop", ratio_cell("ratio_ipc_2hop_to_shm_2hop"),
@@ -520,6 +530,15 @@ std::optional<std::string> resolve_bench(BenchOptions& o) {
   const auto counts = parse_counts(o.node_counts);
   if (!counts) return fmt::format("--node-counts '{}' is not a list of node counts 1..{} like 1,2,4,8", o.node_counts, kMaxNodes);
   o.node_count_list = *counts;
+  // Only the cluster row spans the hosts; every other sub-run stays on this one.
+  o.cluster_hostfile = std::exchange(o.machine.hostfile, {});
+  if (!o.cluster_hostfile.empty()) {
+    try {
+      hostfile_hosts(o.cluster_hostfile);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+  }
   return resolve(o.machine);
 }
 
@@ -534,7 +553,7 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
   const auto& g = base.shape.geometry;
   const std::string dir = make_results_dir(o.machine.results_root, "bench-coherence");
   const int steps = 2 + 3 + static_cast<int>(std::size(kFanouts)) + static_cast<int>(o.node_count_list.size()) +
-                    2 * (static_cast<int>(std::size(kTransports)) - 1) + 2;
+                    2 * (static_cast<int>(std::size(kTransports)) - 1) + 2 + (o.cluster_hostfile.empty() ? 0 : 2);
   Bench bench(o, disco_exe, dir, steps);
   std::map<std::string, std::string> notes;
   if (o.nodes_flag_given) bench.progress("note: --nodes is ignored, every sub-run sets its own node count");
@@ -579,11 +598,13 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
                                o.samples);
   // 8. the same remote misses over every other transport, side by side
   json transports = json::object();
+  auto row_of = [](const std::optional<json>& two, const std::optional<json>& three_hop) {
+    return json{{"remote_2hop_us", to_json(latency_us(two ? &*two : nullptr, "remote_2hop"))},
+                {"remote_3hop_us", to_json(latency_us(three_hop ? &*three_hop : nullptr, "remote_3hop"))},
+                {"rtt_us", to_json(latency_us(two ? &*two : nullptr, "transport_rtt"))}};
+  };
   auto transport_row = [&](TransportKind t, const std::optional<json>& two, const std::optional<json>& three_hop) {
-    transports[std::string(name(t))] = {
-        {"remote_2hop_us", to_json(latency_us(two ? &*two : nullptr, "remote_2hop"))},
-        {"remote_3hop_us", to_json(latency_us(three_hop ? &*three_hop : nullptr, "remote_3hop"))},
-        {"rtt_us", to_json(latency_us(two ? &*two : nullptr, "transport_rtt"))}};
+    transports[std::string(name(t))] = row_of(two, three_hop);
   };
   transport_row(base.transport, remote, three);
   for (TransportKind t : kTransports) {
@@ -593,6 +614,17 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
     const auto three_hop = bench.run(fmt::format("remote-3hop-{}", name(t)), "remote 3-hop", 3, std::nullopt,
                                      WorkloadKind::Migratory, kMigratoryLines, o.samples, t);
     transport_row(t, two, three_hop);
+  }
+  // 8b. with --hostfile: the same misses between nodes on different hosts (TCP), beside tcp on one
+  json cluster = nullptr;
+  if (!o.cluster_hostfile.empty()) {
+    const auto two = bench.run("remote-2hop-cluster", "remote 2-hop between hosts", 2, 1u, WorkloadKind::Latency,
+                               stream_lines, 2 * o.samples, TransportKind::Shm, o.cluster_hostfile);
+    const auto three_hop = bench.run("remote-3hop-cluster", "remote 3-hop over hosts", 3, std::nullopt,
+                                     WorkloadKind::Migratory, kMigratoryLines, o.samples, TransportKind::Shm,
+                                     o.cluster_hostfile);
+    cluster = row_of(two, three_hop);
+    cluster["hostfile"] = o.cluster_hostfile;
   }
   // 5. write misses by invalidation fan-out
   json upgrade = json::object();
@@ -710,6 +742,7 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
        r2_us && rtt_us ? json(r2_us->mean - rtt_us->mean) : json(nullptr)},
       {"upgrade_invalidate_us", upgrade},
       {"transports", transports},
+      {"cluster", cluster},
       {"boot_interleave_vs_local", boot_ratio},
       {"boots", boots},
       {"ratio_shm_2hop_to_shm_rtt", to_json(shm_2hop_over_spin)},

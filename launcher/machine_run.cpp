@@ -18,7 +18,8 @@
 
 #include "interconnect/connection_guard.h"
 #include "interconnect/control.h"
-#include "shm/machine_memory.h"
+#include "launcher/cluster_launch.h"
+#include "node/workloads.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -42,7 +43,9 @@ class NodeProcesses {
  public:
   ~NodeProcesses() { kill_all(SIGKILL); reap_all(0); }
 
-  pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path) {
+  // `env`: NAME=value strings added to the child's environment (a secret never goes in argv).
+  pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path,
+              const std::vector<std::string>& env = {}) {
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -56,6 +59,7 @@ class NodeProcesses {
         dup2(fd, STDERR_FILENO);
         close(fd);
       }
+      for (const std::string& e : env) ::putenv(const_cast<char*>(e.c_str()));
       execv(args[0], args.data());
       _exit(127);
     }
@@ -174,9 +178,14 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   const std::string config_path = req.results_dir + "/effective-config.json";
   std::ofstream(config_path) << to_json(cfg).dump(2) << "\n";
   // With tcp the control socket takes a free port and the nodes are told which; with shm the
-  // control plane stays on ZeroMQ over ipc (it carries no coherence traffic).
-  const std::string control_bind = cfg.transport != TransportKind::Tcp ? fmt::format("ipc://{}/control", socket_dir)
-                                                                       : fmt::format("tcp://{}:*", cfg.tcp_host);
+  // control plane stays on ZeroMQ over ipc (it carries no coherence traffic). A cluster's nodes
+  // reach it over TCP at the address the other hosts route to.
+  const bool cluster = cfg.cluster;
+  const bool over_tcp = cluster || cfg.transport == TransportKind::Tcp;
+  const std::string control_bind =
+      cluster ? fmt::format("tcp://{}:*", control_address(hostfile_hosts(req.hostfile)))
+      : over_tcp ? fmt::format("tcp://{}:*", cfg.tcp_host)
+                 : fmt::format("ipc://{}/control", socket_dir);
 
   struct Cleanup {  // segments and sockets never outlive the run, whatever path it leaves by
     const MachineConfig& cfg;
@@ -193,34 +202,55 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   // launcher's and the nodes', speaks CURVE with a key made for this run, which the nodes read
   // from an owner-only file in the run's owner-only folder.
   std::unique_ptr<ConnectionGuard> guard;
-  std::vector<std::string> key_flag;
-  if (cfg.transport == TransportKind::Tcp) {
+  std::vector<std::string> key_flag, key_env;
+  if (over_tcp) {
     const RunKey key = RunKey::generate();
-    const std::string key_path = socket_dir + "/run.key";
-    key.write(key_path);
     guard = std::make_unique<ConnectionGuard>(ctx, key);
-    key_flag = {"--key-file", key_path};
+    if (cluster) {
+      key_env = {fmt::format("{}={}", kRunKeyEnv, key.secret_z85)};  // mpirun -x takes it to every host
+    } else {
+      const std::string key_path = socket_dir + "/run.key";
+      key.write(key_path);
+      key_flag = {"--key-file", key_path};
+    }
   }
   ControlPlane control(ctx, control_bind, guard.get());
   const std::string control_ep = control.endpoint();
+  // A cluster run's one child is mpirun (process 0), which starts and watches every node; the
+  // launcher knows a node by its hello (its pid is on another host) and its heartbeats.
   NodeProcesses procs;
-  for (NodeId i = 0; i < n; ++i) {
-    std::vector<std::string> argv{req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i),
-                                  "--control", control_ep, "--socket-dir", socket_dir};
-    argv.insert(argv.end(), key_flag.begin(), key_flag.end());
-    procs.spawn(argv, fmt::format("{}/node{}.log", req.results_dir, i));
+  if (cluster) {
+    procs.spawn(mpirun_argv(find_mpirun(), req.hostfile, n, req.round_robin_hosts,
+                            {req.disco_exe, "node", "--config", config_path, "--node", "rank", "--control", control_ep,
+                             "--socket-dir", socket_dir, "--log-dir", req.results_dir}),
+                req.results_dir + "/mpirun.log", key_env);
+  } else {
+    for (NodeId i = 0; i < n; ++i) {
+      std::vector<std::string> argv{req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i),
+                                    "--control", control_ep, "--socket-dir", socket_dir};
+      argv.insert(argv.end(), key_flag.begin(), key_flag.end());
+      procs.spawn(argv, fmt::format("{}/node{}.log", req.results_dir, i));
+    }
   }
+  auto running = [&](NodeId i) { return !procs.exited(cluster ? 0 : i); };
 
-  enum class Phase { Hello, Ready, Running, Stopping };
+  enum class Phase { Hello, Ready, Running, Collecting, Stopping };
   Phase phase = Phase::Hello;
   std::vector<ControlMsg> hellos(n);
-  std::vector<bool> said_hello(n, false), ready(n, false), reported(n, false);
+  std::vector<bool> said_hello(n, false), ready(n, false), reported(n, false), collected(n, false);
   std::vector<uint64_t> accesses(n, 0), accesses_shown(n, 0), virtual_ns(n, 0);
   std::vector<ControlMsg> guests(n);  // each node's last heartbeat: its VMs' progress
   uint64_t guest_instructions_shown = 0;
   std::vector<Clock::time_point> last_beat(n, Clock::now());
   out.nodes.assign(n, nlohmann::json());
-  uint32_t hellos_seen = 0, ready_seen = 0, reports_seen = 0;
+  uint32_t hellos_seen = 0, ready_seen = 0, reports_seen = 0, collected_seen = 0;
+  std::vector<std::vector<uint64_t>> counters(n);
+  // Where node i runs, for messages: its pid (and host, on a cluster) from its hello.
+  auto where = [&](NodeId i) {
+    if (!cluster) return fmt::format("pid {}", procs.pid(i));
+    if (!said_hello[i]) return std::string("not yet heard from");
+    return fmt::format("pid {} on host {}", hellos[i].endpoints.pid, hellos[i].endpoints.host);
+  };
   const auto t_spawn = Clock::now();
   auto t_start = Clock::now();
   auto next_progress = t_start + std::chrono::seconds(1);
@@ -246,6 +276,18 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
       break;
     }
     if (const int dead = procs.poll_exit(); dead >= 0) {
+      if (cluster) {
+        // mpirun ends the job when a node or a host is lost: name the node heard from least recently.
+        NodeId quiet = 0;
+        for (NodeId i = 1; i < n; ++i)
+          if (last_beat[i] < last_beat[quiet]) quiet = i;
+        failure = fmt::format("mpirun {} before the run ended (a node or its host was lost; the last heard from was "
+                              "node {}, {}, {:.1f} s ago); its output: {}/mpirun.log",
+                              describe_status(procs.status(0)), quiet, where(quiet),
+                              std::chrono::duration<double>(Clock::now() - last_beat[quiet]).count(), req.results_dir);
+        stop_all(failure);
+        break;
+      }
       failure = fmt::format("node {} (pid {}) {} before the run ended; its log: {}/node{}.log", dead, procs.pid(dead),
                             describe_status(procs.status(dead)), req.results_dir, dead);
       for (NodeId i = 0; i < n; ++i)
@@ -259,12 +301,13 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
       // the others. It is killed at once: a stopped process would never answer the Stop.
       const auto now = Clock::now();
       for (NodeId i = 0; i < n && failure.empty(); ++i)
-        if (!procs.exited(i) && now - last_beat[i] > std::chrono::seconds(cfg.node_timeout_s)) {
-          failure = fmt::format("node {} (pid {}) sent no heartbeat for {} s: stopped or hung (--node-timeout); its log: {}/node{}.log",
-                                i, procs.pid(i), cfg.node_timeout_s, req.results_dir, i);
-          ::kill(procs.pid(i), SIGKILL);
+        if (running(i) && now - last_beat[i] > std::chrono::seconds(cfg.node_timeout_s)) {
+          failure = fmt::format("node {} ({}) sent no heartbeat for {} s: stopped or hung (--node-timeout); its log: {}/node{}.log",
+                                i, where(i), cfg.node_timeout_s, req.results_dir, i);
+          // On a cluster the node is another host's process: mpirun ends it with the job.
+          ::kill(procs.pid(cluster ? 0 : i), cluster ? SIGTERM : SIGKILL);
           for (NodeId k = 0; k < n; ++k)
-            if (k != i && !procs.exited(k))
+            if (k != i && running(k))
               control.send(k, {.kind = ControlMsg::Kind::PeerDown, .node = i, .reason = failure});
         }
       if (!failure.empty()) {
@@ -287,7 +330,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
           std::string line, last = "(its log is empty)";
           while (std::getline(log, line))
             if (!line.empty()) last = line;
-          failure += fmt::format("; node {} (pid {}) said no hello, its log: {}", i, procs.pid(i), last);
+          failure += fmt::format("; node {} ({}) said no hello, its log: {}", i, where(i), last);
           break;
         }
       stop_all(failure);
@@ -375,18 +418,31 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
         }
         if (++reports_seen == n) {
           out.host_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
-          if (cfg.workload.kind == WorkloadKind::Counter) {
-            // Every pcpu is done, so home memory holds the final values.
-            MachineMemory mem(cfg.shape.geometry, cfg.run_id);
-            mem.open_all();
-            for (NodeId h = 0; h < n; ++h)
-              for (uint32_t c = 0; c < kCountersPerNode; ++c)
-                out.counter_finals.push_back(*reinterpret_cast<const uint64_t*>(mem.host(counter_addr(cfg.shape.geometry, h, c))));
+          if (cfg.workload.kind != WorkloadKind::Counter) {
+            stop_all("done");
+            break;
           }
-          stop_all("done");
+          // Every pcpu is done; each home reads its counters through the protocol, as the final
+          // values may sit dirty in a cache (on another host, nowhere else).
+          for (NodeId i = 0; i < n; ++i) control.send(i, {.kind = ControlMsg::Kind::Collect});
+          phase = Phase::Collecting;
         }
         break;
       }
+      case ControlMsg::Kind::Counters:
+        if (phase != Phase::Collecting || collected[from]) break;
+        if (m->values.size() != kCountersPerNode) {
+          failure = fmt::format("node {} could not read its home's counters", from);
+          stop_all(failure);
+          break;
+        }
+        collected[from] = true;
+        counters[from] = m->values;
+        if (++collected_seen == n) {
+          for (const auto& home : counters) out.counter_finals.insert(out.counter_finals.end(), home.begin(), home.end());
+          stop_all("done");
+        }
+        break;
       default:
         break;
     }
@@ -399,8 +455,10 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   std::vector<bool> final_report(n, false);
   auto all_in = [&] {
     if (!procs.reap_all(0)) return false;
-    for (NodeId i = 0; i < n; ++i)
-      if (!final_report[i] && WIFEXITED(procs.status(i)) && WEXITSTATUS(procs.status(i)) == 0) return false;
+    for (NodeId i = 0; i < n; ++i) {
+      const int st = procs.status(cluster ? 0 : i);
+      if (!final_report[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0) return false;
+    }
     return true;
   };
   while (Clock::now() < grace && !all_in()) {
@@ -409,11 +467,15 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     if (take_report(m->node, m->json)) final_report[m->node] = true;
   }
   if (!procs.reap_all(0)) {
-    procs.kill_all(SIGKILL);
+    // mpirun, told by SIGTERM, ends its job on every host; SIGKILL would leave that to its daemons.
+    if (cluster) procs.kill_all(SIGTERM);
+    if (!cluster || !procs.reap_all(kStopGraceMs)) procs.kill_all(SIGKILL);
     procs.reap_all(1000);
     if (failure.empty()) failure = "a node did not stop within 5 s and was killed";
   }
-  for (NodeId i = 0; i < n && failure.empty(); ++i)
+  if (cluster && failure.empty() && (!WIFEXITED(procs.status(0)) || WEXITSTATUS(procs.status(0)) != 0))
+    failure = fmt::format("mpirun {}; its output: {}/mpirun.log", describe_status(procs.status(0)), req.results_dir);
+  for (NodeId i = 0; i < n && failure.empty() && !cluster; ++i)
     if (!WIFEXITED(procs.status(i)) || WEXITSTATUS(procs.status(i)) != 0)
       failure = fmt::format("node {} {}; its log: {}/node{}.log", i, describe_status(procs.status(i)), req.results_dir, i);
   if (!failure.empty()) {

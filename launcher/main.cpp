@@ -81,7 +81,10 @@ int main(int argc, char** argv) {
   CLI::App* node_cmd = app.add_subcommand("node", "one node process (started by the launcher)");
   node_cmd->group("");  // hidden
   node_cmd->add_option("--config", node_config)->required();
-  node_cmd->add_option("--node", node.self)->required();
+  std::string node_id;
+  node_cmd->add_option("--node", node_id, "the node's number, or 'rank': its rank under mpirun or srun")->required();
+  std::string node_log_dir;
+  node_cmd->add_option("--log-dir", node_log_dir, "write this node's log, node<N>.log, here (a cluster run's nodes are not the launcher's children)");
   node_cmd->add_option("--control", node.control_endpoint)->required();
   node_cmd->add_option("--socket-dir", node.socket_dir)->required();
   node_cmd->add_option("--key-file", node.key_file);
@@ -138,6 +141,8 @@ int main(int argc, char** argv) {
       return bench_overhead(overhead, self_exe(argv[0]));
     }
     if (*node_cmd) {
+      node.self = node_id_from(node_id);
+      if (!node_log_dir.empty()) log_to(fmt::format("{}/node{}.log", node_log_dir, node.self));
       std::ifstream in(node_config);
       node.config = machine_config_from_json(nlohmann::json::parse(in));
       if (node.config.guest.is_null()) return run_node_process(node);

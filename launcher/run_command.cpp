@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "launcher/cluster_launch.h"
 #include "launcher/machine_run.h"
 #include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
@@ -36,6 +37,9 @@ void add_machine_flags(CLI::App& cmd, RunOptions& o) {
   add_number(cmd, "--cache-ways", s.cache.ways, "each node's cache associativity");
   cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
   cmd.add_option("--transport", o.transport, "shm (rings in shared memory), ipc or tcp (ZeroMQ; tcp on loopback)")->capture_default_str();
+  cmd.add_option("--hostfile", o.hostfile,
+                 "run the nodes on several hosts: Open MPI's mpirun starts them from this hostfile (shm within a host, "
+                 "TCP between hosts, the same paths on every host)");
   add_number(cmd, "--node-timeout", o.config.node_timeout_s,
              "seconds a running node may send no heartbeat before the run fails naming it (stopped or hung)");
   add_number(cmd, "--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu");
@@ -63,6 +67,16 @@ std::optional<std::string> resolve(RunOptions& o) {
   const auto transport = parse_transport(o.transport);
   if (!transport) return fmt::format("--transport '{}' is not {}", o.transport, kTransportNames);
   c.transport = *transport;
+  if (!o.hostfile.empty()) {
+    if (c.transport != TransportKind::Shm)
+      return "--hostfile: a cluster run moves messages through shm within a host and TCP between hosts (leave --transport out)";
+    try {
+      hostfile_hosts(o.hostfile);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    c.cluster = true;
+  }
   if (auto e = c.check(); !e.empty()) return e;
   return std::nullopt;
 }
@@ -141,9 +155,9 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   }
 
   const auto& g = c.shape.geometry;
-  fmt::print("disco: {} nodes x {} pcpus, {} MiB per node, {} B lines, {} KiB {}-way cache per node, {} transport\n",
+  fmt::print("disco: {} nodes x {} pcpus, {} MiB per node, {} B lines, {} KiB {}-way cache per node, {}\n",
              g.nodes, c.shape.pcpus, g.mem_per_node >> 20, g.line_bytes, c.shape.cache.size_bytes >> 10,
-             c.shape.cache.ways, o.transport);
+             c.shape.cache.ways, c.cluster ? std::string("shm within a host, tcp between hosts") : o.transport + " transport");
   if (guest) {
     const VmConfig& vm = guests.monitor.vms[0];
     if (vm.mode == VmMode::Bare)
@@ -157,9 +171,13 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
     fmt::print("workload {}: {} ops per pcpu, {} lines, seed {}\n", name(c.workload.kind), c.workload.ops,
                c.workload.lines, c.workload.seed);
   }
-  const PinPlan plan = plan_pinning(c.pin, g.nodes);
-  for (size_t i = 0; i < plan.node_places.size(); ++i)
-    fmt::print("  node {:>2} -> {}\n", i, plan.node_places[i]);
+  if (c.cluster) {
+    fmt::print("  nodes started by mpirun on the hosts of {} (shm within a host, TCP between hosts)\n", o.hostfile);
+  } else {
+    const PinPlan plan = plan_pinning(c.pin, g.nodes);
+    for (size_t i = 0; i < plan.node_places.size(); ++i)
+      fmt::print("  node {:>2} -> {}\n", i, plan.node_places[i]);
+  }
   std::fflush(stdout);
 
   struct sigaction sa {};
@@ -199,7 +217,8 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
     };
   }
   // Progress lines, unless a console has the terminal.
-  const RunOutcome run = run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick, o.timeout_s}, g_interrupted);
+  const RunOutcome run =
+      run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick, o.timeout_s, o.hostfile}, g_interrupted);
   if (follow_console) follow_console();
   terminal.reset();  // the terminal is the user's again before the summary prints
   const nlohmann::json summary = summarize(c, run, dir);

@@ -16,6 +16,7 @@ struct RunOptions {
   std::string workload = "random";
   std::string pin = "core";
   std::string transport = "shm";
+  std::string hostfile;  // --hostfile: a cluster run, its nodes started by mpirun on these hosts
   std::string json_path;
   std::string results_root = "results";
   std::string name;

@@ -72,6 +72,7 @@ nlohmann::json summarize(const MachineConfig& cfg, const RunOutcome& run, const 
         {"evictions", node_sum["evictions"]},
         {"stalls", node_sum["stalls"]},
         {"protocol_errors", node_sum["protocol_errors"]},
+        {"lines_sent", node_sum["lines_sent"]},
         {"dropped_messages", dropped}}},
       {"security", {{"curve", run.curve}, {"refused_connections", refused}}},
       {"host_seconds", run.host_seconds},
@@ -186,6 +187,8 @@ void print_summary(const nlohmann::json& s) {
   fmt::print("  remote 3-hop      {:>12}  {:5.1f} %\n", r3, pct(r3));
   fmt::print("  invalidations     {:>12}\n", st["invalidations"].get<uint64_t>());
   fmt::print("  writebacks        {:>12}\n", st["writebacks"].get<uint64_t>());
+  if (const uint64_t lines = st.value("lines_sent", uint64_t{0}))
+    fmt::print("  lines sent        {:>12}  (messages with a line's bytes, between hosts)\n", lines);
   fmt::print("  dropped messages  {:>12}\n", st["dropped_messages"].get<uint64_t>());
   if (s["security"]["curve"].get<bool>())
     fmt::print("  refused peers     {:>12}  (connections without the run's CURVE key)\n",

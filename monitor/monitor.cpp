@@ -244,7 +244,7 @@ WorkloadResult Monitor::run_pcpu(const PcpuRun& run) {
     auto vm = std::make_unique<Vm>(c, std::move(*pmap), run.port, run.machine_base,
                                    c.mode == VmMode::Monitored ? &scheduler.machine_tlb() : nullptr,
                                    scheduler.next_owner());
-    if (error = vm->boot(); !error.empty()) {
+    if (error = vm->boot(run.config.cluster); !error.empty()) {
       failed(c, error);
       release(c, VmExit::BootFailed, lent);
       continue;

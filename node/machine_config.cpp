@@ -50,6 +50,7 @@ json to_json(const MachineConfig& c) {
       {"pin", name(c.pin)},
       {"transport", name(c.transport)},
       {"tcp_host", c.tcp_host},
+      {"cluster", c.cluster},
       {"heartbeat_ms", c.heartbeat_ms},
       {"node_timeout_s", c.node_timeout_s},
       {"run_id", c.run_id},
@@ -92,6 +93,7 @@ MachineConfig machine_config_from_json(const json& j) {
   top.get("pin", pin);
   top.get("transport", transport);
   top.get("tcp_host", c.tcp_host);
+  top.get("cluster", c.cluster);
   top.get("heartbeat_ms", c.heartbeat_ms);
   top.get("node_timeout_s", c.node_timeout_s);
   top.get("run_id", c.run_id);

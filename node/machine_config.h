@@ -26,6 +26,9 @@ struct MachineConfig {
   PinPolicy pin = PinPolicy::Core;
   TransportKind transport = TransportKind::Shm;
   std::string tcp_host = "127.0.0.1";
+  // Nodes on several hosts, started by mpirun or srun: the transport within a host, TCP (with the
+  // run's key) between hosts, and the lines' bytes travel in the messages (node/line_data.h).
+  bool cluster = false;
   uint32_t heartbeat_ms = 250;
   uint32_t node_timeout_s = 10;  // a running node silent this long is hung (or stopped): the run fails
   std::string run_id;  // names the segments and the socket folder of this run

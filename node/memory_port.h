@@ -7,9 +7,12 @@
 // addresses outside the machine fail the access.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <type_traits>
 
 #include "node/coherence_types.h"
@@ -87,6 +90,28 @@ class MemoryPort {
       return true;
     }
     return slow<Access::Write>(l, [&] { __atomic_store_n(reinterpret_cast<T*>(base_ + a), v, __ATOMIC_RELAXED); });
+  }
+
+  // Writes `bytes` at `a` line by line, each with write permission: a loader's bulk write where
+  // the lines' bytes travel (a cluster), so that they reach whoever reads them next. False if a
+  // line could not be had (outside the machine, a peer down); the lines before it are written.
+  bool write(MachineAddr a, std::span<const uint8_t> bytes) {
+    const uint64_t line_bytes = uint64_t{1} << shift_;
+    while (!bytes.empty()) {
+      const size_t chunk = std::min<uint64_t>(bytes.size(), line_bytes - a % line_bytes);
+      const auto body = [&] { std::memcpy(base_ + a, bytes.data(), chunk); };
+      const LineAddr l = a >> shift_;
+      if (filter_.begin<Access::Write>(l)) {
+        body();
+        filter_.end();
+        hit();
+      } else if (!slow<Access::Write>(l, body)) {
+        return false;
+      }
+      a += chunk;
+      bytes = bytes.subspan(chunk);
+    }
+    return true;
   }
 
   // Load-linked: a load that links this pcpu to the line until it loses the line.

@@ -83,6 +83,7 @@ void Node::deliver(Sends& out, int me, std::vector<Message>* mine) {
       route_incoming(e.msg, self_, directory_, cache_, out);
     } else {
       encode(e.msg, bytes);
+      if (!e.msg.data.empty()) stats_.lines_sent.add();
       if (!transport_.send(e.dst, e.port, bytes))
         drops_.drop(DropReason::SendFailed, name(e.msg.kind));
     }

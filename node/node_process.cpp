@@ -1,21 +1,28 @@
 #include "node/node_process.h"
 
+#include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <thread>
 #include <zmq.hpp>
 
 #include "interconnect/connection_guard.h"
 #include "interconnect/control.h"
+#include "interconnect/host_routed_transport.h"
+#include "interconnect/outward_address.h"
 #include "interconnect/shm_transport.h"
 #include "interconnect/zmq_transport.h"
+#include "shm/host_map.h"
 #include "shm/machine_memory.h"
+#include "shm/segment.h"
 
 namespace disco {
 namespace {
@@ -137,27 +144,92 @@ nlohmann::json stats_json(Node& node, const NodeShape& shape, const std::vector<
   return j;
 }
 
+// The counter workload's counters of this node's home, read through pcpu 0's port once every
+// pcpu of the machine is done: a coherent load fetches a value another node's cache holds dirty
+// (on another host, the home's memory is not current). Empty if a load failed (a peer is down).
+std::vector<uint64_t> read_home_counters(Node& node, const MachineGeometry& g, NodeId self) {
+  static_assert(kCountersPerNode <= kMaxCounterValues);
+  std::vector<uint64_t> values(kCountersPerNode);
+  for (uint32_t c = 0; c < kCountersPerNode; ++c)
+    if (!node.port(0).load(counter_addr(g, self, c), values[c])) return {};
+  return values;
+}
+
 }  // namespace
+
+NodeId node_id_from(const std::string& given) {
+  std::string text = given;
+  if (given == "rank") {
+    text.clear();
+    for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"})
+      if (const char* v = std::getenv(var)) {
+        text = v;
+        break;
+      }
+    if (text.empty()) throw std::runtime_error("--node rank: no rank in the environment (not started by mpirun or srun)");
+  }
+  uint32_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || end != text.data() + text.size() || id >= kMaxNodes)
+    throw std::runtime_error(fmt::format("--node {}: '{}' is not a node number", given, text));
+  return static_cast<NodeId>(id);
+}
+
+void log_to(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    spdlog::warn("cannot write the node log {}: {}; logging here", path, std::strerror(errno));
+    return;
+  }
+  ::dup2(fd, STDOUT_FILENO);
+  ::dup2(fd, STDERR_FILENO);
+  ::close(fd);
+}
 
 int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make_program) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the launcher
   const MachineConfig& cfg = args.config;
   const NodeShape& shape = cfg.shape;
   const NodeId self = args.self;
-  const std::string place = pin_self(cfg.pin, self, shape.geometry.nodes);
+  // On a cluster a node takes the core of its rank among its host's ranks.
+  NodeId pin_as = self;
+  if (cfg.cluster)
+    for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})
+      if (const char* v = std::getenv(var)) {
+        pin_as = static_cast<NodeId>(std::min<unsigned long>(std::strtoul(v, nullptr, 10), self));
+        break;
+      }
+  const std::string place = pin_self(cfg.pin, pin_as, shape.geometry.nodes);
 
   MachineMemory memory(shape.geometry, cfg.run_id);
   memory.create(self);
   zmq::context_t ctx(1);
   // Before every socket it guards, and destroyed after them.
   std::unique_ptr<ConnectionGuard> guard;
-  if (!args.key_file.empty()) guard = std::make_unique<ConnectionGuard>(ctx, RunKey::read(args.key_file));
+  if (!args.key_file.empty()) {
+    guard = std::make_unique<ConnectionGuard>(ctx, RunKey::read(args.key_file));
+  } else if (cfg.cluster) {
+    const char* secret = std::getenv(kRunKeyEnv);
+    if (secret == nullptr) throw std::runtime_error(fmt::format("a cluster node needs the run's key in {}", kRunKeyEnv));
+    guard = std::make_unique<ConnectionGuard>(ctx, RunKey::from_secret(secret));
+    ::unsetenv(kRunKeyEnv);
+  }
   DropCounters drops;
   const uint32_t ports = kFirstPcpuPort + shape.pcpus;
   std::unique_ptr<ZmqTransport> zmq_transport;
   std::unique_ptr<ShmTransport> shm_transport;
+  std::unique_ptr<HostRoutedTransport> routed;
   std::vector<std::string> endpoints;
-  if (cfg.transport == TransportKind::Shm) {
+  std::string host = "localhost";
+  if (cfg.cluster) {
+    // Rings to the nodes of this host, TCP to the others, bound where the launcher's host reaches.
+    shm_transport = std::make_unique<ShmTransport>(cfg.run_id, self, shape.geometry.nodes, ports, drops,
+                                                   ShmTransport::Waiting::Yield);
+    shm_transport->bind();
+    zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports, guard.get());
+    endpoints = zmq_transport->bind("tcp://" + outward_address(tcp_endpoint_host(args.control_endpoint)));
+    host = this_host_identity();
+  } else if (cfg.transport == TransportKind::Shm) {
     // Spinning pays only while every pcpu of the run has a core of its own (the engines are
     // mostly asleep, or answering the pcpus that wait).
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -169,10 +241,9 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
     zmq_transport = std::make_unique<ZmqTransport>(ctx, self, ports, guard.get());
     endpoints = zmq_transport->bind(cfg.transport == TransportKind::Ipc ? "ipc://" + args.socket_dir : "tcp://" + cfg.tcp_host);
   }
-  Transport& transport = shm_transport ? static_cast<Transport&>(*shm_transport) : *zmq_transport;
   ControlLink control(ctx, self, args.control_endpoint, guard.get());
   ControlMsg hello{.kind = ControlMsg::Kind::Hello, .node = self};
-  hello.endpoints = {.node = self, .pid = static_cast<uint32_t>(getpid()), .host = "localhost", .ports = endpoints};
+  hello.endpoints = {.node = self, .pid = static_cast<uint32_t>(getpid()), .host = host, .ports = endpoints};
   control.send(hello);
 
   auto table = control.expect(ControlMsg::Kind::PeerTable, kRendezvousTimeoutMs);
@@ -180,16 +251,39 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
     spdlog::error("node {}: no usable peer table from the launcher", self);
     return 1;
   }
-  std::vector<std::vector<std::string>> by_node(shape.geometry.nodes);
+  const uint32_t nodes = shape.geometry.nodes;
+  std::vector<std::vector<std::string>> by_node(nodes);
+  std::vector<std::string> host_of(nodes);
   for (const NodeEndpoints& e : table->peers)
-    if (e.node < by_node.size()) by_node[e.node] = e.ports;
-  if (shm_transport)
+    if (e.node < nodes) {
+      by_node[e.node] = e.ports;
+      host_of[e.node] = e.host;
+    }
+  NodeShape here = shape;  // with the run's host map
+  if (cfg.cluster) {
+    here.hosts = HostMap(host_of);
+    std::vector<std::vector<std::string>> local(nodes), remote(nodes);
+    for (NodeId n = 0; n < nodes; ++n)
+      if (here.hosts.same_host(self, n))
+        local[n] = ShmTransport::endpoints(cfg.run_id, n, ports);
+      else
+        remote[n] = by_node[n];
+    shm_transport->connect(local);
+    zmq_transport->connect(remote);
+    routed = std::make_unique<HostRoutedTransport>(self, here.hosts, ports, *shm_transport, *zmq_transport, drops);
+    spdlog::info("node {}: {} hosts; this one ({}) holds {} of the {} nodes", self, here.hosts.hosts(), host,
+                 std::count(host_of.begin(), host_of.end(), host), nodes);
+  } else if (shm_transport) {
     shm_transport->connect(by_node);
-  else
+  } else {
     zmq_transport->connect(by_node);
-  memory.open_all();
+  }
+  Transport& transport = routed ? static_cast<Transport&>(*routed)
+                         : shm_transport ? static_cast<Transport&>(*shm_transport)
+                                         : *zmq_transport;
+  memory.open_all(here.hosts, self);
 
-  Node node(self, shape, memory.base(), transport, drops);
+  Node node(self, here, memory.base(), transport, drops);
   // The program takes its messages from the first one on: a peer may ask it for pages at once.
   std::unique_ptr<NodeProgram> program;
   if (make_program) program = make_program({.config = cfg, .self = self, .node = node, .machine_base = memory.base()});
@@ -202,6 +296,9 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
     return 0;  // stopped before the start (another node failed): nothing to report
   }
 
+  // Every node of this host has mapped every segment it needs (each did before its Ready): the
+  // names can go now, so that nothing of the run outlives it on a host the launcher cannot clean.
+  if (cfg.cluster) remove_run_segments(cfg.run_id, nodes);
   const auto t0 = Clock::now();
   std::atomic<bool> stop{false};
   std::atomic<uint32_t> finished{0};
@@ -247,6 +344,9 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
       node.peer_down(m->node);
     } else if (m->kind == ControlMsg::Kind::Stop) {
       stopped = true;
+    } else if (m->kind == ControlMsg::Kind::Collect && reported) {
+      control.send({.kind = ControlMsg::Kind::Counters, .node = self,
+                    .values = read_home_counters(node, shape.geometry, self)});
     }
   }
   stop = true;

@@ -14,12 +14,22 @@
 
 namespace disco {
 
+// `disco node --node`: a number, or "rank" for the rank the launch engine gave this process
+// (mpirun: OMPI_COMM_WORLD_RANK, PMIx: PMIX_RANK, srun: SLURM_PROCID), which is its node. Throws
+// std::runtime_error with a one-line reason.
+NodeId node_id_from(const std::string& given);
+
+// Sends this process's stdout and stderr to `path` (created 0600, appended). A node started on
+// another host by mpirun keeps its output on mpirun's channel when the path cannot be opened there.
+void log_to(const std::string& path);
+
 struct NodeProcessArgs {
   MachineConfig config;
   NodeId self = 0;
   std::string control_endpoint;  // the launcher's control socket
   std::string socket_dir;        // where ipc:// ports are bound
   std::string key_file;          // the run's key (run_key.h): set for a TCP run, whose sockets all use it
+                                 // (a cluster run's nodes find it in their environment instead)
 };
 
 // What one pcpu thread is given to run.

@@ -31,7 +31,7 @@ struct alignas(64) PcpuStats {
 // Counters of the node's cache controller and home directory (bumped under their locks).
 struct alignas(64) NodeStats {
   Counter invalidations, forwards, writebacks, evictions, stalls, stale_evictions, deferred_forwards,
-      protocol_errors, nacks, unheld_invalidations;
+      protocol_errors, nacks, unheld_invalidations, lines_sent;
 };
 
 template <class Stats>
@@ -65,6 +65,8 @@ inline constexpr CounterInfo<NodeStats> kNodeCounters[] = {
     {"nacks", "requests this home refused", &NodeStats::nacks},
     {"unheld_invalidations", "Inv this node acked holding nothing: a coarse sharer vector's extra fan-out past 64 nodes, or a race",
      &NodeStats::unheld_invalidations},
+    {"lines_sent", "grants, writebacks and acks this node sent with a line's bytes (to and from other hosts)",
+     &NodeStats::lines_sent},
 };
 
 // Visits every counter with its name, description and value, in table order.

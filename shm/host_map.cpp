@@ -1,6 +1,12 @@
 #include "shm/host_map.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <fstream>
 
 namespace disco {
 
@@ -14,6 +20,16 @@ HostMap::HostMap(const std::vector<std::string>& names) {
   }
   count_ = static_cast<uint32_t>(std::max<size_t>(seen.size(), 1));
   if (count_ == 1) host_of_.clear();  // one host: nothing to look up on the hot paths
+}
+
+std::string this_host_identity() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) name[0] = '\0';
+  std::string boot_id;
+  std::ifstream("/proc/sys/kernel/random/boot_id") >> boot_id;
+  struct stat shm {};
+  if (::stat("/dev/shm", &shm) != 0) shm.st_dev = 0;
+  return fmt::format("{}/{}/{:x}", name, boot_id, static_cast<uint64_t>(shm.st_dev));
 }
 
 }  // namespace disco

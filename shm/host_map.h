@@ -10,6 +10,11 @@
 
 namespace disco {
 
+// What this process's host is, for the rendezvous: processes with equal identities can map each
+// other's shared-memory segments. The host name alone is not enough (network namespaces share it,
+// containers may not): the kernel's boot id and the device of /dev/shm name the memory itself.
+std::string this_host_identity();
+
 class HostMap {
  public:
   HostMap() = default;  // every node on one host

@@ -92,7 +92,7 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
   }
 }
 
-std::string Vm::boot() {
+std::string Vm::boot(bool through_port) {
   if (!console_.opened()) {
     exit_ = VmExit::BootFailed;
     return "cannot open the console file " + config_.console_path;
@@ -100,12 +100,17 @@ std::string Vm::boot() {
   // The loader's writes land in machine memory page by page through the pmap.
   class Writer final : public boot::PhysicalWriter {
    public:
-    explicit Writer(Vm& vm) : vm_(vm) {}
+    Writer(Vm& vm, bool through_port) : vm_(vm), through_port_(through_port) {}
     bool write(uint32_t paddr, std::span<const uint8_t> bytes) override {
       if (paddr > vm_.pmap_.bytes() || bytes.size() > vm_.pmap_.bytes() - paddr) return false;
       while (!bytes.empty()) {
         const size_t chunk = std::min<size_t>(bytes.size(), kPageBytes - paddr % kPageBytes);
-        std::memcpy(vm_.host_base_ + vm_.pmap_.machine_address(paddr, vm_.config_.node), bytes.data(), chunk);
+        const MachineAddr to = vm_.pmap_.machine_address(paddr, vm_.config_.node);
+        if (through_port_) {
+          if (!vm_.bus_.port().write(to, bytes.first(chunk))) return false;
+        } else {
+          std::memcpy(vm_.host_base_ + to, bytes.data(), chunk);
+        }
         bytes = bytes.subspan(chunk);
         paddr += static_cast<uint32_t>(chunk);
       }
@@ -114,7 +119,8 @@ std::string Vm::boot() {
 
    private:
     Vm& vm_;
-  } writer(*this);
+    const bool through_port_;
+  } writer(*this, through_port);
   const boot::LoadResult loaded = boot::load_malta_kernel(
       {.kernel_path = config_.kernel, .initrd_path = config_.initrd, .append = config_.append,
        .ram_bytes = config_.ram_bytes, .host_unpack = config_.host_unpack},

@@ -56,7 +56,10 @@ class Vm final : public VmServices {
      uint16_t owner);
 
   // Loads the kernel and initrd into guest memory and sets the boot state; a one-line error or "".
-  std::string boot();
+  // through_port: the machine spans hosts, so the loader writes through the vcpu's port (its
+  // pages' homes must see the bytes); on one host it writes machine memory directly, as no cache
+  // holds the lines of a VM's fresh pages.
+  std::string boot(bool through_port = false);
   // Runs until the guest clock reaches `until_cycles` or the VM ends (exit() says how).
   void run(uint64_t until_cycles, const std::atomic<bool>& stop);
   VmExit exit() const { return exit_; }

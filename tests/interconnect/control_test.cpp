@@ -92,6 +92,14 @@ TEST(Control, EveryOtherKindRoundTrips) {
   EXPECT_EQ(down.kind, K::PeerDown);
   EXPECT_EQ(down.node, 7);
   EXPECT_EQ(down.reason.size(), kMaxReasonChars);
+
+  EXPECT_EQ(round_trip({.kind = K::Collect}).kind, K::Collect);
+  std::vector<uint64_t> values(kMaxCounterValues);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = ~uint64_t{0} - i;
+  const ControlMsg counters = round_trip({.kind = K::Counters, .node = 9, .values = values});
+  EXPECT_EQ(counters.kind, K::Counters);
+  EXPECT_EQ(counters.node, 9);
+  EXPECT_EQ(counters.values, values);
 }
 
 TEST(Control, EncoderRefusesWhatBreaksABound) {
@@ -103,6 +111,8 @@ TEST(Control, EncoderRefusesWhatBreaksABound) {
   EXPECT_THROW(encode_control({.kind = K::Hello, .endpoints = endpoints(0, 1, kMaxEndpointChars + 1)}),
                std::invalid_argument);
   EXPECT_THROW(encode_control({.kind = K::Hello, .endpoints = endpoints(0, kMaxPortsPerNode + 1, 8)}),
+               std::invalid_argument);
+  EXPECT_THROW(encode_control({.kind = K::Counters, .values = std::vector<uint64_t>(kMaxCounterValues + 1)}),
                std::invalid_argument);
   ControlMsg table{.kind = K::PeerTable};
   table.peers.resize(kMaxNodes + 1);
@@ -175,6 +185,11 @@ TEST(Control, DecoderDropsBadNodes) {
     b.initRoot<wire::Control>().initPeerTable(3)[2].setNode(kMaxNodes);
     expect_dropped(flat(b), DropReason::BadNode, "peer table entry");
   }
+  {
+    capnp::MallocMessageBuilder b;
+    b.initRoot<wire::Control>().initCounters().initValues(kMaxCounterValues + 1);
+    expect_dropped(flat(b), DropReason::BadSize, "counters list");
+  }
 }
 
 TEST(Control, UnknownDiscriminantIsUnknownKind) {
@@ -182,9 +197,9 @@ TEST(Control, UnknownDiscriminantIsUnknownKind) {
   capnp::MallocMessageBuilder b;
   b.initRoot<wire::Control>().setStart();
   auto data = b.getRoot<capnp::AnyStruct>().getDataSection();
-  const uint16_t raw = 8;
+  const uint16_t raw = 10;  // one past the last member (counters)
   std::memcpy(data.begin() + offset * 2, &raw, sizeof raw);
-  expect_dropped(flat(b), DropReason::UnknownKind, "discriminant 8");
+  expect_dropped(flat(b), DropReason::UnknownKind, "discriminant 10");
 }
 
 TEST(Control, TruncationsAreDroppedAndGarbageNeverCrashes) {

@@ -185,10 +185,12 @@ class Launcher {
  public:
   // Starts `disco <args...>` with stdin from /dev/null and stdout/stderr into files of `dir`.
   // The launcher gets SIGTERM if the test process dies (a ctest timeout, a crash), so that it
-  // stops its nodes and removes its run's files instead of running on as an orphan.
-  Launcher(const std::vector<std::string>& args, const TempDir& dir)
+  // stops its nodes and removes its run's files instead of running on as an orphan. `wrapper`:
+  // a command that execs disco where it must run (nsenter into a namespace "host").
+  Launcher(const std::vector<std::string>& args, const TempDir& dir, const std::vector<std::string>& wrapper = {})
       : out_path_(dir / "stdout.txt"), err_path_(dir / "stderr.txt") {
-    std::vector<std::string> argv{kDisco};
+    std::vector<std::string> argv = wrapper;
+    argv.push_back(kDisco);
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargv;
     for (auto& a : argv) cargv.push_back(a.data());
@@ -341,10 +343,10 @@ struct RunResult {
 // Runs `disco <args...>` to completion (killed after `timeout`), then reads the summary it wrote
 // to `json_path`, if any, and looks for leftovers of its run.
 inline RunResult run_launcher(const std::vector<std::string>& args, const TempDir& dir, const fs::path& json_path,
-                              std::chrono::seconds timeout) {
+                              std::chrono::seconds timeout, const std::vector<std::string>& wrapper = {}) {
   RunResult r;
   {
-    Launcher l(args, dir);
+    Launcher l(args, dir, wrapper);
     r.pid = l.pid();
     if (auto e = l.wait_for(timeout)) {
       r.exit = *e;
@@ -364,13 +366,13 @@ inline RunResult run_launcher(const std::vector<std::string>& args, const TempDi
 // Runs `disco run <flags...> --results <dir>/results --json <dir>/summary.json` to completion
 // (killed after `timeout`), then reads its summary and looks for leftovers of its run.
 inline RunResult run_disco(const std::vector<std::string>& flags, const TempDir& dir,
-                           std::chrono::seconds timeout = 120s) {
+                           std::chrono::seconds timeout = 120s, const std::vector<std::string>& wrapper = {}) {
   std::vector<std::string> args{"run"};
   args.insert(args.end(), flags.begin(), flags.end());
   const fs::path json_path = dir / "summary.json";
   for (const std::string& a : std::vector<std::string>{"--results", (dir / "results").string(), "--json", json_path.string()})
     args.push_back(a);
-  return run_launcher(args, dir, json_path, timeout);
+  return run_launcher(args, dir, json_path, timeout, wrapper);
 }
 
 // A run the launcher refused (README: "2 bad flags or an impossible machine (one line on stderr,
