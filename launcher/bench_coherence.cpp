@@ -22,7 +22,6 @@
 
 #include "interconnect/drop_counters.h"
 #include "interconnect/silent_transport.h"
-#include "launcher/cluster_launch.h"
 #include "launcher/disco_subrun.h"
 #include "launcher/machine_run.h"
 #include "launcher/numeric_flag.h"
@@ -310,14 +309,14 @@ class Bench {
   }
 
   // One sub-run; its summary, or nullopt (with a failure recorded) when it did not succeed.
-  // hostfile: a cluster run, node i on host i mod hosts (so that a 2-hop miss crosses hosts).
+  // cluster: a run over several hosts (o.cluster, node i on host i mod hosts: a 2-hop miss crosses).
   std::optional<json> run(const std::string& name, std::string_view what, uint32_t nodes, std::optional<uint32_t> pcpus,
                           WorkloadKind kind, uint32_t lines, uint64_t ops, std::optional<TransportKind> transport = {},
-                          const std::string& hostfile = {}) {
+                          bool cluster = false) {
     if (g_interrupted.load()) return std::nullopt;
     MachineConfig c = o_.machine.config;
     if (transport) c.transport = *transport;
-    c.cluster = !hostfile.empty();
+    c.cluster = cluster;
     c.shape.geometry.nodes = nodes;
     if (pcpus) c.shape.pcpus = *pcpus;
     c.workload.kind = kind;
@@ -328,7 +327,7 @@ class Bench {
     if (need > g.mem_per_node) g.mem_per_node = (need + kMiB - 1) / kMiB * kMiB;
     progress("[{}/{}] {}: {} nodes x {} pcpus, {}, {} lines, {} ops per pcpu, {}", next_step(), steps_, what, nodes,
              c.shape.pcpus, name_of(kind), lines, ops,
-             c.cluster ? "tcp between the hosts of " + hostfile : std::string(disco::name(c.transport)));
+             c.cluster ? "tcp between hosts, " + o_.cluster.describe() : std::string(disco::name(c.transport)));
     if (auto e = c.check(); !e.empty()) {
       fail(name, "configuration: " + e);
       return std::nullopt;
@@ -338,7 +337,7 @@ class Bench {
     runs_[name] = dir;
     RunOutcome outcome;
     try {
-      outcome = run_machine({c, dir, exe_, false, {}, 0, hostfile, true}, g_interrupted);
+      outcome = run_machine({c, dir, exe_, false, {}, 0, c.cluster ? o_.cluster : ClusterLaunch{}}, g_interrupted);
     } catch (const std::exception& e) {
       fail(name, e.what());
       return std::nullopt;
@@ -448,8 +447,8 @@ void print_table(const json& j, const BenchOptions& o, const std::optional<Figur
                cell(r, "rtt_us"));
   }
   if (const json& r = j["cluster"]; r.is_object())
-    fmt::print("  {:<10} {:>20} {:>20} {:>20}   (tcp between the hosts of {})\n", "cluster", cell(r, "remote_2hop_us"),
-               cell(r, "remote_3hop_us"), cell(r, "rtt_us"), r["hostfile"].get<std::string>());
+    fmt::print("  {:<10} {:>20} {:>20} {:>20}   (tcp between hosts: {})\n", "cluster", cell(r, "remote_2hop_us"),
+               cell(r, "remote_3hop_us"), cell(r, "rtt_us"), r["launch"].get<std::string>());
   fmt::print("  {:<40} {:>10}   target <= {}: {}\n", "shm 2-hop / shm round trip (spinning)", ratio_cell("ratio_shm_2hop_to_shm_rtt"),
              t["shm_2hop_over_shm_rtt"].get<double>(), verdict(t["met_shm_2hop"].get<bool>()));
   fmt::print("  {:<40} {:>10}   target >= {}: {}\n", "ipc 2-hop / shm 2-hop", ratio_cell("ratio_ipc_2hop_to_shm_2hop"),
@@ -531,14 +530,9 @@ std::optional<std::string> resolve_bench(BenchOptions& o) {
   if (!counts) return fmt::format("--node-counts '{}' is not a list of node counts 1..{} like 1,2,4,8", o.node_counts, kMaxNodes);
   o.node_count_list = *counts;
   // Only the cluster row spans the hosts; every other sub-run stays on this one.
-  o.cluster_hostfile = std::exchange(o.machine.hostfile, {});
-  if (!o.cluster_hostfile.empty()) {
-    try {
-      hostfile_hosts(o.cluster_hostfile);
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
-  }
+  o.cluster = std::exchange(o.machine.cluster, {});
+  o.cluster.round_robin = true;
+  if (auto e = o.cluster.check(); !e.empty()) return e;
   return resolve(o.machine);
 }
 
@@ -553,7 +547,7 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
   const auto& g = base.shape.geometry;
   const std::string dir = make_results_dir(o.machine.results_root, "bench-coherence");
   const int steps = 2 + 3 + static_cast<int>(std::size(kFanouts)) + static_cast<int>(o.node_count_list.size()) +
-                    2 * (static_cast<int>(std::size(kTransports)) - 1) + 2 + (o.cluster_hostfile.empty() ? 0 : 2);
+                    2 * (static_cast<int>(std::size(kTransports)) - 1) + 2 + (o.cluster.wanted() ? 2 : 0);
   Bench bench(o, disco_exe, dir, steps);
   std::map<std::string, std::string> notes;
   if (o.nodes_flag_given) bench.progress("note: --nodes is ignored, every sub-run sets its own node count");
@@ -615,16 +609,16 @@ int bench_coherence(BenchOptions& o, const std::string& disco_exe) {
                                      WorkloadKind::Migratory, kMigratoryLines, o.samples, t);
     transport_row(t, two, three_hop);
   }
-  // 8b. with --hostfile: the same misses between nodes on different hosts (TCP), beside tcp on one
+  // 8b. with --hostfile or --slurm: the same misses between nodes on different hosts (TCP),
+  // beside tcp on one host
   json cluster = nullptr;
-  if (!o.cluster_hostfile.empty()) {
+  if (o.cluster.wanted()) {
     const auto two = bench.run("remote-2hop-cluster", "remote 2-hop between hosts", 2, 1u, WorkloadKind::Latency,
-                               stream_lines, 2 * o.samples, TransportKind::Shm, o.cluster_hostfile);
+                               stream_lines, 2 * o.samples, TransportKind::Shm, true);
     const auto three_hop = bench.run("remote-3hop-cluster", "remote 3-hop over hosts", 3, std::nullopt,
-                                     WorkloadKind::Migratory, kMigratoryLines, o.samples, TransportKind::Shm,
-                                     o.cluster_hostfile);
+                                     WorkloadKind::Migratory, kMigratoryLines, o.samples, TransportKind::Shm, true);
     cluster = row_of(two, three_hop);
-    cluster["hostfile"] = o.cluster_hostfile;
+    cluster["launch"] = o.cluster.describe();
   }
   // 5. write misses by invalidation fan-out
   json upgrade = json::object();

@@ -25,7 +25,7 @@ struct BenchOptions {
   // Filled by resolve_bench():
   std::vector<uint32_t> node_count_list;  // node_counts, parsed
   bool nodes_flag_given = false;          // --nodes was passed (sub-runs ignore it)
-  std::string cluster_hostfile;           // --hostfile: only the cluster row's runs span those hosts
+  ClusterLaunch cluster;                  // --hostfile/--slurm: only the cluster row's runs span the hosts
 };
 
 void add_bench_flags(CLI::App& cmd, BenchOptions& o);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -43,24 +44,71 @@ std::string control_address(const std::vector<std::string>& hosts) {
   return "127.0.0.1";
 }
 
-std::string find_mpirun() {
+namespace {
+
+// `name` on PATH, or a one-line reason in a std::runtime_error saying how to install it.
+std::string find_program(const std::string& name, const std::string& install) {
   const char* path = std::getenv("PATH");
   std::istringstream dirs(path ? path : "/usr/bin:/bin");
   for (std::string dir; std::getline(dirs, dir, ':');) {
-    const std::string candidate = (dir.empty() ? "." : dir) + "/mpirun";
+    const std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
     if (::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
-  throw std::runtime_error("--hostfile starts the nodes with Open MPI's mpirun, which is not installed (apt install openmpi-bin)");
+  throw std::runtime_error(fmt::format("{} is not installed ({})", name, install));
 }
 
-std::vector<std::string> mpirun_argv(const std::string& mpirun, const std::string& hostfile, uint32_t nodes,
-                                     bool round_robin, const std::vector<std::string>& node_command) {
-  // Each node pins itself (hwloc), so mpirun binds nothing.
-  std::vector<std::string> argv{mpirun, "--hostfile", hostfile, "-np", std::to_string(nodes), "--map-by",
-                                round_robin ? "node" : "slot", "--bind-to", "none", "-x", kRunKeyEnv};
-  if (::geteuid() == 0) argv.push_back("--allow-run-as-root");  // Open MPI refuses root unless told
+}  // namespace
+
+std::string ClusterLaunch::check() const {
+  if (slurm && !hostfile.empty()) return "--slurm and --hostfile: one launch engine, not both";
+  if (slurm && std::getenv("SLURM_JOB_ID") == nullptr)
+    return "--slurm: not inside a Slurm allocation (no SLURM_JOB_ID; use salloc or sbatch)";
+  if (!hostfile.empty()) {
+    try {
+      hostfile_hosts(hostfile);
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+  }
+  return {};
+}
+
+std::vector<std::string> ClusterLaunch::hosts() const {
+  if (!slurm) return hostfile_hosts(hostfile);
+  const std::string scontrol = find_program("scontrol", "Slurm's client commands");
+  FILE* p = ::popen((scontrol + " show hostnames 2>/dev/null").c_str(), "r");
+  if (p == nullptr) throw std::runtime_error("--slurm: cannot run scontrol");
+  std::vector<std::string> hosts;
+  char line[256];
+  while (std::fgets(line, sizeof line, p) != nullptr) {
+    std::string h(line);
+    while (!h.empty() && (h.back() == '\n' || h.back() == ' ')) h.pop_back();
+    if (!h.empty()) hosts.push_back(h);
+  }
+  ::pclose(p);
+  if (hosts.empty()) throw std::runtime_error("--slurm: scontrol show hostnames names no host of the allocation");
+  return hosts;
+}
+
+std::vector<std::string> ClusterLaunch::argv(uint32_t nodes, const std::vector<std::string>& node_command) const {
+  // Each node pins itself (hwloc), so the engine binds nothing.
+  std::vector<std::string> argv;
+  if (slurm) {
+    argv = {find_program("srun", "Slurm's client commands"), "--ntasks", std::to_string(nodes), "--kill-on-bad-exit=1",
+            "--export=ALL", "--cpu-bind=none", "--distribution", round_robin ? "cyclic" : "block"};
+  } else {
+    argv = {find_program("mpirun", "apt install openmpi-bin"), "--hostfile", hostfile, "-np", std::to_string(nodes),
+            "--map-by", round_robin ? "node" : "slot", "--bind-to", "none", "-x", kRunKeyEnv};
+    if (::geteuid() == 0) argv.push_back("--allow-run-as-root");  // Open MPI refuses root unless told
+  }
   argv.insert(argv.end(), node_command.begin(), node_command.end());
   return argv;
+}
+
+std::string ClusterLaunch::describe() const {
+  if (!slurm) return "mpirun on the hosts of " + hostfile;
+  const char* job = std::getenv("SLURM_JOB_ID");
+  return fmt::format("srun in Slurm job {}", job ? job : "?");
 }
 
 }  // namespace disco

@@ -183,7 +183,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   const bool cluster = cfg.cluster;
   const bool over_tcp = cluster || cfg.transport == TransportKind::Tcp;
   const std::string control_bind =
-      cluster ? fmt::format("tcp://{}:*", control_address(hostfile_hosts(req.hostfile)))
+      cluster ? fmt::format("tcp://{}:*", control_address(req.cluster.hosts()))
       : over_tcp ? fmt::format("tcp://{}:*", cfg.tcp_host)
                  : fmt::format("ipc://{}/control", socket_dir);
 
@@ -207,7 +207,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     const RunKey key = RunKey::generate();
     guard = std::make_unique<ConnectionGuard>(ctx, key);
     if (cluster) {
-      key_env = {fmt::format("{}={}", kRunKeyEnv, key.secret_z85)};  // mpirun -x takes it to every host
+      key_env = {fmt::format("{}={}", kRunKeyEnv, key.secret_z85)};  // the engine takes it to every host
     } else {
       const std::string key_path = socket_dir + "/run.key";
       key.write(key_path);
@@ -216,14 +216,15 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
   }
   ControlPlane control(ctx, control_bind, guard.get());
   const std::string control_ep = control.endpoint();
-  // A cluster run's one child is mpirun (process 0), which starts and watches every node; the
-  // launcher knows a node by its hello (its pid is on another host) and its heartbeats.
+  // A cluster run's one child is its launch engine (process 0: mpirun or srun), which starts and
+  // watches every node; the launcher knows a node by its hello (its pid is on another host) and
+  // its heartbeats.
+  const std::string engine = req.cluster.engine();
   NodeProcesses procs;
   if (cluster) {
-    procs.spawn(mpirun_argv(find_mpirun(), req.hostfile, n, req.round_robin_hosts,
-                            {req.disco_exe, "node", "--config", config_path, "--node", "rank", "--control", control_ep,
-                             "--socket-dir", socket_dir, "--log-dir", req.results_dir}),
-                req.results_dir + "/mpirun.log", key_env);
+    procs.spawn(req.cluster.argv(n, {req.disco_exe, "node", "--config", config_path, "--node", "rank", "--control",
+                                     control_ep, "--socket-dir", socket_dir, "--log-dir", req.results_dir}),
+                fmt::format("{}/{}.log", req.results_dir, engine), key_env);
   } else {
     for (NodeId i = 0; i < n; ++i) {
       std::vector<std::string> argv{req.disco_exe, "node", "--config", config_path, "--node", std::to_string(i),
@@ -277,14 +278,15 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     }
     if (const int dead = procs.poll_exit(); dead >= 0) {
       if (cluster) {
-        // mpirun ends the job when a node or a host is lost: name the node heard from least recently.
+        // The engine ends the job when a node or a host is lost: name the node heard from least recently.
         NodeId quiet = 0;
         for (NodeId i = 1; i < n; ++i)
           if (last_beat[i] < last_beat[quiet]) quiet = i;
-        failure = fmt::format("mpirun {} before the run ended (a node or its host was lost; the last heard from was "
-                              "node {}, {}, {:.1f} s ago); its output: {}/mpirun.log",
-                              describe_status(procs.status(0)), quiet, where(quiet),
-                              std::chrono::duration<double>(Clock::now() - last_beat[quiet]).count(), req.results_dir);
+        failure = fmt::format("{} {} before the run ended (a node or its host was lost; the last heard from was "
+                              "node {}, {}, {:.1f} s ago); its output: {}/{}.log",
+                              engine, describe_status(procs.status(0)), quiet, where(quiet),
+                              std::chrono::duration<double>(Clock::now() - last_beat[quiet]).count(), req.results_dir,
+                              engine);
         stop_all(failure);
         break;
       }
@@ -304,7 +306,7 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
         if (running(i) && now - last_beat[i] > std::chrono::seconds(cfg.node_timeout_s)) {
           failure = fmt::format("node {} ({}) sent no heartbeat for {} s: stopped or hung (--node-timeout); its log: {}/node{}.log",
                                 i, where(i), cfg.node_timeout_s, req.results_dir, i);
-          // On a cluster the node is another host's process: mpirun ends it with the job.
+          // On a cluster the node is another host's process: its engine ends it with the job.
           ::kill(procs.pid(cluster ? 0 : i), cluster ? SIGTERM : SIGKILL);
           for (NodeId k = 0; k < n; ++k)
             if (k != i && running(k))
@@ -467,14 +469,14 @@ RunOutcome run_machine(const RunRequest& req, const std::atomic<bool>& interrupt
     if (take_report(m->node, m->json)) final_report[m->node] = true;
   }
   if (!procs.reap_all(0)) {
-    // mpirun, told by SIGTERM, ends its job on every host; SIGKILL would leave that to its daemons.
+    // The engine, told by SIGTERM, ends its job on every host; SIGKILL would leave that to its daemons.
     if (cluster) procs.kill_all(SIGTERM);
     if (!cluster || !procs.reap_all(kStopGraceMs)) procs.kill_all(SIGKILL);
     procs.reap_all(1000);
     if (failure.empty()) failure = "a node did not stop within 5 s and was killed";
   }
   if (cluster && failure.empty() && (!WIFEXITED(procs.status(0)) || WEXITSTATUS(procs.status(0)) != 0))
-    failure = fmt::format("mpirun {}; its output: {}/mpirun.log", describe_status(procs.status(0)), req.results_dir);
+    failure = fmt::format("{} {}; its output: {}/{}.log", engine, describe_status(procs.status(0)), req.results_dir, engine);
   for (NodeId i = 0; i < n && failure.empty() && !cluster; ++i)
     if (!WIFEXITED(procs.status(i)) || WEXITSTATUS(procs.status(i)) != 0)
       failure = fmt::format("node {} {}; its log: {}/node{}.log", i, describe_status(procs.status(i)), req.results_dir, i);

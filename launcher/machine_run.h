@@ -1,5 +1,5 @@
 // One run of the emulated machine: the launcher's side of a run. It starts one process per
-// node (`disco node`; on several hosts, through mpirun), meets them at the rendezvous (hello ->
+// node (`disco node`; on several hosts, through mpirun or srun), meets them at the rendezvous (hello ->
 // peer table -> ready -> start),
 // shows progress, notices a node that dies (within a second), collects every node's report,
 // stops them, and removes the run's segments and sockets whatever happened.
@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "launcher/cluster_launch.h"
 #include "node/machine_config.h"
 
 namespace disco {
@@ -23,8 +24,7 @@ struct RunRequest {
   bool progress = true;        // progress lines on stderr for long runs
   std::function<void()> each_tick;  // called every few ms while the run goes, and once at its end
   uint64_t timeout_s = 0;           // stop the run after this many host seconds (0: never)
-  std::string hostfile;             // a cluster run (config.cluster): mpirun starts the nodes on these hosts
-  bool round_robin_hosts = false;   // ... node i on host i mod hosts (else each host's slots filled in turn)
+  ClusterLaunch cluster;            // a cluster run (config.cluster): how its nodes start on the hosts
 };
 
 struct RunOutcome {

@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "launcher/cluster_launch.h"
 #include "launcher/machine_run.h"
 #include "launcher/numeric_flag.h"
 #include "launcher/run_report.h"
@@ -37,9 +36,10 @@ void add_machine_flags(CLI::App& cmd, RunOptions& o) {
   add_number(cmd, "--cache-ways", s.cache.ways, "each node's cache associativity");
   cmd.add_option("--pin", o.pin, "pin node processes: none, core or numa-node")->capture_default_str();
   cmd.add_option("--transport", o.transport, "shm (rings in shared memory), ipc or tcp (ZeroMQ; tcp on loopback)")->capture_default_str();
-  cmd.add_option("--hostfile", o.hostfile,
+  cmd.add_option("--hostfile", o.cluster.hostfile,
                  "run the nodes on several hosts: Open MPI's mpirun starts them from this hostfile (shm within a host, "
                  "TCP between hosts, the same paths on every host)");
+  cmd.add_flag("--slurm", o.cluster.slurm, "run the nodes on the hosts of this Slurm allocation, started by srun");
   add_number(cmd, "--node-timeout", o.config.node_timeout_s,
              "seconds a running node may send no heartbeat before the run fails naming it (stopped or hung)");
   add_number(cmd, "--cpu-mhz", s.timing.cpu_mhz, "virtual clock of a pcpu");
@@ -67,14 +67,10 @@ std::optional<std::string> resolve(RunOptions& o) {
   const auto transport = parse_transport(o.transport);
   if (!transport) return fmt::format("--transport '{}' is not {}", o.transport, kTransportNames);
   c.transport = *transport;
-  if (!o.hostfile.empty()) {
+  if (o.cluster.wanted()) {
     if (c.transport != TransportKind::Shm)
-      return "--hostfile: a cluster run moves messages through shm within a host and TCP between hosts (leave --transport out)";
-    try {
-      hostfile_hosts(o.hostfile);
-    } catch (const std::runtime_error& e) {
-      return e.what();
-    }
+      return "a cluster run moves messages through shm within a host and TCP between hosts (leave --transport out)";
+    if (auto e = o.cluster.check(); !e.empty()) return e;
     c.cluster = true;
   }
   if (auto e = c.check(); !e.empty()) return e;
@@ -172,7 +168,7 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
                c.workload.lines, c.workload.seed);
   }
   if (c.cluster) {
-    fmt::print("  nodes started by mpirun on the hosts of {} (shm within a host, TCP between hosts)\n", o.hostfile);
+    fmt::print("  nodes started by {} (shm within a host, TCP between hosts)\n", o.cluster.describe());
   } else {
     const PinPlan plan = plan_pinning(c.pin, g.nodes);
     for (size_t i = 0; i < plan.node_places.size(); ++i)
@@ -218,7 +214,7 @@ int run_command(RunOptions& o, const std::string& disco_exe, const std::string& 
   }
   // Progress lines, unless a console has the terminal.
   const RunOutcome run =
-      run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick, o.timeout_s, o.hostfile}, g_interrupted);
+      run_machine({c, dir, disco_exe, !o.quiet && !follow_console, tick, o.timeout_s, o.cluster}, g_interrupted);
   if (follow_console) follow_console();
   terminal.reset();  // the terminal is the user's again before the summary prints
   const nlohmann::json summary = summarize(c, run, dir);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "launcher/cluster_launch.h"
 #include "launcher/guest_options.h"
 #include "node/machine_config.h"
 
@@ -16,7 +17,7 @@ struct RunOptions {
   std::string workload = "random";
   std::string pin = "core";
   std::string transport = "shm";
-  std::string hostfile;  // --hostfile: a cluster run, its nodes started by mpirun on these hosts
+  ClusterLaunch cluster;  // --hostfile, --slurm: a cluster run, its nodes started by mpirun or srun
   std::string json_path;
   std::string results_root = "results";
   std::string name;

@@ -72,6 +72,10 @@ INSTANTIATE_TEST_SUITE_P(
         BadFlags{"UnknownPin", {"--pin", "sideways"}, "--pin"},
         BadFlags{"UnknownTransport", {"--transport", "carrier-pigeon"}, "--transport"},
         BadFlags{"TransportIsCaseSensitive", {"--transport", "TCP"}, "--transport"},
+        BadFlags{"HostfileMissing", {"--hostfile", "/nonexistent/hosts"}, "--hostfile"},
+        BadFlags{"HostfileEmpty", {"--hostfile", "/dev/null"}, "names no host"},
+        BadFlags{"HostfileWithAnotherTransport", {"--hostfile", "/etc/hostname", "--transport", "tcp"}, "--transport"},
+        BadFlags{"SlurmOutsideAnAllocation", {"--slurm"}, "--slurm"},
         BadFlags{"UnknownFlag", {"--frobnicate"}, "--frobnicate"},
         BadFlags{"StrayArgument", {"extra"}, "extra"},
         BadFlags{"JsonInAFolderThatCannotExist", {"--json", "/proc/nope/x.json"}, "--json"},  // exits 0

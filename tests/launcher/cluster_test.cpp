@@ -4,6 +4,7 @@
 // the nodes, its launch agent entering the other host's namespaces (tests/cluster/netns_agent.sh).
 // Two hosts of two nodes each: a line's bytes travel in the protocol's messages between hosts and
 // through the home's segment within one. Skipped, saying why, where namespaces cannot be made.
+// And `--slurm`, through a stand-in for srun on this one host.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -135,13 +136,13 @@ TEST_F(Cluster, BenchCoherenceMeasuresMissesBetweenHosts) {
   ASSERT_TRUE(r.summary.is_object()) << r.transcript();
   const nlohmann::json& c = r.summary["cluster"];
   ASSERT_TRUE(c.is_object()) << r.summary.dump(2).substr(0, 3000);
-  EXPECT_EQ(c.value("hostfile", ""), hostfile_);
+  EXPECT_EQ(c.value("launch", ""), "mpirun on the hosts of " + hostfile_);
   for (const char* key : {"remote_2hop_us", "remote_3hop_us", "rtt_us"}) {
     ASSERT_TRUE(c[key].is_object()) << key << ": " << c.dump();
     EXPECT_GT(c[key]["median"].get<double>(), 0) << key;
   }
   ASSERT_TRUE(r.summary["transports"]["tcp"]["remote_2hop_us"].is_object()) << "tcp on one host, beside it";
-  EXPECT_NE(r.out.find("tcp between the hosts of"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tcp between hosts: mpirun"), std::string::npos) << r.out;
 }
 
 // Host 2's processes all killed at once (its daemon and its nodes): the run fails promptly with
@@ -163,6 +164,41 @@ TEST_F(Cluster, AVanishedHostFailsTheRun) {
   ASSERT_TRUE(s.is_object()) << err;
   EXPECT_NE(s.value("exit", std::string("ok")), "ok");
   EXPECT_EQ(shm_of(1), "") << "left in host 1's /dev/shm";
+}
+
+// `--slurm` through a stand-in for srun and scontrol (tests/cluster/fake_slurm: an allocation of
+// this one host, where no Slurm is installed): the nodes start as srun's tasks, rank = node, and a
+// node killed mid-run ends the job and fails the run naming srun.
+std::vector<std::string> in_fake_allocation() {
+  const char* path = std::getenv("PATH");
+  return {"/usr/bin/env", std::string("PATH=") + DISCO_SOURCE_DIR + "/tests/cluster/fake_slurm:" + (path ? path : "/usr/bin:/bin"),
+          "SLURM_JOB_ID=4242"};
+}
+
+TEST(Slurm, SrunStartsTheNodesOfTheAllocation) {
+  TempDir dir;
+  const RunResult r = run_disco({"--slurm", "--nodes", "3", "--workload", "counter", "--ops", "20000", "--mem-per-node",
+                                 "4MiB", "--quiet"},
+                                dir, 120s, in_fake_allocation());
+  expect_clean_success(r);
+  expect_counter_exact(r);
+  EXPECT_NE(r.out.find("srun in Slurm job 4242"), std::string::npos) << r.out;
+  EXPECT_TRUE(r.summary["security"].value("curve", false));
+}
+
+TEST(Slurm, ANodeKilledEndsTheJob) {
+  TempDir dir;
+  Launcher l(endless_run(dir, 3, {"--slurm"}), dir, in_fake_allocation());
+  ASSERT_TRUE(l.wait_for_stderr("accesses/s", 60s)) << l.err();
+  pid_t node = -1;  // a node process: `disco node ...` with this run's socket folder in its arguments
+  for (pid_t p : processes_mentioning("/tmp/disco-" + std::to_string(l.pid()) + "-"))
+    if (const auto args = cmdline_of(p); args.size() > 1 && args[1] == "node") node = p;
+  ASSERT_GT(node, 0) << "no node process found";
+  ::kill(node, SIGKILL);
+  const auto e = l.wait_for(30s);
+  ASSERT_TRUE(e) << l.err();
+  EXPECT_TRUE(e->exited && e->code == 1) << describe(*e);
+  EXPECT_NE(l.out().find("srun"), std::string::npos) << l.out();
 }
 
 }  // namespace
