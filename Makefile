@@ -27,7 +27,7 @@ asan: deps
 tsan: deps
 	@cmake -S . -B build-tsan -G Ninja -DDISCO_SANITIZE=thread >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
-	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tsan.supp" ctest --output-on-failure -j $(JOBS) --timeout 1800
+	@cd build-tsan && TSAN_OPTIONS="suppressions=$(CURDIR)/tsan.supp history_size=7" ctest --output-on-failure -j $(JOBS) --timeout 1800
 
 clean:
 	rm -rf $(BUILD) build-asan build-tsan

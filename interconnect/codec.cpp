@@ -41,7 +41,15 @@ constexpr size_t kStructSegmentWords = 7;  // everything but the Data
 constexpr size_t kMaxFrameWords = 64 + kMaxPadBytes / kWordBytes;
 static_assert(kMaxPadBytes >= 4096, "a frame must hold the largest line (MachineGeometry: 4096 bytes)");
 
-capnp::Data::Reader as_data(std::span<const uint8_t> bytes) { return {bytes.data(), bytes.size()}; }
+// A line's bytes, read as the threads that share machine memory read and write it: in relaxed
+// atomic words (the hit path, LineData::take), never a plain copy that could race with them.
+capnp::Data::Reader as_data(std::span<const uint8_t> bytes) {
+  thread_local std::array<uint64_t, kMaxPadBytes / sizeof(uint64_t)> words;
+  const size_t n = bytes.size() / sizeof(uint64_t);
+  for (size_t i = 0; i < n; ++i)
+    words[i] = __atomic_load_n(reinterpret_cast<const uint64_t*>(bytes.data()) + i, __ATOMIC_RELAXED);
+  return {reinterpret_cast<const uint8_t*>(words.data()), bytes.size()};
+}
 
 // Message -> one pointer -> a kind's struct -> its Data: depth 3; 4 leaves no room for recursion.
 const capnp::ReaderOptions kReaderOptions{.traversalLimitInWords = kMaxFrameWords, .nestingLimit = 4};
@@ -425,8 +433,9 @@ std::optional<Message> check(wire::Message::Reader root, PortIndex arrived_on, c
 void encode(const Message& msg, std::vector<uint8_t>& out) {
   if (msg.pad_bytes > kMaxPadBytes)
     throw std::invalid_argument(fmt::format("encode: pad of {} bytes is over {}", msg.pad_bytes, kMaxPadBytes));
-  if (msg.data.size() > kMaxPadBytes)
-    throw std::invalid_argument(fmt::format("encode: {} data bytes is over {}", msg.data.size(), kMaxPadBytes));
+  if (msg.data.size() > kMaxPadBytes || msg.data.size() % sizeof(uint64_t) != 0)
+    throw std::invalid_argument(fmt::format("encode: {} data bytes is not a line (whole words, at most {})",
+                                            msg.data.size(), kMaxPadBytes));
   const size_t data_words = (std::max<size_t>(msg.pad_bytes, msg.data.size()) + kWordBytes - 1) / kWordBytes;
   if (kStructSegmentWords + data_words <= kScratchWords) {
     alignas(capnp::word) std::array<uint64_t, kScratchWords> scratch{};
