@@ -75,7 +75,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
   cmd.add_option("--tlb-switch", o.tlb_switch, "on a vcpu switch the machine TLB is flushed, or kept with virtualised ASIDs: flush or asid")
       ->capture_default_str();
   add_number(cmd, "--quantum-us", o.quantum_us, "guest time a vcpu runs before the next one on its pcpu");
-  add_number(cmd, "--l2tlb-entries", o.l2tlb_entries, "each vcpu's second-level software TLB (0: none)");
+  add_number(cmd, "--l2tlb-entries", o.l2tlb_entries, "each vcpu's second-level TLB: the monitor's L2TLB, and in bare mode the entries its JTLB evicted, kept as QEMU keeps them (0: none)");
   add_number(cmd, "--console", o.console, "stream this VM's console to the terminal (every console is in vm<N>.console)")
       ->each([&o](const std::string&) { o.console_given = true; });
   cmd.add_flag("--host-unpack", o.host_unpack, "unpack the kernel's xz payload on the host and enter it directly");

@@ -195,10 +195,13 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
   TlbTranslation t;
   if (trap_ != nullptr) {
     t = trap_->translate(v, vaddr, store);  // the monitor's machine TLB (trap_handler.h)
-  } else if (const int index = v.tlb.match(vaddr, static_cast<uint8_t>(asid)); index < 0) {
-    t.fault = TlbFault::Refill;
-  } else {
+  } else if (const int index = v.tlb.match(vaddr, static_cast<uint8_t>(asid)); index >= 0) {
     t = v.tlb.translate(static_cast<unsigned>(index), vaddr, store);
+  } else if (const TlbEntry* kept = v.l2tlb.lookup(vaddr, static_cast<uint8_t>(asid));
+             kept != nullptr && (t = mips::translate(*kept, vaddr, store)).fault == TlbFault::None) {
+    ++l2tlb_hits_;  // a fault on a kept entry is the guest's to see, through a refill as below
+  } else {
+    t = {.fault = TlbFault::Refill};
   }
   if (t.fault != TlbFault::None) {
     fault.exc = t.fault == TlbFault::Modified ? Exception::TlbModified
@@ -215,6 +218,23 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
 }
 
 void Interpreter::flush_translations() { soft_tlb_generation_ = kNoGeneration; }
+
+void Interpreter::forget_pages(const TlbEntry& e) {
+  const uint32_t first = e.vpn2 >> kPageShift;
+  const uint32_t pages = (e.mask + 0x2000u) >> kPageShift;  // both halves of the pair
+  const auto forget = [&](SoftTlbEntry& slot) {
+    if (slot.key != kNoKey && (slot.key & kSoftVpnMask) - first < pages) slot = {};
+  };
+  if (pages < kSoftTlbEntries) {  // 4 KiB pairs (every user page of Linux): the two slots they hash to
+    for (uint32_t p = first; p < first + pages; ++p) {
+      forget(soft_load_[p % kSoftTlbEntries]);
+      forget(soft_store_[p % kSoftTlbEntries]);
+    }
+    return;
+  }
+  for (auto* soft : {&soft_load_, &soft_store_})
+    for (SoftTlbEntry& slot : *soft) forget(slot);
+}
 
 void Interpreter::forget_translation(uint32_t vaddr, uint8_t asid) {
   const uint32_t key = vaddr >> kPageShift | uint32_t{asid} << 20;

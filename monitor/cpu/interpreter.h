@@ -30,8 +30,10 @@
 // (below 0x80000000) is addressable, anything else is AdEL/AdES with BadVAddr. kseg0 and kseg1
 // map to physical by dropping the top three bits; kuseg with Status.ERL set is unmapped (the
 // reset state); kuseg and kseg2/3 otherwise go through the JTLB (tlb.h). A small direct-mapped
-// soft TLB per access kind (load, store) sits in front of the JTLB and dies whole when the JTLB
-// is written (Tlb::generation); its key holds the ASID, so an ASID switch needs no flush.
+// soft TLB per access kind (load, store) sits in front of the JTLB; a TLBWI/TLBWR of this vcpu
+// drops only the pages of the entry it replaced and of the one it wrote, and a write from
+// anywhere else (Tlb::generation moved behind our back) drops it whole. Its key holds the ASID,
+// so an ASID switch needs no flush.
 // GuestMemory sees physical addresses only.
 //
 // Decode once (STYLE habit 6): each instruction word is decoded (decoder.h) the first time its
@@ -171,6 +173,10 @@ class Interpreter {
   // filled in here. Call after set_compiling(true).
   void set_direct_ram(DirectRam ram);
   uint64_t compiled_blocks() const { return compiled_blocks_; }
+  // Bare mode: mapped accesses the vcpu's L2TLB answered after its JTLB missed (no refill).
+  uint64_t l2tlb_hits() const { return l2tlb_hits_; }
+  // Both modes: TLB flushes by the guest that emptied the L2TLB too (l2tlb.h).
+  uint64_t l2tlb_clears() const { return l2tlb_clears_; }
 
   // MFC0/MTC0 of an unimplemented CP0 register so far (reads 0, writes ignored).
   uint64_t guest_errors() const { return guest_errors_; }
@@ -191,6 +197,9 @@ class Interpreter {
   // monitor's machine TLB lost them. Translations otherwise die when vcpu.tlb is written.
   void flush_translations();
   void forget_translation(uint32_t vaddr, uint8_t asid);
+  // Drops the soft TLB's translations of every page entry `e` spans, in any address space: the
+  // pages whose translation a write of `e` (or over it) can change.
+  void forget_pages(const TlbEntry& e);
 
   // Forgets the predecoded instructions of the 4 KiB physical page holding `paddr`.
   void invalidate_page(uint32_t paddr);
@@ -293,6 +302,7 @@ class Interpreter {
     uint32_t frame = 0;     // physical address of the 4 KiB frame
   };
   static constexpr uint32_t kNoKey = ~0u;
+  static constexpr uint32_t kSoftVpnMask = (1u << 20) - 1;  // the key's vaddr >> 12
   static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;
   static constexpr uint64_t kNoGeneration = ~uint64_t{0};  // matches no Tlb::generation: refill first
   std::array<SoftTlbEntry, kSoftTlbEntries> soft_load_{}, soft_store_{};
@@ -306,6 +316,7 @@ class Interpreter {
   std::unique_ptr<BlockCompiler> compiler_;
   uint32_t compile_after_ = 16;
   uint64_t compiled_blocks_ = 0;
+  uint64_t l2tlb_hits_ = 0, l2tlb_clears_ = 0;
   // Predecode by physical page number: a two-level table (1024 leaves of 1024 pages), so finding
   // a page is two loads; leaves exist only where code ran.
   static constexpr unsigned kPagesPerLeaf = 1024;

@@ -32,8 +32,6 @@ inline constexpr uint32_t kRefillOffset = 0x000;     // TLB refill with EXL clea
 
 inline constexpr uint32_t kKseg0 = 0x80000000u, kKseg2 = 0xc0000000u;
 inline constexpr uint32_t kUnmappedMask = 0x1fffffffu;  // kseg0/kseg1 -> physical
-inline constexpr uint32_t kAsidMask = 0xffu;
-inline constexpr uint32_t kVpn2Mask = 0xffffe000u;
 inline constexpr uint32_t kContextPteBase = 0xff800000u;
 
 inline bool tlb_exception(Exception e) {
@@ -512,14 +510,29 @@ template <class Memory>
           break;
         }
         case Op::WAIT: waiting = true; break;
-        case Op::TLBP: v.tlb.probe(v.cp0); break;
+        case Op::TLBP:
+          v.tlb.probe(v.cp0);
+          if (v.cp0.raw(cp0::Index) & kIndexProbeFailed) {  // the page must not stay cached anywhere
+            const uint32_t hi = v.cp0.raw(cp0::EntryHi);
+            v.l2tlb.probe_missed(hi);
+            forget_pages({.vpn2 = hi & kVpn2Mask});
+          }
+          break;
         case Op::TLBR: v.tlb.read(v.cp0); break;
         case Op::TLBWI: case Op::TLBWR: {
           uint32_t index = v.cp0.raw(cp0::Index);
           if (d.op == Op::TLBWR) v.cp0.read(cp0::Random, v.cycles, index);
           op.index = index % v.tlb.size();
-          if (trap_ != nullptr) [[unlikely]] op.replaced = v.tlb.entry(op.index);
+          op.replaced = v.tlb.entry(op.index);
+          // The write moves the TLB's generation; this vcpu's soft TLB stays in step with it by
+          // forgetting only the pages of the entry that left and of the one that came.
+          const bool in_step = soft_tlb_generation_ == v.tlb.generation();
           v.tlb.write(v.cp0, index);
+          op.l2tlb_cleared = v.l2tlb.tlb_written(v.tlb, op.index, op.replaced, d.op == Op::TLBWR, v.cp0.raw(cp0::Wired));
+          forget_pages(op.replaced);
+          forget_pages(v.tlb.entry(op.index));
+          if (op.l2tlb_cleared) ++l2tlb_clears_;
+          else if (in_step) soft_tlb_generation_ = v.tlb.generation();
           break;
         }
         default: break;

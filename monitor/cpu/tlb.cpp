@@ -1,14 +1,6 @@
 #include "monitor/cpu/tlb.h"
 
 namespace disco::mips {
-namespace {
-
-constexpr uint32_t kVpn2Mask = 0xffffe000u;  // EntryHi[31:13]
-constexpr uint32_t kAsidMask = 0xffu;
-constexpr uint32_t kIndexProbeFailed = 1u << 31;  // Index.P
-
-}  // namespace
-
 int Tlb::match(uint32_t vaddr, uint8_t asid) const {
   for (unsigned i = 0; i < entries_.size(); ++i) {
     if (matches(entries_[i], vaddr, asid)) return static_cast<int>(i);

@@ -36,6 +36,11 @@ struct TlbTranslation {
   uint32_t page_bytes = 0;  // the size of the page the address fell in (4 KiB .. 256 MiB)
 };
 
+// EntryHi's fields, and Index.P (set by a TLBP that found nothing).
+inline constexpr uint32_t kVpn2Mask = 0xffffe000u;  // EntryHi[31:13]
+inline constexpr uint32_t kAsidMask = 0xffu;
+inline constexpr uint32_t kIndexProbeFailed = 1u << 31;
+
 // EntryLo fields.
 struct EntryLoBits {
   static constexpr uint32_t G = 1u << 0, V = 1u << 1, D = 1u << 2, C = 7u << 3;

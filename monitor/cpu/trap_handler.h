@@ -32,6 +32,7 @@ struct PrivilegedOp {
   uint32_t before = 0;     // MTC0: the register's value before the write; DI/EI, ERET: Status before
   unsigned index = 0;      // TLBWI/TLBWR: the entry written
   TlbEntry replaced;       // TLBWI/TLBWR: the entry it replaced
+  bool l2tlb_cleared = false;  // TLBWI: it completed a flush of the whole TLB, the L2TLB went too
   uint64_t started = 0;    // the host's time stamp counter when the instruction began
 };
 

@@ -8,6 +8,7 @@
 
 #include "monitor/cpu/cp0.h"
 #include "monitor/cpu/fpu.h"
+#include "monitor/cpu/l2tlb.h"
 #include "monitor/cpu/tlb.h"
 
 namespace disco::mips {
@@ -32,6 +33,7 @@ struct Vcpu {
 
   Cp0 cp0;
   Tlb tlb;
+  L2Tlb l2tlb{0};  // the JTLB's second level (l2tlb.h), sized by whoever builds the vcpu
   Fpu fpu;
   uint64_t cycles = 0;  // virtual cycles; one per executed instruction for now (Count = cycles / 2)
 

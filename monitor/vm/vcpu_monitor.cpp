@@ -9,9 +9,9 @@ using mips::Op;
 using mips::TlbEntry;
 namespace cp0 = mips::cp0;
 
-constexpr uint32_t kVpn2Mask = 0xffffe000u;
-constexpr uint32_t kAsidMask = 0xffu;
-constexpr uint32_t kIndexProbeFailed = 1u << 31;
+using mips::kAsidMask;
+using mips::kIndexProbeFailed;
+using mips::kVpn2Mask;
 
 // The virtual pages [first, last] an entry's pair covers.
 std::pair<uint32_t, uint32_t> vpns_of(const TlbEntry& e) {
@@ -38,8 +38,8 @@ std::string_view name(MonitorEntry e) {
 }
 
 VcpuMonitor::VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner,
-                         unsigned l2tlb_entries, Pmap& pmap, NodeId node, VmServices& vm)
-    : interpreter_(interpreter), machine_tlb_(machine_tlb), owner_(owner), l2tlb_(l2tlb_entries), pmap_(pmap),
+                         Pmap& pmap, NodeId node, VmServices& vm)
+    : interpreter_(interpreter), machine_tlb_(machine_tlb), owner_(owner), pmap_(pmap),
       node_(node), vm_(vm) {}
 
 void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started) {
@@ -84,11 +84,10 @@ void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
       break;
     case Op::TLBP:
       if (v.cp0.raw(cp0::Index) & kIndexProbeFailed) {
-        // The guest now believes the page is not cached: make it so (l2tlb.h's rules).
+        // The guest now believes the page is not cached: the interpreter dropped it from the
+        // L2TLB (l2tlb.h's rules), and the machine TLB lets it go too.
         const uint32_t hi = v.cp0.raw(cp0::EntryHi);
-        const TlbEntry probe{.vpn2 = hi & kVpn2Mask, .asid = static_cast<uint8_t>(hi & kAsidMask)};
-        l2tlb_.drop_overlapping(probe);
-        const auto [first, last] = vpns_of(probe);
+        const auto [first, last] = vpns_of({.vpn2 = hi & kVpn2Mask});
         machine_tlb_.drop_range(owner_, first, last, true, 0);
       }
       kind = MonitorEntry::TlbRead;
@@ -108,28 +107,10 @@ void VcpuMonitor::drop_machine(const TlbEntry& e) {
 }
 
 void VcpuMonitor::tlb_written(mips::Vcpu& v, const mips::PrivilegedOp& op) {
+  // The interpreter applied the L2TLB's rules; the machine TLB follows them.
   const TlbEntry& written = v.tlb.entry(op.index);
-  if (op.op == Op::TLBWR) {
-    l2tlb_.insert(op.replaced);  // evicted by the hardware's choice: the guest cannot tell it is kept
-  } else {
-    drop_machine(op.replaced);  // overwritten on purpose: it must stop translating
-    // A guest that invalidated every entry it does not wire with TLBWI has flushed its TLB
-    // (Linux's local_flush_tlb_all): all of it goes, here too. A valid entry written since
-    // takes its index out of the count.
-    const unsigned wired = v.cp0.raw(cp0::Wired) % v.tlb.size();
-    const uint64_t all = (v.tlb.size() >= 64 ? ~uint64_t{0} : (uint64_t{1} << v.tlb.size()) - 1) & ~((uint64_t{1} << wired) - 1);
-    if (mips::any_valid(written))
-      written_by_tlbwi_ &= ~(uint64_t{1} << op.index);
-    else
-      written_by_tlbwi_ |= uint64_t{1} << op.index;
-    if ((written_by_tlbwi_ & all) == all) {
-      l2tlb_.clear();
-      machine_tlb_.drop_owner(owner_);
-      written_by_tlbwi_ = 0;
-      ++stats_.l2tlb_clears;
-    }
-  }
-  l2tlb_.drop_overlapping(written);
+  if (op.op == Op::TLBWI) drop_machine(op.replaced);  // overwritten on purpose: it must stop translating
+  if (op.l2tlb_cleared) machine_tlb_.drop_owner(owner_);
   drop_machine(written);
   // The trap that intercepted the write installs its machine pages at once (the paper's
   // section 4.2.2), so the access the guest retries after its ERET, and the other page of the
@@ -177,7 +158,7 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
       install(v, vaddr, asid, e);
       ++stats_.virtual_tlb_refills;
     }
-  } else if (const TlbEntry* kept = l2tlb_.lookup(vaddr, asid); kept != nullptr) {
+  } else if (const TlbEntry* kept = v.l2tlb.lookup(vaddr, asid); kept != nullptr) {
     // Answered here only when it translates: a fault on it is the guest's to see, through a
     // refill that brings the entry back into its own TLB first.
     if (const mips::TlbTranslation k = mips::translate(*kept, vaddr, store); k.fault == mips::TlbFault::None) {

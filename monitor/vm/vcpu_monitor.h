@@ -3,8 +3,8 @@
 //
 //   privileged instruction  already emulated by the interpreter against the virtual CP0/TLB; here
 //                           it is classified (a special-page access or a trap, monitor_entry.h),
-//                           counted, timed and charged, and a TLB write keeps the L2TLB and the
-//                           machine TLB right (the rules in l2tlb.h)
+//                           counted, timed and charged, and a TLB write keeps the machine TLB
+//                           right (the interpreter keeps the vcpu's L2TLB: l2tlb.h's rules)
 //   mapped access           the pcpu's machine TLB answers; on its miss the monitor looks in the
 //                           guest's own TLB, then the L2TLB, and refills the machine TLB with the
 //                           machine page from the pmap, or reflects the TLB exception into the guest
@@ -20,7 +20,6 @@
 
 #include "monitor/cpu/interpreter.h"
 #include "monitor/cpu/machine_tlb.h"
-#include "monitor/vm/l2tlb.h"
 #include "monitor/vm/monitor_entry.h"
 #include "monitor/vm/pmap.h"
 
@@ -45,7 +44,6 @@ struct VcpuMonitorStats {
   uint64_t virtual_tlb_refills = 0; // ... and the guest's own TLB had the entry (after a switch)
   uint64_t l2tlb_hits = 0;          // ... and the L2TLB had it: the guest never knew
   uint64_t guest_tlb_faults = 0;    // ... and the fault went to the guest (refill, invalid, modified)
-  uint64_t l2tlb_clears = 0;        // the guest overwrote its whole TLB
   uint64_t monitor_cycles = 0;      // guest cycles charged for entries
   uint64_t monitor_cycles_in_user = 0;  // the part charged while the guest was in user mode
   uint64_t pages_zeroed = 0, pages_released = 0;
@@ -53,8 +51,7 @@ struct VcpuMonitorStats {
 
 class VcpuMonitor final : public mips::TrapHandler {
  public:
-  VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner, unsigned l2tlb_entries,
-              Pmap& pmap, NodeId node, VmServices& vm);
+  VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner, Pmap& pmap, NodeId node, VmServices& vm);
 
   void privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) override;
   mips::TlbTranslation translate(mips::Vcpu& v, uint32_t vaddr, bool store) override;
@@ -78,12 +75,10 @@ class VcpuMonitor final : public mips::TrapHandler {
   mips::Interpreter& interpreter_;
   mips::MachineTlb& machine_tlb_;
   const uint16_t owner_;
-  L2Tlb l2tlb_;
   Pmap& pmap_;
   const NodeId node_;
   VmServices& vm_;
   VcpuMonitorStats stats_;
-  uint64_t written_by_tlbwi_ = 0;  // TLB indices the guest invalidated with TLBWI since the last full flush
   bool fault_pending_ = false;     // translate() returned a fault: its reflection is the same trap
   uint32_t fault_vaddr_ = 0;       // ... for this access
   bool fault_store_ = false;

@@ -70,6 +70,7 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
                       .instructions = counters_.instructions,
                       .entries = monitor_ ? monitor_->stats().entries : MonitorEntryTable{}});
   });
+  vcpu_.l2tlb = mips::L2Tlb(config.l2tlb_entries);
   interpreter_.set_compiling(config.compile);
   if (config.perf_map && !interpreter_.open_perf_map())
     spdlog::warn("cannot write /tmp/perf-{}.map: compiled blocks stay unnamed in perf", getpid());
@@ -86,7 +87,7 @@ Vm::Vm(const VmConfig& config, Pmap pmap, MemoryPort& port, uint8_t* host_base, 
                                .tag_mask = hit.mask,
                                .hits = reinterpret_cast<uint64_t*>(hit.hits)});
   if (config.mode == VmMode::Monitored && machine_tlb != nullptr) {
-    monitor_ = std::make_unique<VcpuMonitor>(interpreter_, *machine_tlb, owner, config.l2tlb_entries, pmap_,
+    monitor_ = std::make_unique<VcpuMonitor>(interpreter_, *machine_tlb, owner, pmap_,
                                              config.node, *this);
     interpreter_.set_trap_handler(monitor_.get());
   }
@@ -254,6 +255,8 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
     if (causes[c]) by_cause[std::string(mips::name(static_cast<mips::Exception>(c)))] = causes[c];
   const uint64_t tlb_exceptions = causes[static_cast<unsigned>(mips::Exception::TlbLoad)] +
                                   causes[static_cast<unsigned>(mips::Exception::TlbStore)];
+  const uint64_t l2tlb_hits = monitor_ ? m.l2tlb_hits : interpreter_.l2tlb_hits();
+  const uint64_t guest_tlb_faults = monitor_ ? m.guest_tlb_faults : tlb_exceptions;
   nlohmann::json marks = nlohmann::json::array();
   for (const Mark& m : marks_)
     marks.push_back({{"line", m.line}, {"guest_s", m.guest_ns / 1e9}, {"host_s", m.host_ns / 1e9},
@@ -282,14 +285,16 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
           {"monitor_entries", entries},
           {"special_page_accesses", m.special_page},
           // Bare mode: the guest's TLB is the machine's, its misses the TLB exceptions it took.
-          {"tlb_misses", monitor_ ? m.machine_tlb_misses : tlb_exceptions},
-          {"l2tlb_hits", m.l2tlb_hits},
-          {"l2tlb_hit_rate", m.l2tlb_hits + m.guest_tlb_faults
-                                 ? static_cast<double>(m.l2tlb_hits) / static_cast<double>(m.l2tlb_hits + m.guest_tlb_faults)
+          // Bare mode: the guest's TLB is the machine's; its misses are the TLB exceptions it
+          // took and the JTLB misses its L2TLB answered.
+          {"tlb_misses", monitor_ ? m.machine_tlb_misses : tlb_exceptions + l2tlb_hits},
+          {"l2tlb_hits", l2tlb_hits},
+          {"l2tlb_hit_rate", l2tlb_hits + guest_tlb_faults
+                                 ? static_cast<double>(l2tlb_hits) / static_cast<double>(l2tlb_hits + guest_tlb_faults)
                                  : 0.0},
           {"virtual_tlb_refills", m.virtual_tlb_refills},
-          {"guest_tlb_faults", monitor_ ? m.guest_tlb_faults : tlb_exceptions},
-          {"l2tlb_clears", m.l2tlb_clears},
+          {"guest_tlb_faults", guest_tlb_faults},
+          {"l2tlb_clears", interpreter_.l2tlb_clears()},
           {"pages_zeroed", m.pages_zeroed},
           {"pages_released", m.pages_released},
           {"local_misses", counters_.local_misses},

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "monitor/loader/malta_loader.h"
-#include "monitor/vm/l2tlb.h"
+#include "monitor/cpu/l2tlb.h"
 #include "node/strict_json.h"
 
 namespace disco {
@@ -75,7 +75,7 @@ std::string check_shape(const VmConfig& c) {
     return fmt::format("VM {}: memory must be a multiple of 4KiB from {} MiB to {} MiB (the Malta's low RAM window)",
                        c.id, boot::kMinRamBytes >> 20, boot::kLowRamLimit >> 20);
   if (c.cpu_mhz == 0 || c.cpu_mhz > 100000) return fmt::format("VM {}: the vcpu clock must be 1..100000 MHz", c.id);
-  if (!L2Tlb::valid_size(c.l2tlb_entries))
+  if (!mips::L2Tlb::valid_size(c.l2tlb_entries))
     return fmt::format("VM {}: the L2TLB needs 0 entries or a multiple of 4 whose quarter is a power of two", c.id);
   if (c.mode == VmMode::Monitored && c.placement != Placement::Local)
     return fmt::format("VM {}: under the monitor the VM's memory is placed by its node (--vm-placement)", c.id);

@@ -41,7 +41,7 @@ struct VmConfig {
   // An idle guest (`wait`) sleeps the host for the guest time it skips (at most 20 ms a time),
   // so an interactive guest's clock keeps pace with the user and an idle vcpu costs no host CPU.
   bool idle_in_real_time = false;
-  uint32_t l2tlb_entries = 1024;  // the vcpu's second-level software TLB (monitored; 0: none)
+  uint32_t l2tlb_entries = 1024;  // the vcpu's second-level TLB (l2tlb.h; 0: none)
   std::string console_path;       // the guest's COM1 output, appended as it comes
   std::string input_fifo;         // keystrokes for COM1 (empty: none)
 };

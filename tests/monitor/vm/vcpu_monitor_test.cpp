@@ -43,10 +43,11 @@ struct Guest : VmServices {
   Interpreter interpreter;
   MachineTlb machine_tlb;
   Pmap pmap{kMemorySize, 1};
-  VcpuMonitor monitor{interpreter, machine_tlb, 0, 1024, pmap, 0, *this};
+  VcpuMonitor monitor{interpreter, machine_tlb, 0, pmap, 0, *this};
   std::vector<uint32_t> zeroed;
 
   Guest() {
+    v.l2tlb = L2Tlb(1024);
     v.cp0.raw(cp0::Status) = 0;  // kernel mode, out of the reset state (ERL, BEV): as YAMON leaves it
     memory.set_word(0x80000000u, kWait);  // the refill and general vectors: stop there
     memory.set_word(0x80000180u, kWait);
@@ -290,7 +291,7 @@ TEST(VcpuMonitor, InvalidatingTheWholeTlbClearsTheL2Tlb) {
     code.push_back(kTlbwi);
   }
   g.run(code);
-  EXPECT_EQ(g.monitor.stats().l2tlb_clears, 1u);
+  EXPECT_EQ(g.interpreter.l2tlb_clears(), 1u);
   g.run(Guest::load_in_asid(kPageA));
   EXPECT_EQ(g.v.pc, 0x80000004u) << "a refill: nothing of page A is cached any more";
   EXPECT_EQ(g.monitor.stats().l2tlb_hits, 0u);

@@ -2,13 +2,13 @@
 #include <gtest/gtest.h>
 
 #include "monitor/cpu/tlb.h"
-#include "monitor/vm/l2tlb.h"
+#include "monitor/cpu/l2tlb.h"
 
-namespace disco {
+namespace disco::mips {
 namespace {
 
-using mips::EntryLoBits;
-using mips::TlbEntry;
+
+
 
 TlbEntry pair(uint32_t vaddr, uint8_t asid, bool global = false, uint32_t mask = 0) {
   const uint32_t lo = 0x123u << EntryLoBits::PfnShift | EntryLoBits::V | EntryLoBits::D;
@@ -66,4 +66,4 @@ TEST(L2Tlb, AFullSetGivesUpItsOldestAndClearEmptiesAll) {
 }
 
 }  // namespace
-}  // namespace disco
+}  // namespace disco::mips
