@@ -22,7 +22,8 @@ namespace {
 // Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
 // not guaranteed: measured on an instance instead).
 struct Layout {
-  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, tlb_generation;
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, tlb_generation, hwrena,
+      user_local, fpr;
 };
 const Layout& layout() {
   static const Layout l = [] {
@@ -33,7 +34,8 @@ const Layout& layout() {
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
-                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.tlb.generation())};
+                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.tlb.generation()),
+                  at(&v.cp0.raw(cp0::HWREna)), at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
   }();
   return l;
 }
@@ -77,9 +79,22 @@ int store_slot(Op op) {
 
 // LWL and LWR: the aligned word around the address, merged into rt.
 bool is_partial_load(Op op) { return op == Op::LWL || op == Op::LWR; }
-// What access() compiles: the loads and stores with a BlockContext call, and LWL/LWR (whose
-// cold path is the interpreter's).
-bool is_access(Op op) { return load_slot(op) >= 0 || store_slot(op) >= 0 || is_partial_load(op); }
+// LWC1, LDC1, SWC1, SDC1: an FPR's word, or an even-odd pair's doubleword (FR = 0), while
+// Status.CU1 is set.
+bool is_fpu_access(Op op) { return op == Op::LWC1 || op == Op::LDC1 || op == Op::SWC1 || op == Op::SDC1; }
+// What access() compiles: the loads and stores with a BlockContext call, and LWL/LWR and the
+// FPU's (whose cold path is the interpreter's).
+bool is_access(Op op) { return load_slot(op) >= 0 || store_slot(op) >= 0 || is_partial_load(op) || is_fpu_access(op); }
+
+// What checked() compiles: in line when a check finds the simple case, else the interpreter's.
+bool is_checked(const Decoded& d) {
+  switch (d.op) {
+    case Op::RDHWR: return d.rd == kUserLocalHwr;
+    case Op::TEQ: case Op::TNE: case Op::MFC1: case Op::MTC1: return true;
+    case Op::MFHC1: case Op::MTHC1: return (d.rd & 1) == 0;  // an odd register is RI
+    default: return false;
+  }
+}
 
 bool is_inline_branch(Op op) {
   switch (op) {
@@ -178,6 +193,8 @@ class Emitter {
       }
       if (is_access(d.op)) {
         access(d, i, pc, false);
+      } else if (is_checked(d)) {
+        checked(d, i, pc);
       } else if (BlockCompiler::inline_op(d.op)) {
         alu(d);
         ++pending_;
@@ -197,6 +214,9 @@ class Emitter {
 
  private:
   Xbyak::Address gpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.gpr + 4 * static_cast<int32_t>(r))]; }
+  Xbyak::Address fpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r))]; }
+  // An even-odd FPR pair as one doubleword (Fpu::read_double's layout: even = low word).
+  Xbyak::Address fpr_pair(unsigned r) { return Xbyak::util::qword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r & 30))]; }
 
   // The counts run in line since the last flush (pending_, pending_hits_), as r15 packs them.
   uint64_t packed() const { return uint64_t{pending_hits_} << 32 | pending_; }
@@ -317,9 +337,10 @@ class Emitter {
         g_.L(failed);
       }
       fallback(i, pc, delay_slot);
-      if (is_partial_load(d.op)) {
-        // Retired by the interpreter, which is how LWL/LWR leave the in-line path: on in the
-        // block, as the interpreter's block goes on, counted once (r15 = -the counts at `done`).
+      if (is_partial_load(d.op) || is_fpu_access(d.op)) {
+        // Retired by the interpreter, which is how LWL/LWR and the FPU's leave the in-line path:
+        // on in the block, as the interpreter's block goes on, counted once (r15 = -the counts
+        // at `done`).
         add_r15(-(uint64_t{pending_hits + (ram_ != nullptr ? 1u : 0u)} << 32 | (pending + 1)));
         g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
       } else {
@@ -329,6 +350,59 @@ class Emitter {
     });
     ++pending_;
     if (ram_ != nullptr) ++pending_hits_;  // the in-line path's hit, counted in a batch
+  }
+
+  // An instruction outside a delay slot done in line unless a check sends it to the cold path,
+  // where the interpreter runs it (and raises what it must), then on in the block:
+  //   RDHWR $29  UserLocal (Linux's TLS pointer, read by every libc call that touches errno),
+  //              while HWREna allows it; else the interpreter decides (kernel mode, or RI)
+  //   TEQ, TNE   (a compiler's divide-by-zero check after DIV) while they do not trap
+  //   MFC1, MTC1, MFHC1, MTHC1   while Status.CU1 is set
+  void checked(const Decoded& d, unsigned i, uint32_t pc) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    Xbyak::Label& cold = labels_.emplace_back();
+    Xbyak::Label& done = labels_.emplace_back();
+    if (d.op == Op::RDHWR) {
+      g_.test(dword[rbx + l_.hwrena], 1u << kUserLocalHwr);
+      g_.jz(cold, far);
+      if (d.rt != 0) {
+        g_.mov(eax, dword[rbx + l_.user_local]);
+        g_.mov(gpr(d.rt), eax);
+      }
+    } else if (d.op == Op::TEQ || d.op == Op::TNE) {
+      g_.mov(eax, gpr(d.rs));
+      g_.cmp(eax, gpr(d.rt));
+      if (d.op == Op::TEQ)
+        g_.je(cold, far);
+      else
+        g_.jne(cold, far);
+    } else {
+      g_.test(dword[rbx + l_.status], StatusBits::CU1);
+      g_.jz(cold, far);
+      const unsigned f = d.op == Op::MFHC1 || d.op == Op::MTHC1 ? d.rd + 1 : d.rd;  // the high half's register
+      if (d.op == Op::MFC1 || d.op == Op::MFHC1) {
+        if (d.rt != 0) {
+          g_.mov(eax, fpr(f));
+          g_.mov(gpr(d.rt), eax);
+        }
+      } else {
+        g_.mov(eax, gpr(d.rt));
+        g_.mov(fpr(f), eax);
+      }
+    }
+    g_.L(done);
+    const uint32_t pending = pending_, pending_hits = pending_hits_;
+    cold_.push_back([=, this, &cold, &done] {
+      pending_ = pending;  // as at the instruction
+      pending_hits_ = pending_hits;
+      g_.L(cold);
+      fallback(i, pc, false);
+      // Retired by the interpreter with the counts before it settled: counted once (as LWL's).
+      add_r15(-(uint64_t{pending_hits} << 32 | (pending + 1)));
+      g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+    });
+    ++pending_;
   }
 
   // Back from a call that did the access to the in-line path's `done`: that path's hit is
@@ -344,10 +418,17 @@ class Emitter {
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush().
   void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
-    const bool store = store_slot(d.op) >= 0;
-    const unsigned size = is_partial_load(d.op) ? 4 : access_bytes(d.op);  // LWL/LWR: esi is aligned
+    const bool fpu = is_fpu_access(d.op);
+    const bool store = store_slot(d.op) >= 0 || d.op == Op::SWC1 || d.op == Op::SDC1;
+    const unsigned size = is_partial_load(d.op) || d.op == Op::LWC1 || d.op == Op::SWC1 ? 4
+                          : d.op == Op::LDC1 || d.op == Op::SDC1                       ? 8
+                                                                                       : access_bytes(d.op);  // LWL/LWR: esi is aligned
     const int k = std::countr_zero(size);  // log2 of the size
     const auto far = Xbyak::CodeGenerator::T_NEAR;
+    if (fpu) {  // Coprocessor Unusable is the interpreter's to raise
+      g_.test(dword[rbx + l_.status], StatusBits::CU1);
+      g_.jz(call, far);
+    }
     if (!user_) {
       g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
     } else {
@@ -416,7 +497,23 @@ class Emitter {
     g_.cmp(qword[r10 + rdx * 8 + (store ? 8 : 0)], rcx);
     g_.jne(miss, far);
     const Xbyak::RegExp at = r14 + rax * (1 << scale_shift);
-    if (store) {
+    if (fpu && store) {
+      if (size == 8) {
+        g_.mov(rdx, fpr_pair(d.rt));
+        g_.mov(qword[at], rdx);
+      } else {
+        g_.mov(edx, fpr(d.rt));
+        g_.mov(dword[at], edx);
+      }
+    } else if (fpu) {
+      if (size == 8) {
+        g_.mov(rax, qword[at]);
+        g_.mov(fpr_pair(d.rt), rax);
+      } else {
+        g_.mov(eax, dword[at]);
+        g_.mov(fpr(d.rt), eax);
+      }
+    } else if (store) {
       g_.mov(edx, gpr(d.rt));
       if (size == 4) g_.mov(dword[at], edx);
       if (size == 2) g_.mov(word[at], dx);
@@ -431,7 +528,7 @@ class Emitter {
     g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (is_partial_load(d.op)) {
       if (d.rt != 0) merge_partial(d);
-    } else if (!store && d.rt != 0) {
+    } else if (!store && !fpu && d.rt != 0) {
       g_.mov(gpr(d.rt), eax);
     }
   }
@@ -814,6 +911,41 @@ class Emitter {
       case Op::MFLO: if (d.rd != 0) { g_.mov(eax, dword[rbx + l_.lo]); store(d.rd, eax); } break;
       case Op::MTHI: g_.mov(eax, gpr(d.rs)); g_.mov(dword[rbx + l_.hi], eax); break;
       case Op::MTLO: g_.mov(eax, gpr(d.rs)); g_.mov(dword[rbx + l_.lo], eax); break;
+      case Op::CLZ: case Op::CLO:
+        if (d.rd == 0) break;
+        g_.mov(eax, gpr(d.rs));  // zero-extends into rax
+        if (d.op == Op::CLO) g_.not_(eax);
+        g_.lea(rax, ptr[rax + rax + 1]);  // x << 1 | 1: its top bit is 32 - clz(x), 0 for x = 0
+        g_.bsr(rax, rax);
+        g_.mov(ecx, 32);
+        g_.sub(ecx, eax);
+        g_.mov(gpr(d.rd), ecx);
+        break;
+      case Op::DIV: case Op::DIVU: {  // as the interpreter: a zero divisor leaves HI/LO alone
+        Xbyak::Label skip, general, done;
+        g_.mov(ecx, gpr(d.rt));
+        g_.test(ecx, ecx);
+        g_.jz(skip);
+        g_.mov(eax, gpr(d.rs));
+        if (d.op == Op::DIV) {
+          g_.cmp(ecx, -1);  // n / -1 is -n, remainder 0; x86 faults on INT_MIN / -1, MIPS gives INT_MIN
+          g_.jne(general);
+          g_.neg(eax);
+          g_.xor_(edx, edx);
+          g_.jmp(done);
+          g_.L(general);
+          g_.cdq();
+          g_.idiv(ecx);
+        } else {
+          g_.xor_(edx, edx);
+          g_.div(ecx);
+        }
+        g_.L(done);
+        g_.mov(dword[rbx + l_.lo], eax);
+        g_.mov(dword[rbx + l_.hi], edx);
+        g_.L(skip);
+        break;
+      }
       case Op::MULT: case Op::MULTU:
         if (d.op == Op::MULT) {
           g_.movsxd(rax, gpr(d.rs));
@@ -862,7 +994,7 @@ bool BlockCompiler::inline_op(Op op) {
     case Op::SLTI: case Op::SLTIU: case Op::SLL: case Op::SRL: case Op::SRA: case Op::ROTR: case Op::SLLV:
     case Op::SRLV: case Op::SRAV: case Op::ROTRV: case Op::MOVZ: case Op::MOVN: case Op::SEB: case Op::SEH: case Op::WSBH:
     case Op::EXT: case Op::INS: case Op::MFHI: case Op::MFLO: case Op::MTHI: case Op::MTLO: case Op::MULT:
-    case Op::MULTU: case Op::SYNC: case Op::PREF:
+    case Op::MULTU: case Op::SYNC: case Op::PREF: case Op::CLZ: case Op::CLO: case Op::DIV: case Op::DIVU:
       return true;
     default:
       return false;
@@ -880,9 +1012,9 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   const auto entry = code_->getCurr<CompiledBlock>();
   // Kernel blocks (their fetch proves kernel mode) reach kseg0 in line, the others kuseg.
   // (direct() indexes the tags with 2 * (line & tag_mask) in 32 bits, and finds the line of an
-  // address shifted right by up to 2)
+  // address shifted right by up to 3: a doubleword's)
   const DirectRam* ram =
-      ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 2 ? &ram_ : nullptr;
+      ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 3 ? &ram_ : nullptr;
   const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
   Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
           prologue_bytes_)

@@ -43,6 +43,9 @@ struct Cp0RegisterInfo {
   uint32_t write_mask;
 };
 
+// RDHWR's hardware register 29: UserLocal (HWREna bit 29 lets user mode read it).
+inline constexpr uint32_t kUserLocalHwr = 29;
+
 // The shape of the CPU that the constant registers describe.
 struct Cp0Config {
   uint32_t tlb_entries = 16;  // JTLB size; Config1.MMUSize = entries - 1

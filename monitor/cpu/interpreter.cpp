@@ -176,6 +176,7 @@ void Interpreter::drop_compiled() {
     }
   }
   compiler_->clear();
+  ++page_generation_;  // the dispatch cache's code is gone too
 }
 
 void Interpreter::invalidate_all() {

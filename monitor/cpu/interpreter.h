@@ -182,6 +182,9 @@ class Interpreter {
   uint64_t guest_errors() const { return guest_errors_; }
   // Exceptions and interrupts delivered by run(), by Exception.
   const std::array<uint64_t, kExceptionKinds>& exceptions_by_cause() const { return exceptions_by_cause_; }
+  // Instructions compiled blocks handed back to the interpreter (BlockContext::fallback), by Op:
+  // what the block compiler does not do itself yet, weighted by how often it runs.
+  const std::array<uint64_t, kOpCount>& fallbacks_by_op() const { return fallbacks_by_op_; }
   // Cycles the vcpu spent in user mode during run() (entered by ERET or an MTC0 of Status, left
   // by an exception or interrupt).
   uint64_t user_cycles(const Vcpu& v) const { return user_cycles_ + (in_user_ ? v.cycles - user_since_ : 0); }
@@ -282,6 +285,9 @@ class Interpreter {
   // The predecoded page of the instruction at vcpu.pc, with its physical address in `pa`; nullptr
   // with `fault` set when the fetch cannot proceed (address error, TLB exception).
   PredecodedPage* fetch_page(Vcpu& v, uint32_t& pa, StepResult& fault);
+  // fetch_page's halves: the physical address of vcpu.pc (false with `fault` set), and its page.
+  bool fetch_address(Vcpu& v, uint32_t& pa, StepResult& fault);
+  PredecodedPage* page_of(uint32_t pa);
   // The word at physical `pa` in its page, decoded on first use; nullptr for a bus error.
   const Decoded* decoded(PredecodedPage& page, uint32_t pa, GuestMemory& mem);
   PredecodedPage* page_at(uint32_t number);  // created on first use
@@ -311,6 +317,7 @@ class Interpreter {
   TrapHandler* trap_ = nullptr;
   uint64_t guest_errors_ = 0;
   std::array<uint64_t, kExceptionKinds> exceptions_by_cause_{};
+  std::array<uint64_t, kOpCount> fallbacks_by_op_{};
   uint64_t user_cycles_ = 0, user_since_ = 0;
   bool in_user_ = false;
   std::unique_ptr<BlockCompiler> compiler_;
@@ -326,6 +333,15 @@ class Interpreter {
   // compiled code (DirectRam::code_pages).
   std::vector<uint8_t> has_page_ = std::vector<uint8_t>(1u << (32 - kPageShift));
   uint64_t page_generation_ = 0;         // moves when a page's predecode is dropped: run() stops its block
+  // run()'s dispatch cache: compiled blocks by physical pc, valid while page_generation_ is what
+  // it was when they were entered (drop_compiled() moves it too).
+  struct DispatchEntry {
+    CompiledBlock code = nullptr;
+    uint64_t generation = ~uint64_t{0};
+    uint32_t physical_pc = 0, pc = 0;
+  };
+  static constexpr unsigned kDispatchEntries = 4096;
+  std::array<DispatchEntry, kDispatchEntries> dispatch_{};
   uint32_t last_page_number_ = 0;        // a one-entry cache in front of directory_: straight-line
   PredecodedPage* last_page_ = nullptr;  // code stays on one page for up to 1024 steps
 };

@@ -14,7 +14,6 @@
 namespace disco::mips {
 namespace interpreter_detail {
 
-inline constexpr uint32_t kUserLocalHwr = 29;
 inline constexpr uint32_t kSynciStep = 32;  // the 24K's cache line size, as RDHWR $1 reports it
 inline constexpr uint32_t kCountResolution = 2;  // Count ticks every other cycle
 // CACHE op field (rt): bits 4..2 the operation, 1..0 the cache; 0b100'00 is Hit_Invalidate on the
@@ -95,12 +94,19 @@ inline void Interpreter::user_mode_may_have_begun(const Vcpu& v) {
   in_user_ = user;
 }
 
-inline Interpreter::PredecodedPage* Interpreter::fetch_page(Vcpu& v, uint32_t& pa, StepResult& fault) {
+inline bool Interpreter::fetch_address(Vcpu& v, uint32_t& pa, StepResult& fault) {
   if (v.pc & 3) {
     fault = interpreter_detail::raise(Exception::AddressErrorLoad, v.in_delay_slot, v.pc);
-    return nullptr;
+    return false;
   }
-  if (!translate(v, v.pc, false, pa, fault)) return nullptr;
+  return translate(v, v.pc, false, pa, fault);
+}
+
+inline Interpreter::PredecodedPage* Interpreter::fetch_page(Vcpu& v, uint32_t& pa, StepResult& fault) {
+  return fetch_address(v, pa, fault) ? page_of(pa) : nullptr;
+}
+
+inline Interpreter::PredecodedPage* Interpreter::page_of(uint32_t pa) {
   const uint32_t number = pa >> kPageShift;
   if (last_page_ == nullptr || last_page_number_ != number) {
     last_page_ = page_at(number);
@@ -665,6 +671,7 @@ uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   Interpreter& self = *static_cast<Interpreter*>(c->interpreter);
   const CompiledCall call(c);
   const uint64_t generation = self.page_generation_;
+  ++self.fallbacks_by_op_[static_cast<unsigned>(d->op)];
   const StepResult r = self.retire(*c->vcpu, *static_cast<Memory*>(c->memory), *d, c->instructions, c->exceptions);
   if (r.exc != Exception::None) return 1;
   if (r.waiting) c->exit = static_cast<uint8_t>(RunExit::Waiting);
@@ -720,19 +727,30 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     if (v.cycles >= until) return finish(RunExit::Until);
     StepResult fault{.in_delay_slot = v.in_delay_slot};
     uint32_t pa;
-    PredecodedPage* page = fetch_page(v, pa, fault);
-    if (page == nullptr) {
+    if (!fetch_address(v, pa, fault)) {
       take(fault);
       continue;
     }
+    // A block run before is found by its physical pc in the dispatch cache, without touching
+    // its predecoded page (tens of KiB each, so a look there is a cache miss of the host's).
+    DispatchEntry& dispatched = dispatch_[(pa >> 2) % kDispatchEntries];
+    const bool cached = compiler_ != nullptr && !v.in_delay_slot && dispatched.physical_pc == pa &&
+                        dispatched.pc == v.pc && dispatched.generation == page_generation_;
+    PredecodedPage* page = cached ? nullptr : page_of(pa);
     const uint32_t physical_base = pa & ~((1u << kPageShift) - 1);
     if (compiler_ != nullptr && !v.in_delay_slot) {
-      BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
-      const CompiledBlock block = entry.code != nullptr && entry.pc == v.pc ? entry.code
-                                  : entry.runs++ >= compile_after_ ? compile_block(v, *page, physical_base, mem)
-                                                                   : nullptr;
+      CompiledBlock block = dispatched.code;
+      if (!cached) {
+        BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];
+        block = entry.code != nullptr && entry.pc == v.pc ? entry.code
+                : entry.runs++ >= compile_after_           ? compile_block(v, *page, physical_base, mem)
+                                                           : nullptr;
+        if (block != nullptr) {
+          dispatched = {.code = block, .generation = page_generation_, .physical_pc = pa, .pc = v.pc};
+          compiler_->remember(v.pc, block);
+        }
+      }
       if (block != nullptr) {
-        compiler_->remember(v.pc, block);
         set_budget(context);
         block(&context);
         settle(context);

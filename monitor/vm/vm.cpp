@@ -255,6 +255,9 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
     if (causes[c]) by_cause[std::string(mips::name(static_cast<mips::Exception>(c)))] = causes[c];
   const uint64_t tlb_exceptions = causes[static_cast<unsigned>(mips::Exception::TlbLoad)] +
                                   causes[static_cast<unsigned>(mips::Exception::TlbStore)];
+  nlohmann::json fallbacks = nlohmann::json::object();
+  for (size_t op = 0; op < mips::kOpCount; ++op)
+    if (const uint64_t n = interpreter_.fallbacks_by_op()[op]) fallbacks[std::string(mips::name(static_cast<mips::Op>(op)))] = n;
   const uint64_t l2tlb_hits = monitor_ ? m.l2tlb_hits : interpreter_.l2tlb_hits();
   const uint64_t guest_tlb_faults = monitor_ ? m.guest_tlb_faults : tlb_exceptions;
   nlohmann::json marks = nlohmann::json::array();
@@ -302,6 +305,7 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
           {"machine_pages", pages},
           {"exceptions", counters_.exceptions},
           {"exceptions_by_cause", by_cause},
+          {"fallbacks", fallbacks},
           {"switches_in", counters_.switches_in},
           {"reached_user", counters_.reached_user},
           {"compiled_blocks", interpreter_.compiled_blocks()},

@@ -266,6 +266,14 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       },
       [&] { return imm(0x09); }, [&] { return imm(0x0a); }, [&] { return imm(0x0b); }, [&] { return imm(0x0c); },
       [&] { return imm(0x0d); }, [&] { return imm(0x0e); }, [&] { return 0x0fu << 26 | reg() << 16 | (rng() & 0xffff); },
+      [&] {  // CLZ, CLO (rt = rd in their encoding)
+        const uint32_t rd = reg();
+        return 0x1cu << 26 | reg() << 21 | rd << 16 | rd << 11 | (0x20 + rng() % 2);
+      },
+      [&] { return reg() << 21 | reg() << 16 | 0x1a; }, [&] { return reg() << 21 | reg() << 16 | 0x1b; },  // DIV DIVU
+      // the divisions' edges: 0, -1 and INT_MIN in a register
+      [&] { return test::i_type(0x09, 0, reg(), 0); }, [&] { return test::i_type(0x09, 0, reg(), -1); },
+      [&] { return test::i_type(0x0f, 0, reg(), 0x8000); },
   };
   for (int round = 0; round < 40; ++round) {
     std::vector<uint32_t> code;
@@ -291,6 +299,76 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
     while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
     expect_same(compiled.v, stepped.v, "round " + std::to_string(round));
+  }
+}
+
+// The instructions compiled in line behind a check (RDHWR $29, TEQ/TNE, the FPU's moves and
+// loads and stores), in user mode with the check passing and failing (HWREna.UL, Status.CU1, a
+// trap's condition, a misaligned doubleword), against interpreted blocks: the same registers,
+// FPRs and exceptions at the same cycles.
+TEST(InterpreterRun, CheckedInstructionsMatchTheInterpreterWhetherTheirChecksPassOrNot) {
+  using test::i_type;
+  using test::r_type;
+  const uint32_t kUser = 0x10;  // KSU = user
+  const auto fpu = [](uint32_t op, uint32_t base, uint32_t ft, int16_t offset) { return i_type(op, base, ft, offset); };
+  const auto cop1 = [](uint32_t rs_field, uint32_t rt, uint32_t fs) { return 0x44000000u | rs_field << 21 | rt << 16 | fs << 11; };
+  const std::vector<uint32_t> program = {
+      i_type(0x0f, 0, 8, 0x0002),      // lui t0, 2: data at 0x20000
+      test::rdhwr(9, 29),              // rdhwr t1, $29 (UserLocal)
+      cop1(0x04, 9, 2),                // mtc1 t1, $f2
+      cop1(0x07, 10, 2),               // mthc1 t2, $f2 (the pair's high word, $f3)
+      cop1(0x00, 11, 2),               // mfc1 t3, $f2
+      cop1(0x03, 12, 2),               // mfhc1 t4, $f2
+      fpu(0x3d, 8, 2, 8),              // sdc1 $f2, 8(t0)
+      fpu(0x35, 8, 4, 8),              // ldc1 $f4, 8(t0)
+      fpu(0x31, 8, 6, 12),             // lwc1 $f6, 12(t0)
+      fpu(0x39, 8, 6, 16),             // swc1 $f6, 16(t0)
+      i_type(0x23, 8, 13, 16),         // lw t5, 16(t0)
+      r_type(9, 10, 0, 0x34),          // teq t1, t2: traps when they are equal
+      r_type(9, 9, 0, 0x36),           // tne t1, t1: never
+      fpu(0x35, 8, 4, 12),             // ldc1 $f4, 12(t0): misaligned, AdEL
+      i_type(0x04, 0, 0, -1),          // b .
+      test::kNop};
+  const std::vector<uint32_t> vector = {i_type(0x04, 0, 0, -1), test::kNop};  // the general exception vector: b .
+  for (const bool user_local : {true, false})
+  for (const bool cu1 : {true, false})
+  for (const bool equal : {false, true}) {
+    const std::string what = std::string(user_local ? "UL" : "no UL") + (cu1 ? ", CU1" : ", no CU1") + (equal ? ", equal" : "");
+    test::KsegCpu compiled(kUser | (cu1 ? StatusBits::CU1 : 0), true, 0x10000u),
+        interpreted(kUser | (cu1 ? StatusBits::CU1 : 0), true, 0x10000u);
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      t->v.cp0.raw(cp0::HWREna) = user_local ? 1u << 29 : 0;
+      t->v.cp0.raw(cp0::UserLocal) = 0x7777'1234u;
+      t->v.gpr[10] = equal ? 0x7777'1234u : 0x5555'0000u;
+      t->code(vector, 0x80000180u);
+      t->code(program);
+    }
+    FakeHitPath hit;
+    compiled.interpreter.set_compiling(true, 0);
+    DirectRam ram = hit.ram(compiled.memory, true);
+    compiled.interpreter.set_direct_ram(ram);
+    RunStats stats;
+    for (uint64_t until = 8; until < 200; until += 8) {  // run twice over: compiled the second time
+      compiled.interpreter.run(compiled.v, compiled.memory, until, stats);
+      RunStats interpreted_stats;
+      interpreted.interpreter.run(interpreted.v, interpreted.memory, until, interpreted_stats);
+      ASSERT_EQ(compiled.v.cycles, interpreted.v.cycles) << what;
+      expect_same(compiled.v, interpreted.v, what);
+      for (unsigned f = 0; f < 32; ++f) ASSERT_EQ(compiled.v.fpu.fpr[f], interpreted.v.fpu.fpr[f]) << what << " $f" << f;
+      if (compiled.v.pc == 0x80000180u && until % 64 == 0) {  // again from the start, the blocks compiled now
+        for (test::KsegCpu* t : {&compiled, &interpreted}) {
+          t->v.cp0.raw(cp0::Status) = kUser | (cu1 ? StatusBits::CU1 : 0);
+          t->v.jump_to(0x10000u);
+        }
+      }
+    }
+    EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u) << what;
+    const uint32_t cause = (compiled.v.cp0.raw(cp0::Cause) & CauseBits::ExcCode) >> 2;
+    EXPECT_EQ(cause, !user_local ? exc_code(Exception::ReservedInstruction)
+                     : !cu1      ? exc_code(Exception::CoprocessorUnusable)
+                     : equal     ? exc_code(Exception::Trap)
+                                 : exc_code(Exception::AddressErrorLoad))
+        << what;
   }
 }
 

@@ -166,6 +166,81 @@ TEST(Tlb, RewritingAnEntryRetiresCachedTranslations) {
   EXPECT_EQ(t.v.gpr[3], 0xbbbbu) << "a translation cached before the tlbwi was used";
 }
 
+// A TLBWI retires exactly the translations of the entry it replaced and of the one it wrote,
+// whatever their page sizes (4 KiB to 16 MiB), loads and stores alike; the other entries'
+// translations stay right.
+TEST(Tlb, AWriteRetiresTheTranslationsOfBothEntriesAndKeepsTheOthers) {
+  for (const uint32_t old_mask : {0u, 0x01ffe000u})    // the replaced entry: 4 KiB or 16 MiB pages
+  for (const uint32_t new_mask : {0u, 0x00006000u, 0x01ffe000u}) {  // the new one: 4, 16 KiB, 16 MiB
+    Cpu t;
+    const std::string what = "masks " + std::to_string(old_mask) + " -> " + std::to_string(new_mask);
+    for (uint32_t f = 0; f < 8; ++f) t.memory.set_word(0x100000 + f * 0x1000, 0xa0 + f);
+    t.memory.set_word(0x400000, 0xb0);
+    t.memory.set_word(0x300000, 0xc0);
+    // Entry 0 maps the pair at 0x02000000, entry 1 0x00400000 -> 0x400000, and the new entry
+    // the pair at 0x04000000; a 16 MiB page's frame is 0, so its accesses are 0x101000 and
+    // 0x300000 into it. The old entry's access is on its odd 4 KiB page, so that it and the
+    // new entry's hash to different slots of the soft TLB.
+    const bool old_large = old_mask != 0, new_large = new_mask == 0x01ffe000u;
+    write_entry(t.v, 0, 0x02000000, entry_lo(old_large ? 0 : 0x100000, kValid | kDirty | kGlobal),
+                entry_lo(old_large ? 0x1000000 : 0x101000, kValid | kDirty | kGlobal), old_mask);
+    write_entry(t.v, 1, 0x00400000, entry_lo(0x400000, kValid | kDirty | kGlobal), 0);
+    t.v.gpr[1] = 0x02000000 + (old_large ? 0x101000 : 0x1000);
+    t.v.gpr[2] = 0x00400000;
+    t.v.gpr[3] = 0x04000000 + (new_large ? 0x300000 : 0);
+    t.code({lw(4, 1, 0), sw(4, 1, 4), lw(5, 2, 0), kTlbwi, lw(6, 2, 0), lw(7, 3, 0), sw(7, 3, 8), lw(8, 1, 0)});
+    for (int i = 0; i < 3; ++i) ASSERT_EQ(t.run().exc, Exception::None) << what;
+    EXPECT_EQ(t.v.gpr[4], 0xa1u) << what;
+    t.v.cp0.raw(cp0::Index) = 0;
+    t.v.cp0.raw(cp0::EntryHi) = 0x04000000;
+    t.v.cp0.raw(cp0::EntryLo0) = entry_lo(new_large ? 0 : 0x300000, kValid | kDirty | kGlobal);
+    t.v.cp0.raw(cp0::EntryLo1) = 0;
+    t.v.cp0.raw(cp0::PageMask) = new_mask;
+    ASSERT_EQ(t.run().exc, Exception::None) << what;  // tlbwi
+    ASSERT_EQ(t.run().exc, Exception::None) << what;
+    EXPECT_EQ(t.v.gpr[6], 0xb0u) << what << ": entry 1 still translates";
+    ASSERT_EQ(t.run().exc, Exception::None) << what;
+    EXPECT_EQ(t.v.gpr[7], 0xc0u) << what << ": the new entry translates";
+    ASSERT_EQ(t.run().exc, Exception::None) << what << ": a store through the new entry";
+    EXPECT_EQ(t.run().exc, Exception::TlbLoad) << what << ": the replaced entry's page was still cached";
+  }
+}
+
+// Bare mode's L2TLB (l2tlb.h): an entry TLBWR evicted still translates without a refill; a TLBP
+// that misses it makes the guest's belief true (the next access refills); with no L2TLB the
+// evicted entry is gone at once.
+TEST(Tlb, TlbwrKeepsTheEvictedEntryInTheL2TlbUntilAProbeMisses) {
+  for (const unsigned kept : {0u, 64u}) {
+    Cpu t;
+    t.v.l2tlb = L2Tlb(kept);
+    t.v.cp0.raw(cp0::Wired) = 15;  // Random is 15: TLBWR writes entry 15
+    t.memory.set_word(0x20000, 0x11);
+    t.memory.set_word(0x30000, 0x22);
+    write_entry(t.v, 15, 0x00400000, entry_lo(0x20000, kValid | kGlobal), 0);
+    t.v.gpr[1] = 0x00400000;
+    t.v.gpr[2] = 0x00600000;
+    t.code({lw(3, 1, 0), kTlbwr, lw(4, 2, 0), lw(5, 1, 0), kTlbp, lw(6, 1, 0)});
+    ASSERT_EQ(t.run().exc, Exception::None);
+    t.v.cp0.raw(cp0::EntryHi) = 0x00600000;  // the pair TLBWR writes
+    t.v.cp0.raw(cp0::EntryLo0) = entry_lo(0x30000, kValid | kGlobal);
+    t.v.cp0.raw(cp0::EntryLo1) = 0;
+    ASSERT_EQ(t.run().exc, Exception::None);  // tlbwr over 0x00400000's entry
+    ASSERT_EQ(t.run().exc, Exception::None);
+    EXPECT_EQ(t.v.gpr[4], 0x22u);
+    if (kept == 0) {
+      EXPECT_EQ(t.run().exc, Exception::TlbLoad) << "no L2TLB: the evicted page refills";
+      continue;
+    }
+    ASSERT_EQ(t.run().exc, Exception::None) << "the L2TLB answers for the evicted entry";
+    EXPECT_EQ(t.v.gpr[5], 0x11u);
+    EXPECT_EQ(t.interpreter.l2tlb_hits(), 1u);
+    t.v.cp0.raw(cp0::EntryHi) = 0x00400000;
+    ASSERT_EQ(t.run().exc, Exception::None);  // tlbp: misses the JTLB
+    EXPECT_TRUE(t.v.cp0.raw(cp0::Index) & kIndexProbeFailed);
+    EXPECT_EQ(t.run().exc, Exception::TlbLoad) << "after a probe missed it the page is not cached anywhere";
+  }
+}
+
 TEST(Tlb, AsidSelectsTheAddressSpace) {
   Cpu t;
   t.memory.set_word(0x40000, 1);
