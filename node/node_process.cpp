@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <initializer_list>
 #include <thread>
 #include <zmq.hpp>
 
@@ -155,17 +156,21 @@ std::vector<uint64_t> read_home_counters(Node& node, const MachineGeometry& g, N
   return values;
 }
 
+// The value of the first of `vars` the environment sets (the launch engines name the same fact
+// differently: Open MPI, PMIx, Slurm), or nullptr.
+const char* first_env(std::initializer_list<const char*> vars) {
+  for (const char* var : vars)
+    if (const char* v = std::getenv(var)) return v;
+  return nullptr;
+}
+
 }  // namespace
 
 NodeId node_id_from(const std::string& given) {
   std::string text = given;
   if (given == "rank") {
-    text.clear();
-    for (const char* var : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"})
-      if (const char* v = std::getenv(var)) {
-        text = v;
-        break;
-      }
+    const char* rank = first_env({"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"});
+    text = rank != nullptr ? rank : "";
     if (text.empty()) throw std::runtime_error("--node rank: no rank in the environment (not started by mpirun or srun)");
   }
   uint32_t id = 0;
@@ -193,12 +198,8 @@ int run_node_process(const NodeProcessArgs& args, const NodeProgramFactory& make
   const NodeId self = args.self;
   // On a cluster a node takes the core of its rank among its host's ranks.
   NodeId pin_as = self;
-  if (cfg.cluster)
-    for (const char* var : {"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"})
-      if (const char* v = std::getenv(var)) {
-        pin_as = static_cast<NodeId>(std::min<unsigned long>(std::strtoul(v, nullptr, 10), self));
-        break;
-      }
+  if (const char* local = cfg.cluster ? first_env({"OMPI_COMM_WORLD_LOCAL_RANK", "SLURM_LOCALID"}) : nullptr)
+    pin_as = static_cast<NodeId>(std::min<unsigned long>(std::strtoul(local, nullptr, 10), self));
   const std::string place = pin_self(cfg.pin, pin_as, shape.geometry.nodes);
 
   MachineMemory memory(shape.geometry, cfg.run_id);
