@@ -338,11 +338,8 @@ class Emitter {
       }
       fallback(i, pc, delay_slot);
       if (is_partial_load(d.op) || is_fpu_access(d.op)) {
-        // Retired by the interpreter, which is how LWL/LWR and the FPU's leave the in-line path:
-        // on in the block, as the interpreter's block goes on, counted once (r15 = -the counts
-        // at `done`).
-        add_r15(-(uint64_t{pending_hits + (ram_ != nullptr ? 1u : 0u)} << 32 | (pending + 1)));
-        g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+        // How LWL/LWR and the FPU's leave the in-line path (whose hit was counted too).
+        on_after_interpreter(pending, pending_hits + (ram_ != nullptr ? 1u : 0u), done);
       } else {
         // committed by the interpreter: an exception, or a delay slot's store (the block's end)
         g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);
@@ -398,11 +395,18 @@ class Emitter {
       pending_hits_ = pending_hits;
       g_.L(cold);
       fallback(i, pc, false);
-      // Retired by the interpreter with the counts before it settled: counted once (as LWL's).
-      add_r15(-(uint64_t{pending_hits} << 32 | (pending + 1)));
-      g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+      on_after_interpreter(pending, pending_hits, done);
     });
     ++pending_;
+  }
+
+  // After a cold path's fallback retired the instruction: on in the block at the in-line path's
+  // `done`, as the interpreter's block goes on. The fallback settled the counts before the
+  // instruction (`pending`, `hits`) and counted the instruction itself, all of which the flushes
+  // to come count again from `done`: r15 takes them back.
+  void on_after_interpreter(uint32_t pending, uint32_t hits, Xbyak::Label& done) {
+    add_r15(-(uint64_t{hits} << 32 | (pending + 1)));
+    g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   }
 
   // Back from a call that did the access to the in-line path's `done`: that path's hit is

@@ -221,13 +221,13 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
 void Interpreter::flush_translations() { soft_tlb_generation_ = kNoGeneration; }
 
 void Interpreter::forget_pages(const TlbEntry& e) {
-  const uint32_t first = e.vpn2 >> kPageShift;
-  const uint32_t pages = (e.mask + 0x2000u) >> kPageShift;  // both halves of the pair
+  const auto [first, last] = pages_of(e);
+  const uint32_t pages = last - first + 1;
   const auto forget = [&](SoftTlbEntry& slot) {
     if (slot.key != kNoKey && (slot.key & kSoftVpnMask) - first < pages) slot = {};
   };
   if (pages < kSoftTlbEntries) {  // 4 KiB pairs (every user page of Linux): the two slots they hash to
-    for (uint32_t p = first; p < first + pages; ++p) {
+    for (uint32_t p = first; p <= last; ++p) {
       forget(soft_load_[p % kSoftTlbEntries]);
       forget(soft_store_[p % kSoftTlbEntries]);
     }

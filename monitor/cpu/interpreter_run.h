@@ -733,12 +733,13 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     }
     // A block run before is found by its physical pc in the dispatch cache, without touching
     // its predecoded page (tens of KiB each, so a look there is a cache miss of the host's).
+    const bool compiled = compiler_ != nullptr && !v.in_delay_slot;
     DispatchEntry& dispatched = dispatch_[(pa >> 2) % kDispatchEntries];
-    const bool cached = compiler_ != nullptr && !v.in_delay_slot && dispatched.physical_pc == pa &&
-                        dispatched.pc == v.pc && dispatched.generation == page_generation_;
+    const bool cached = compiled && dispatched.physical_pc == pa && dispatched.pc == v.pc &&
+                        dispatched.generation == page_generation_;
     PredecodedPage* page = cached ? nullptr : page_of(pa);
     const uint32_t physical_base = pa & ~((1u << kPageShift) - 1);
-    if (compiler_ != nullptr && !v.in_delay_slot) {
+    if (compiled) {
       CompiledBlock block = dispatched.code;
       if (!cached) {
         BlockSlot& entry = page->compiled[(v.pc >> 2) & (kWordsPerPage - 1)];

@@ -14,7 +14,7 @@ L2Tlb::L2Tlb(unsigned entries)
 
 const TlbEntry* L2Tlb::lookup(uint32_t vaddr, uint8_t asid) const {
   if (slots_.empty()) return nullptr;
-  const Slot* set = set_of(vaddr & 0xffffe000u);
+  const Slot* set = set_of(vaddr & kVpn2Mask);
   for (unsigned w = 0; w < kWays; ++w)
     if (set[w].used && matches(set[w].entry, vaddr, asid)) return &set[w].entry;
   return nullptr;
@@ -81,7 +81,7 @@ bool L2Tlb::tlb_written(const Tlb& tlb, unsigned index, const TlbEntry& replaced
 }
 
 void L2Tlb::probe_missed(uint32_t hi) {
-  drop_overlapping({.vpn2 = hi & 0xffffe000u, .asid = static_cast<uint8_t>(hi & 0xffu)});
+  drop_overlapping({.vpn2 = hi & kVpn2Mask, .asid = static_cast<uint8_t>(hi & kAsidMask)});
 }
 
 }  // namespace disco::mips

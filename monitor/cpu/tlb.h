@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "monitor/cpu/cp0.h"
@@ -54,6 +55,11 @@ inline bool matches(const TlbEntry& e, uint32_t vaddr, uint8_t asid) {
 }
 // The physical address of `vaddr` through entry `e` (which matches it), or the fault.
 TlbTranslation translate(const TlbEntry& e, uint32_t vaddr, bool store);
+// The virtual pages (address >> 12) [first, last] the pair of entry `e` spans.
+inline std::pair<uint32_t, uint32_t> pages_of(const TlbEntry& e) {
+  const uint32_t first = e.vpn2 >> 12;
+  return {first, first + ((e.mask + 0x2000u) >> 12) - 1};
+}
 // Whether either page of the pair is valid (an entry that can translate something).
 inline bool any_valid(const TlbEntry& e) { return ((e.lo[0] | e.lo[1]) & EntryLoBits::V) != 0; }
 

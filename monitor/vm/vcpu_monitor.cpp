@@ -13,11 +13,6 @@ using mips::kAsidMask;
 using mips::kIndexProbeFailed;
 using mips::kVpn2Mask;
 
-// The virtual pages [first, last] an entry's pair covers.
-std::pair<uint32_t, uint32_t> vpns_of(const TlbEntry& e) {
-  const uint32_t first = e.vpn2 >> 12;
-  return {first, first + ((e.mask + 0x2000u) >> 12) - 1};
-}
 
 }  // namespace
 
@@ -87,7 +82,7 @@ void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
         // The guest now believes the page is not cached: the interpreter dropped it from the
         // L2TLB (l2tlb.h's rules), and the machine TLB lets it go too.
         const uint32_t hi = v.cp0.raw(cp0::EntryHi);
-        const auto [first, last] = vpns_of({.vpn2 = hi & kVpn2Mask});
+        const auto [first, last] = mips::pages_of({.vpn2 = hi & kVpn2Mask});
         machine_tlb_.drop_range(owner_, first, last, true, 0);
       }
       kind = MonitorEntry::TlbRead;
@@ -102,7 +97,7 @@ void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
 }
 
 void VcpuMonitor::drop_machine(const TlbEntry& e) {
-  const auto [first, last] = vpns_of(e);
+  const auto [first, last] = mips::pages_of(e);
   machine_tlb_.drop_range(owner_, first, last, e.global, e.asid);
 }
 
