@@ -4,7 +4,7 @@
 //
 //   [machine]  nodes, cpus_per_node, mem_per_node, line_size, cache_size, cache_ways, pin,
 //              transport, cpu_mhz, local_miss_ns, remote_miss_ns, remote_dirty_ns
-//   [monitor]  tlb_switch, quantum_us, l2tlb_entries
+//   [monitor]  tlb_switch, quantum_us, l2tlb_entries, machine_tlb_entries
 //   [guest]    what every VM boots: bare, guest, kernel, initrd, append, init_cmd, extra (a list of
 //              "HOST:GUEST"), mem, placement, host_unpack, interpret, perf_map, isa_io_ns,
 //              max_instructions, rtc_epoch

@@ -75,6 +75,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
   cmd.add_option("--tlb-switch", o.tlb_switch, "on a vcpu switch the machine TLB is flushed, or kept with virtualised ASIDs: flush or asid")
       ->capture_default_str();
   add_number(cmd, "--quantum-us", o.quantum_us, "guest time a vcpu runs before the next one on its pcpu");
+  add_number(cmd, "--machine-tlb-entries", o.machine_tlb_entries, "pages each pcpu's TLB holds under the monitor: 1024 reaches as far as bare mode's JTLB and the entries kept behind it, 32 is the 24Kf's JTLB alone");
   add_number(cmd, "--l2tlb-entries", o.l2tlb_entries, "each vcpu's second-level TLB: the monitor's L2TLB, and in bare mode the entries its JTLB evicted, kept as QEMU keeps them (0: none)");
   add_number(cmd, "--console", o.console, "stream this VM's console to the terminal (every console is in vm<N>.console)")
       ->each([&o](const std::string&) { o.console_given = true; });
@@ -119,7 +120,8 @@ std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, 
   const int64_t rtc_epoch = o.rtc_epoch_given ? static_cast<int64_t>(o.rtc_epoch) : static_cast<int64_t>(std::time(nullptr));
   out = {};
   out.monitor.sched = {.tlb_switch = o.tlb_switch == "flush" ? mips::TlbSwitch::Flush : mips::TlbSwitch::Asid,
-                       .quantum_us = o.quantum_us};
+                       .quantum_us = o.quantum_us,
+                       .machine_tlb_entries = o.machine_tlb_entries};
   out.streamed = o.console_given ? static_cast<int64_t>(o.console) : o.bare || o.interactive ? 0 : -1;
   for (uint32_t i = 0; i < vms; ++i) {
     const VmSpec spec = o.vm_specs.empty() ? VmSpec{} : o.vm_specs[i];

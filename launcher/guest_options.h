@@ -42,6 +42,7 @@ struct GuestOptions {
   std::string tlb_switch = "flush";
   uint32_t quantum_us = SchedConfig{}.quantum_us;
   uint32_t l2tlb_entries = VmConfig{}.l2tlb_entries;
+  uint32_t machine_tlb_entries = SchedConfig{}.machine_tlb_entries;
   uint32_t console = 0;  // the VM whose console is streamed to the terminal (when given; else bare's)
   bool console_given = false;
   bool host_unpack = false;

@@ -23,7 +23,8 @@ nlohmann::json to_json(const MonitorConfig& c) {
   nlohmann::json vms = nlohmann::json::array();
   for (const VmConfig& vm : c.vms) vms.push_back(to_json(vm));
   return {{"vms", vms},
-          {"sched", {{"tlb_switch", mips::name(c.sched.tlb_switch)}, {"quantum_us", c.sched.quantum_us}}}};
+          {"sched", {{"tlb_switch", mips::name(c.sched.tlb_switch)}, {"quantum_us", c.sched.quantum_us},
+                     {"machine_tlb_entries", c.sched.machine_tlb_entries}}}};
 }
 
 MonitorConfig monitor_config_from_json(const nlohmann::json& j) {
@@ -36,6 +37,7 @@ MonitorConfig monitor_config_from_json(const nlohmann::json& j) {
   std::string tlb_switch(mips::name(c.sched.tlb_switch));
   sched.get("tlb_switch", tlb_switch);
   sched.get("quantum_us", c.sched.quantum_us);
+  sched.get("machine_tlb_entries", c.sched.machine_tlb_entries);
   sched.finish();
   o.finish();
   if (tlb_switch != "flush" && tlb_switch != "asid")
@@ -47,6 +49,9 @@ MonitorConfig monitor_config_from_json(const nlohmann::json& j) {
 std::string check(const MonitorConfig& c, const MachineGeometry& machine) {
   if (c.vms.empty()) return "a guest run needs at least one VM";
   if (c.sched.quantum_us == 0 || c.sched.quantum_us > 10'000'000) return "the quantum must be 1 us .. 10 s";
+  if (!mips::MachineTlb::valid_size(c.sched.machine_tlb_entries))
+    return fmt::format("the machine TLB's {} entries are not a power of two from 1 to {}", c.sched.machine_tlb_entries,
+                       mips::MachineTlb::kMaxEntries);
   std::vector<uint64_t> need(machine.nodes, 0);
   for (size_t i = 0; i < c.vms.size(); ++i) {
     const VmConfig& vm = c.vms[i];

@@ -54,6 +54,7 @@ static_assert(sizeof(BlockSlot) == 16);
 constexpr int32_t kJumpCode = offsetof(JumpEntry, code);
 constexpr int32_t kJumpGeneration = offsetof(JumpEntry, generation);
 constexpr int32_t kJumpPc = offsetof(JumpEntry, pc);
+constexpr int32_t kJumpFrame = offsetof(JumpEntry, frame);
 static_assert(sizeof(JumpEntry) == 32);
 constexpr uint32_t kPageMask = ~0xfffu;
 
@@ -439,22 +440,7 @@ class Emitter {
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call)
       g_.test(esi, esi);
       g_.js(call, far);  // not kuseg: a user's address error, or kernel segments: the call's
-      g_.test(byte[rbx + l_.status], 4);  // ERL: kuseg unmapped
-      g_.jnz(call, far);
-      g_.mov(rax, reinterpret_cast<uintptr_t>(soft_tlb_->filled_generation));
-      g_.mov(rax, qword[rax]);
-      g_.cmp(rax, qword[rbx + l_.tlb_generation]);
-      g_.jne(call, far);
-      g_.mov(eax, esi);
-      g_.shr(eax, 12);
-      g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
-      g_.shl(ecx, 20);
-      g_.or_(ecx, eax);  // the key
-      g_.and_(eax, SoftTlbView::kEntries - 1);
-      g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
-      g_.cmp(dword[rdi + rax * 8], ecx);
-      g_.jne(call, far);
-      g_.mov(eax, dword[rdi + rax * 8 + 4]);  // the frame
+      soft_tlb_frame(store, call);
       g_.mov(ecx, esi);
       g_.and_(ecx, 0xfff);
       g_.or_(eax, ecx);  // physical
@@ -564,10 +550,34 @@ class Emitter {
     g_.mov(gpr(d.rt), eax);
   }
 
+  // eax = the 4 KiB frame the soft TLB maps kuseg address esi to in the current ASID (its store
+  // half for a store), else to `miss`: kuseg unmapped (ERL), the soft TLB out of step with the
+  // vcpu's TLB, or no entry. Clobbers ecx and rdi.
+  void soft_tlb_frame(bool store, Xbyak::Label& miss) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    g_.test(byte[rbx + l_.status], 4);  // ERL: kuseg unmapped
+    g_.jnz(miss, far);
+    g_.mov(rax, reinterpret_cast<uintptr_t>(soft_tlb_->filled_generation));
+    g_.mov(rax, qword[rax]);
+    g_.cmp(rax, qword[rbx + l_.tlb_generation]);
+    g_.jne(miss, far);
+    g_.mov(eax, esi);
+    g_.shr(eax, 12);
+    g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
+    g_.shl(ecx, 20);
+    g_.or_(ecx, eax);  // the key
+    g_.and_(eax, SoftTlbView::kEntries - 1);
+    g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
+    g_.cmp(dword[rdi + rax * 8], ecx);
+    g_.jne(miss, far);
+    g_.mov(eax, dword[rdi + rax * 8 + 4]);
+  }
+
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes
   // on into the block compiled there, when the clock has not reached BlockContext::until, no
   // interrupt is pending (the dispatcher's checks between blocks) and there is one: in this
-  // page's slots, or for a kernel block the jump cache. `taken` and `not_taken` are the targets
+  // page's slots, or the jump cache. `taken` and `not_taken` are the targets
   // known now (a conditional branch has both, a jump one, JR none). Else the pc pair is written
   // for the dispatcher; the chained block needs it not.
   void end_block(std::optional<uint32_t> taken, std::optional<uint32_t> not_taken) {
@@ -632,6 +642,8 @@ class Emitter {
     if (jumps_ != nullptr && target - 0x80000000u < 0x40000000u) {  // kseg0/kseg1: fixed translation
       g_.mov(rax, reinterpret_cast<uintptr_t>(&jumps_[(target >> 2) % jump_entries_]));
       enter_jump(esi, out);
+    } else if (jumps_ != nullptr && user_ && target < 0x80000000u) {
+      enter_user_jump(out);
     } else {
       g_.jmp(out, Xbyak::CodeGenerator::T_NEAR);
     }
@@ -646,27 +658,34 @@ class Emitter {
     g_.xor_(eax, pc_);
     g_.test(eax, kPageMask);
     g_.jnz(other_page, far);
-    entry_for_r12(slots_, kSlotsPerPage);
+    entry_for(r12d, slots_, kSlotsPerPage);
     enter_slot(r12d, out);
     g_.L(other_page);
     if (jumps_ == nullptr) {
       g_.jmp(out, far);
       return;
     }
+    if (user_) {
+      g_.test(r12d, r12d);
+      g_.js(out, far);  // a user's jump out of kuseg: the dispatcher raises its address error
+      g_.mov(esi, r12d);
+      enter_user_jump(out);
+      return;
+    }
     g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
     g_.cmp(eax, 0x40000000);
     g_.jae(out, far);
-    entry_for_r12(jumps_, jump_entries_);
+    entry_for(r12d, jumps_, jump_entries_);
     enter_jump(r12d, out);
   }
 
-  // rax = &table[(r12d >> 2) % entries] (entries a power of two), as chain_to() finds the entry
+  // rax = &table[(pc >> 2) % entries] (entries a power of two), as chain_to() finds the entry
   // at compile time.
   template <class Entry>
-  void entry_for_r12(const Entry* table, uint32_t entries) {
+  void entry_for(const Xbyak::Reg32& pc, const Entry* table, uint32_t entries) {
     using namespace Xbyak::util;
     static_assert(std::has_single_bit(sizeof(Entry)));
-    g_.mov(eax, r12d);
+    g_.mov(eax, pc);
     g_.shr(eax, 2);
     g_.and_(eax, entries - 1);
     g_.shl(eax, std::countr_zero(sizeof(Entry)));
@@ -703,6 +722,18 @@ class Emitter {
     g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
     g_.mov(rdx, qword[rax + kJumpCode]);
     enter_rdx();
+  }
+  // esi = a kuseg pc: enters the block the jump cache holds for it when that block was compiled
+  // from the frame the soft TLB maps the pc to now (the process at this pc runs the same code:
+  // every busybox process shares its text) and no code was dropped since.
+  void enter_user_jump(Xbyak::Label& out) {
+    using namespace Xbyak::util;
+    soft_tlb_frame(false, out);  // a fetch translates as a load does
+    g_.mov(edx, eax);
+    entry_for(esi, jumps_, jump_entries_);
+    g_.cmp(dword[rax + kJumpFrame], edx);
+    g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
+    enter_jump(esi, out);
   }
   void enter_rdx() {
     using namespace Xbyak::util;
@@ -1019,7 +1050,8 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   // address shifted right by up to 3: a doubleword's)
   const DirectRam* ram =
       ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 3 ? &ram_ : nullptr;
-  const JumpEntry* jumps = code_generation_ != nullptr && pc >= 0x80000000u ? jumps_.get() : nullptr;
+  const JumpEntry* jumps =
+      code_generation_ != nullptr && (pc >= 0x80000000u || soft_tlb_.load != nullptr) ? jumps_.get() : nullptr;
   Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
           prologue_bytes_)
       .block();

@@ -12,7 +12,8 @@
 //
 // Call sequence: the interpreter decodes a block, compile()s it once and calls the result with a
 // BlockContext whenever the block starts again outside a delay slot; blocks of one page chain
-// into each other directly (compile()). The compiled code returns
+// into each other directly (compile()), and into other pages' through the jump cache
+// (remember()). The compiled code returns
 // with vcpu.pc/next_pc/in_delay_slot, cycles and the counters exact, having either finished the
 // block or stopped where the fallback said to (an exception it delivered, WAIT, a timer write,
 // code dropped). Code lives until clear(): the interpreter drops its pointers to compiled blocks
@@ -95,10 +96,10 @@ struct BlockSlot {
 };
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
-// 256 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}, valid while
+// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}, valid while
 // *filled_generation equals the vcpu's Tlb::generation().
 struct SoftTlbView {
-  static constexpr unsigned kEntries = 256;
+  static constexpr unsigned kEntries = 1024;
   const uint32_t* load = nullptr;   // key, frame pairs
   const uint32_t* store = nullptr;
   const uint64_t* filled_generation = nullptr;
@@ -109,6 +110,7 @@ struct alignas(32) JumpEntry {
   CompiledBlock code = nullptr;
   uint64_t generation = 0;
   uint32_t pc = 0;
+  uint32_t frame = 0;  // a kuseg block's: the physical page it was compiled from
 };
 
 class BlockCompiler {
@@ -127,14 +129,17 @@ class BlockCompiler {
   void clear();
   std::size_t bytes_used() const;
 
-  // The jump cache: compiled blocks at kseg0/kseg1 pcs, which kernel blocks chain to across
-  // pages (within one page the page's slots serve). The run loop remembers each block it enters
-  // there; an entry holds while *code_generation (the interpreter's count of dropped predecode)
-  // is what it was then, so dropping code needs no sweep here.
+  // The jump cache: compiled blocks by virtual pc, which blocks chain to across pages (within
+  // one page the page's slots serve): kernel blocks to kseg0/kseg1 pcs, whose translation is
+  // fixed, and user blocks to kuseg pcs, where the soft TLB must still map the pc to the physical
+  // page the block came from (its `frame`). The run loop remembers each block it enters; an entry
+  // holds while *code_generation (the interpreter's count of dropped predecode) is what it was
+  // then, so dropping code needs no sweep here.
   void set_code_generation(const uint64_t* code_generation) { code_generation_ = code_generation; }
-  void remember(uint32_t pc, CompiledBlock code) {
-    if (code_generation_ == nullptr || pc - kKernelDirect >= kKernelDirectBytes) return;
-    jumps_[(pc >> 2) % kJumpEntries] = {.code = code, .generation = *code_generation_, .pc = pc};
+  void remember(uint32_t pc, uint32_t physical_pc, CompiledBlock code) {
+    if (code_generation_ == nullptr || (pc - kKernelDirect >= kKernelDirectBytes && pc >= kKernelDirect)) return;
+    jumps_[(pc >> 2) % kJumpEntries] = {
+        .code = code, .generation = *code_generation_, .pc = pc, .frame = physical_pc & ~0xfffu};
   }
 
   // From now on, blocks reach RAM in line (drops nothing already compiled: call before): kernel

@@ -34,8 +34,8 @@
 //   FCSR for the rest; CTC1 to them is ignored; CTC1 to 25/26/28 with reserved bits set is
 //   ignored. All as QEMU's helper_cfc1/helper_ctc1.
 // The host FPU does the IEEE arithmetic (x86-64 SSE; an AArch64 host would detect tininess
-// before rounding): fesetround to the guest's mode around each operation, the host's exception
-// flags read back as Cause, then the host's mode restored and its flags cleared.
+// before rounding): MXCSR set to the guest's rounding mode with clear flags around each
+// operation, the flags read back as Cause, then MXCSR restored.
 #pragma once
 
 #include <array>

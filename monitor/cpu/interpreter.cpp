@@ -187,6 +187,7 @@ void Interpreter::invalidate_all() {
 }
 
 bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t& paddr, StepResult& fault) {
+  ++soft_tlb_misses_;
   if (soft_tlb_generation_ != v.tlb.generation()) {
     soft_load_.fill({});
     soft_store_.fill({});

@@ -175,6 +175,8 @@ class Interpreter {
   uint64_t compiled_blocks() const { return compiled_blocks_; }
   // Bare mode: mapped accesses the vcpu's L2TLB answered after its JTLB missed (no refill).
   uint64_t l2tlb_hits() const { return l2tlb_hits_; }
+  // Mapped accesses the soft TLB could not answer (translate_mapped() calls).
+  uint64_t soft_tlb_misses() const { return soft_tlb_misses_; }
   // Both modes: TLB flushes by the guest that emptied the L2TLB too (l2tlb.h).
   uint64_t l2tlb_clears() const { return l2tlb_clears_; }
 
@@ -323,7 +325,7 @@ class Interpreter {
   std::unique_ptr<BlockCompiler> compiler_;
   uint32_t compile_after_ = 16;
   uint64_t compiled_blocks_ = 0;
-  uint64_t l2tlb_hits_ = 0, l2tlb_clears_ = 0;
+  uint64_t l2tlb_hits_ = 0, l2tlb_clears_ = 0, soft_tlb_misses_ = 0;
   // Predecode by physical page number: a two-level table (1024 leaves of 1024 pages), so finding
   // a page is two loads; leaves exist only where code ran.
   static constexpr unsigned kPagesPerLeaf = 1024;

@@ -748,7 +748,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                                                            : nullptr;
         if (block != nullptr) {
           dispatched = {.code = block, .generation = page_generation_, .physical_pc = pa, .pc = v.pc};
-          compiler_->remember(v.pc, block);
+          compiler_->remember(v.pc, pa, block);
         }
       }
       if (block != nullptr) {

@@ -1,11 +1,15 @@
 // The real TLB of one pcpu under the Disco monitor (the paper's section 4.2.2): the hardware
 // structure that translates a running guest's mapped addresses. Only the monitor fills it, with
 // the machine page behind each guest physical page (the guest's own TLB writes are intercepted
-// and go to the virtual TLB), and every vcpu scheduled on the pcpu shares it. The pcpu is the same
-// 24Kf the guest sees, so the TLB holds what its 16-entry JTLB holds, 32 pages of 4 KiB (Disco
-// mapped only 4 KiB pages too): fully associative like the JTLB, the victim chosen round-robin
-// (the JTLB's Random register also just counts), so that a run is repeatable. Bare mode and the
-// monitor thus have the same hardware TLB; what the monitor adds is the L2TLB behind it.
+// and go to the virtual TLB), and every vcpu scheduled on the pcpu shares it. It holds 4 KiB pages
+// (Disco mapped only 4 KiB pages too); victims are chosen round-robin per set, so a run repeats.
+//
+// Its size (`--machine-tlb-entries`) is the hardware's reach. The default, 1024 pages, is what bare
+// mode's hardware reaches too: the 24Kf's 16-entry JTLB (32 pages) plus the 1024 entries QEMU and
+// our bare mode keep behind it without the guest knowing (l2tlb.h). So bare mode and the monitor
+// run on the same hardware, and a monitor entry is what the monitor adds: a page translated for
+// the first time, or again after a vcpu switch flushed it. 32 models the bare 24Kf's JTLB alone
+// (fully associative, as the JTLB is); above 32 the TLB is 4-way set associative by page.
 //
 // Address spaces (`--tlb-switch`): in Flush mode the machine ASID is the guest's own and the pcpu
 // flushes the TLB whenever it switches vcpus (what Disco did); in Asid mode every (vcpu, guest
@@ -18,7 +22,6 @@
 // vcpus' soft TLBs) forgets them too.
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -43,23 +46,30 @@ struct MachineTlbEntry {
 
 class MachineTlb {
  public:
-  static constexpr unsigned kEntries = 32;
+  static constexpr unsigned kDefaultEntries = 1024;
+  static constexpr unsigned kMaxEntries = 1u << 16;
+  static constexpr unsigned kFullyAssociativeUpTo = 32;  // entries; above it, 4 ways per set
   using DropCallback = std::function<void(const MachineTlbEntry&)>;
 
-  explicit MachineTlb(TlbSwitch mode = TlbSwitch::Flush) : mode_(mode) {}
+  // A power of two from 1 to kMaxEntries.
+  static bool valid_size(uint32_t entries) { return entries >= 1 && entries <= kMaxEntries && (entries & (entries - 1)) == 0; }
+  explicit MachineTlb(TlbSwitch mode = TlbSwitch::Flush, unsigned entries = kDefaultEntries);
   void set_drop_callback(DropCallback cb) { on_drop_ = std::move(cb); }
   TlbSwitch mode() const { return mode_; }
 
   // The machine ASID of `owner`'s guest address space `guest_asid` (see the file comment).
   uint8_t machine_asid(uint16_t owner, uint8_t guest_asid);
-  // One compare per entry of a packed key (the hardware compares them all at once).
+  unsigned entries() const { return static_cast<unsigned>(keys_.size()); }
+  // One compare per way of the page's set, of a packed key (the hardware compares them at once).
   const MachineTlbEntry* lookup(uint32_t vpn, uint8_t machine_asid) const {
     const uint64_t k = key(vpn, machine_asid);
-    for (unsigned i = 0; i < kEntries; ++i)
+    const unsigned first = set_of(vpn) * ways_;
+    for (unsigned i = first; i < first + ways_; ++i)
       if (keys_[i] == k) return &entries_[i];
     return nullptr;
   }
-  // Installs `e` (replacing an entry of the same page and ASID, else the next victim).
+  // Installs `e` (replacing an entry of the same page and ASID, else an empty way of its set,
+  // else the set's next victim).
   void insert(const MachineTlbEntry& e);
   // Drops `owner`'s entries with vpn in [first, last] (any ASID when `any_asid`, else guest_asid).
   void drop_range(uint16_t owner, uint32_t first_vpn, uint32_t last_vpn, bool any_asid, uint8_t guest_asid);
@@ -74,16 +84,15 @@ class MachineTlb {
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};
   static uint64_t key(uint32_t vpn, uint8_t machine_asid) { return uint64_t{vpn} << 8 | machine_asid; }
+  unsigned set_of(uint32_t vpn) const { return vpn & set_mask_; }
   void drop(unsigned i);
 
   TlbSwitch mode_;
-  std::array<MachineTlbEntry, kEntries> entries_{};
-  std::array<uint64_t, kEntries> keys_ = [] {
-    std::array<uint64_t, kEntries> k{};
-    k.fill(kEmpty);
-    return k;
-  }();
-  unsigned victim_ = 0;
+  unsigned ways_;
+  uint32_t set_mask_;
+  std::vector<MachineTlbEntry> entries_;
+  std::vector<uint64_t> keys_;
+  std::vector<uint8_t> victims_;  // per set: the way the next full-set insert replaces
   DropCallback on_drop_;
   // Asid mode: per (owner, guest ASID), the machine ASID and the generation it belongs to.
   struct AsidSlot {

@@ -3,7 +3,7 @@
 namespace disco {
 
 PcpuScheduler::PcpuScheduler(const SchedConfig& config, const PcpuStats& stats, ShootdownMailbox& mailbox)
-    : config_(config), stats_(stats), mailbox_(mailbox), machine_tlb_(config.tlb_switch) {
+    : config_(config), stats_(stats), mailbox_(mailbox), machine_tlb_(config.tlb_switch, config.machine_tlb_entries) {
   // What leaves the machine TLB leaves its owner's soft TLB too (the soft TLB caches it).
   machine_tlb_.set_drop_callback([this](const mips::MachineTlbEntry& e) {
     if (e.owner < vms_.size()) vms_[e.owner]->interpreter().forget_translation(e.vpn << 12, e.guest_asid);

@@ -50,6 +50,7 @@ struct VmConfig {
 struct SchedConfig {
   mips::TlbSwitch tlb_switch = mips::TlbSwitch::Flush;
   uint32_t quantum_us = 10000;  // guest time a vcpu runs before the pcpu's next vcpu gets its turn
+  uint32_t machine_tlb_entries = mips::MachineTlb::kDefaultEntries;  // each pcpu's (machine_tlb.h)
 };
 
 nlohmann::json to_json(const VmConfig& c);

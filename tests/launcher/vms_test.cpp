@@ -152,6 +152,7 @@ TEST(Vms, WhatCannotRunIsOneLineAndNothingStarts) {
       {{"--kernel", not_malta.string(), "--vms", "1"}, "not-malta"},
       {{"--guest", "debian", "--vms", "2", "--console", "2"}, "--console 2"},
       {{"--guest", "debian", "--tlb-switch", "sometimes"}, "flush or asid"},
+      {{"--guest", "debian", "--machine-tlb-entries", "48"}, "not a power of two"},
       {{"--guest", "debian", "--ops", "-5"}, "--ops"},
   };
   for (const Case& c : cases) {

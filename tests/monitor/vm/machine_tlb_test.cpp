@@ -17,7 +17,7 @@ MachineTlbEntry entry(uint16_t owner, uint8_t masid, uint32_t vpn, uint64_t mach
 struct Recorded {
   std::vector<MachineTlbEntry> dropped;
   MachineTlb tlb;
-  explicit Recorded(TlbSwitch mode = TlbSwitch::Flush) : tlb(mode) {
+  explicit Recorded(TlbSwitch mode = TlbSwitch::Flush, unsigned entries = MachineTlb::kDefaultEntries) : tlb(mode, entries) {
     tlb.set_drop_callback([this](const MachineTlbEntry& e) { dropped.push_back(e); });
   }
 };
@@ -35,17 +35,51 @@ TEST(MachineTlb, FindsWhatWasInsertedByPageAndAsid) {
 }
 
 TEST(MachineTlb, AFullTlbGivesUpItsEntriesInTurnAndSaysWhich) {
-  Recorded r;
-  for (uint32_t i = 0; i < MachineTlb::kEntries; ++i) r.tlb.insert(entry(0, 1, 100 + i));
+  Recorded r(TlbSwitch::Flush, 32);  // the 24Kf's JTLB pages: fully associative
+  for (uint32_t i = 0; i < 32; ++i) r.tlb.insert(entry(0, 1, 100 + i * 7));
   EXPECT_TRUE(r.dropped.empty()) << "32 pages fit";
   r.tlb.insert(entry(0, 1, 500));
   ASSERT_EQ(r.dropped.size(), 1u);
   EXPECT_EQ(r.dropped[0].vpn, 100u) << "round robin starts at entry 0";
   EXPECT_EQ(r.tlb.lookup(100, 1), nullptr);
   r.tlb.insert(entry(0, 1, 501));
-  EXPECT_EQ(r.dropped.back().vpn, 101u);
-  EXPECT_NE(r.tlb.lookup(102, 1), nullptr) << "the others stay";
+  EXPECT_EQ(r.dropped.back().vpn, 107u);
+  EXPECT_NE(r.tlb.lookup(114, 1), nullptr) << "the others stay";
   EXPECT_NE(r.tlb.lookup(500, 1), nullptr);
+}
+
+TEST(MachineTlb, ALargeTlbIsFourWaysPerSetAndEvictsOnlyWithinTheSet) {
+  Recorded r(TlbSwitch::Flush, 1024);  // 256 sets of 4, by the page's low bits
+  EXPECT_EQ(r.tlb.entries(), 1024u);
+  for (uint32_t i = 0; i < 1024; ++i) r.tlb.insert(entry(0, 1, 0x1000 + i));
+  EXPECT_TRUE(r.dropped.empty()) << "1024 consecutive pages fill every way once";
+  for (uint32_t i = 0; i < 1024; ++i) ASSERT_NE(r.tlb.lookup(0x1000 + i, 1), nullptr) << i;
+  // Four more pages of set 0 (vpn multiples of 256) evict set 0's ways in turn, nothing else.
+  for (uint32_t k = 0; k < 4; ++k) r.tlb.insert(entry(0, 1, 0x8000 + k * 256));
+  ASSERT_EQ(r.dropped.size(), 4u);
+  for (uint32_t k = 0; k < 4; ++k) {
+    EXPECT_EQ(r.dropped[k].vpn, 0x1000 + k * 256) << "round robin within the set";
+    EXPECT_NE(r.tlb.lookup(0x8000 + k * 256, 1), nullptr);
+  }
+  EXPECT_NE(r.tlb.lookup(0x1001, 1), nullptr) << "other sets keep theirs";
+  // A 4 KiB pair drops in its two sets; a range wider than the sets scans them all.
+  r.tlb.drop_range(0, 0x1001, 0x1002, true, 0);
+  EXPECT_EQ(r.tlb.lookup(0x1001, 1), nullptr);
+  EXPECT_EQ(r.tlb.lookup(0x1002, 1), nullptr);
+  EXPECT_NE(r.tlb.lookup(0x1003, 1), nullptr);
+  r.tlb.drop_range(0, 0x1200, 0x13ff, false, 1);
+  for (uint32_t vpn = 0x1200; vpn < 0x1400; ++vpn) EXPECT_EQ(r.tlb.lookup(vpn, 1), nullptr) << vpn;
+  EXPECT_NE(r.tlb.lookup(0x1101, 1), nullptr);
+  EXPECT_EQ(r.dropped.size(), 4u + 2 + 510) << "0x1200 and 0x1300 had already left set 0";
+}
+
+TEST(MachineTlb, SizesArePowersOfTwoUpToTheLimit) {
+  EXPECT_TRUE(MachineTlb::valid_size(1));
+  EXPECT_TRUE(MachineTlb::valid_size(32));
+  EXPECT_TRUE(MachineTlb::valid_size(MachineTlb::kMaxEntries));
+  EXPECT_FALSE(MachineTlb::valid_size(0));
+  EXPECT_FALSE(MachineTlb::valid_size(48));
+  EXPECT_FALSE(MachineTlb::valid_size(MachineTlb::kMaxEntries * 2));
 }
 
 TEST(MachineTlb, DropsByRangeOwnerAndMachinePage) {
