@@ -137,7 +137,7 @@ class BlockCompiler {
   // then, so dropping code needs no sweep here.
   void set_code_generation(const uint64_t* code_generation) { code_generation_ = code_generation; }
   void remember(uint32_t pc, uint32_t physical_pc, CompiledBlock code) {
-    if (code_generation_ == nullptr || (pc - kKernelDirect >= kKernelDirectBytes && pc >= kKernelDirect)) return;
+    if (code_generation_ == nullptr || pc >= kKernelDirect + kKernelDirectBytes) return;  // kseg2/3: mapped
     jumps_[(pc >> 2) % kJumpEntries] = {
         .code = code, .generation = *code_generation_, .pc = pc, .frame = physical_pc & ~0xfffu};
   }

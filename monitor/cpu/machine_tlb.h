@@ -22,6 +22,7 @@
 // vcpus' soft TLBs) forgets them too.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -52,7 +53,7 @@ class MachineTlb {
   using DropCallback = std::function<void(const MachineTlbEntry&)>;
 
   // A power of two from 1 to kMaxEntries.
-  static bool valid_size(uint32_t entries) { return entries >= 1 && entries <= kMaxEntries && (entries & (entries - 1)) == 0; }
+  static bool valid_size(uint32_t entries) { return std::has_single_bit(entries) && entries <= kMaxEntries; }
   explicit MachineTlb(TlbSwitch mode = TlbSwitch::Flush, unsigned entries = kDefaultEntries);
   void set_drop_callback(DropCallback cb) { on_drop_ = std::move(cb); }
   TlbSwitch mode() const { return mode_; }

@@ -287,10 +287,10 @@ nlohmann::json Vm::report(uint64_t tsc_per_us) const {
             {"remote_dirty", seconds(charged(MissClass::Remote3Hop))}}},
           {"monitor_entries", entries},
           {"special_page_accesses", m.special_page},
-          // Bare mode: the guest's TLB is the machine's; its misses are the TLB exceptions it
-          // took and the JTLB misses its L2TLB answered.
           // Mapped accesses the interpreter's soft TLB (what compiled code checks in line) missed.
           {"soft_tlb_misses", interpreter_.soft_tlb_misses()},
+          // Bare mode: the guest's TLB is the machine's; its misses are the TLB exceptions it
+          // took and the JTLB misses its L2TLB answered.
           {"tlb_misses", monitor_ ? m.machine_tlb_misses : tlb_exceptions + l2tlb_hits},
           {"l2tlb_hits", l2tlb_hits},
           {"l2tlb_hit_rate", l2tlb_hits + guest_tlb_faults
