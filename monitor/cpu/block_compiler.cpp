@@ -22,7 +22,7 @@ namespace {
 // Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
 // not guaranteed: measured on an instance instead).
 struct Layout {
-  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, tlb_generation, hwrena,
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, hwrena,
       user_local, fpr;
 };
 const Layout& layout() {
@@ -34,8 +34,7 @@ const Layout& layout() {
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
-                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.tlb.generation()),
-                  at(&v.cp0.raw(cp0::HWREna)), at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
+                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.cp0.raw(cp0::HWREna)), at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
   }();
   return l;
 }
@@ -551,17 +550,14 @@ class Emitter {
   }
 
   // eax = the 4 KiB frame the soft TLB maps kuseg address esi to in the current ASID (its store
-  // half for a store), else to `miss`: kuseg unmapped (ERL), the soft TLB out of step with the
-  // vcpu's TLB, or no entry. Clobbers ecx and rdi.
+  // half for a store), else to `miss`. Nothing is checked but the entry: kuseg blocks run only
+  // with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB, which run()
+  // establishes before it enters one, and which nothing in a chain of kuseg blocks can change
+  // (CP0 instructions, the only ones that set ERL or write the TLB, end their block back in
+  // run(), and so do exceptions). Clobbers ecx and rdi.
   void soft_tlb_frame(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
-    g_.test(byte[rbx + l_.status], 4);  // ERL: kuseg unmapped
-    g_.jnz(miss, far);
-    g_.mov(rax, reinterpret_cast<uintptr_t>(soft_tlb_->filled_generation));
-    g_.mov(rax, qword[rax]);
-    g_.cmp(rax, qword[rbx + l_.tlb_generation]);
-    g_.jne(miss, far);
     g_.mov(eax, esi);
     g_.shr(eax, 12);
     g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
@@ -769,8 +765,12 @@ class Emitter {
     };
     switch (d.op) {
       case Op::BEQ: case Op::BNE:
-        g_.mov(eax, gpr(d.rs));
-        g_.cmp(eax, gpr(d.rt));
+        if (d.rt == 0) {
+          g_.cmp(gpr(d.rs), 0);
+        } else {
+          g_.mov(eax, gpr(d.rs));
+          g_.cmp(eax, gpr(d.rt));
+        }
         g_.mov(r12d, not_taken);
         g_.mov(eax, target);
         if (d.op == Op::BEQ) {

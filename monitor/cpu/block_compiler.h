@@ -96,13 +96,13 @@ struct BlockSlot {
 };
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
-// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}, valid while
-// *filled_generation equals the vcpu's Tlb::generation().
+// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}. The run loop
+// enters a kuseg block only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL
+// clear), and nothing in a chain of kuseg blocks changes either, so the code checks neither.
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
   const uint32_t* load = nullptr;   // key, frame pairs
   const uint32_t* store = nullptr;
-  const uint64_t* filled_generation = nullptr;
 };
 
 // One entry of BlockCompiler's jump cache.

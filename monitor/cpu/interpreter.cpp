@@ -127,8 +127,7 @@ void Interpreter::set_compiling(bool on, uint32_t compile_after) {
   if (compiler_) {
     compiler_->set_code_generation(&page_generation_);
     static_assert(sizeof(SoftTlbEntry) == 8);
-    compiler_->set_soft_tlb({.load = &soft_load_[0].key, .store = &soft_store_[0].key,
-                             .filled_generation = &soft_tlb_generation_});
+    compiler_->set_soft_tlb({.load = &soft_load_[0].key, .store = &soft_store_[0].key});
   }
 }
 

@@ -733,7 +733,11 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
     }
     // A block run before is found by its physical pc in the dispatch cache, without touching
     // its predecoded page (tens of KiB each, so a look there is a cache miss of the host's).
-    const bool compiled = compiler_ != nullptr && !v.in_delay_slot;
+    // A kuseg block's in-line accesses take kuseg as mapped and the soft TLB as in step with the
+    // TLB (block_compiler.h's SoftTlbView): while ERL unmaps kuseg the interpreter runs it, and
+    // the fetch above, a mapped access, brought the soft TLB in step.
+    const bool user_block = v.pc < interpreter_detail::kKseg0;
+    const bool compiled = compiler_ != nullptr && !v.in_delay_slot && !(user_block && (status(v) & StatusBits::ERL));
     DispatchEntry& dispatched = dispatch_[(pa >> 2) % kDispatchEntries];
     const bool cached = compiled && dispatched.physical_pc == pa && dispatched.pc == v.pc &&
                         dispatched.generation == page_generation_;

@@ -83,7 +83,7 @@ class Tlb {
   // TLBWI (index = Index) and TLBWR (index = Random).
   void write(const Cp0& cp0, unsigned index);
 
-  const uint64_t& generation() const { return generation_; }  // a reference: compiled code reads it
+  uint64_t generation() const { return generation_; }
 
  private:
   std::vector<TlbEntry> entries_;

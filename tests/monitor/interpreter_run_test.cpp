@@ -230,14 +230,103 @@ TEST(InterpreterRun, CompiledBlocksStopWhereInterpretedOnesDoForEveryClockLimit)
   EXPECT_GT(hits, 0u) << "the programs' kuseg data went in line";
 }
 
+// Kernel code at a kuseg pc, its data page mapped elsewhere by the TLB, sets and clears ERL (which
+// unmaps kuseg) between loads of the same address. The second time round its blocks are compiled
+// and the soft TLB maps the address, so when ERL is set run() must not enter the compiled block
+// of the load (which looks only at the soft TLB) but interpret it.
+TEST(InterpreterRun, KusegBlocksAreInterpretedWhileErlUnmapsKuseg) {
+  using test::i_type;
+  constexpr uint32_t kCode = 0x00400000u, kData = 0x00500000u, kMappedTo = 0x00600000u;
+  const std::vector<uint32_t> program = {
+      i_type(0b001111, 0, 8, kData >> 16),     // lui t0, data
+      i_type(0b001001, 0, 14, 4),              // addiu t6, zero, 4
+      test::lw(9, 8, 0),                       // loop: lw t1, 0(t0)       (mapped)
+      test::mtc0(11, cp0::Status),             // mtc0 t3, Status          (ERL in the second round)
+      test::lw(10, 8, 0),                      // lw t2, 0(t0)             (unmapped in the second round)
+      test::r_type(13, 10, 13, 0x21),          // addu t5, t5, t2
+      test::mtc0(0, cp0::Status),              // mtc0 zero, Status
+      test::lw(12, 8, 0),                      // lw t4, 0(t0)             (mapped)
+      i_type(0b000101, 11, 14, -7),            // bne t3, t6, loop
+      i_type(0b001101, 0, 11, 4),              // ori t3, zero, 4 (delay slot: ERL from now on)
+      test::beq(0, 0, -1),                     // b .
+      test::kNop};
+  const auto setup = [&](test::KsegCpu& t) {
+    const auto lo = [](uint32_t pa) { return (pa >> 12) << EntryLoBits::PfnShift | EntryLoBits::G | EntryLoBits::V | EntryLoBits::D; };
+    Cp0 scratch;
+    for (const auto& [va, pa] : {std::pair{kCode, kCode}, std::pair{kData, kMappedTo}}) {
+      scratch.raw(cp0::EntryHi) = va;
+      scratch.raw(cp0::EntryLo0) = lo(pa);
+      scratch.raw(cp0::EntryLo1) = lo(pa + 4096);
+      t.v.tlb.write(scratch, va == kCode ? 0 : 1);
+    }
+    t.memory.set_word(kData, 0x1111);      // what ERL's unmapped kuseg reads
+    t.memory.set_word(kMappedTo, 0x2222);  // what the TLB maps the address to
+    t.code(program);
+  };
+  test::KsegCpu compiled(0, false, kCode), stepped(0, false, kCode);
+  setup(compiled);
+  setup(stepped);
+  compiled.interpreter.set_compiling(true, 0);
+  FakeHitPath hit;
+  compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, true));
+  RunStats stats;
+  compiled.interpreter.run(compiled.v, compiled.memory, 200, stats);
+  while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
+  expect_same(compiled.v, stepped.v, "after both rounds");
+  EXPECT_EQ(compiled.v.gpr[13], 0x2222u + 0x1111u) << "t2 mapped in the first round, unmapped in the second";
+  EXPECT_EQ(compiled.v.gpr[12], 0x2222u);
+  EXPECT_GT(hit.hits, 0u) << "the mapped loads went in line";
+}
+
+// A compiled kuseg load, run again after its page was mapped elsewhere by a TLB write from outside
+// the guest's code (which moves the TLB's generation without forgetting soft TLB entries): the
+// soft TLB must be in step before run() enters the block, which looks only at the soft TLB.
+TEST(InterpreterRun, AKusegBlockSeesATlbWrittenBetweenRuns) {
+  constexpr uint32_t kCode = 0x00400000u, kData = 0x00500000u;
+  test::KsegCpu t(0, false, kCode);
+  const auto map = [&](uint32_t va, uint32_t pa, unsigned index) {
+    Cp0 scratch;
+    const auto lo = [](uint32_t a) { return (a >> 12) << EntryLoBits::PfnShift | EntryLoBits::G | EntryLoBits::V | EntryLoBits::D; };
+    scratch.raw(cp0::EntryHi) = va;
+    scratch.raw(cp0::EntryLo0) = lo(pa);
+    scratch.raw(cp0::EntryLo1) = lo(pa + 4096);
+    t.v.tlb.write(scratch, index);
+  };
+  map(kCode, kCode, 0);
+  map(kData, 0x00600000u, 1);
+  t.memory.set_word(0x00600000u, 0x600);
+  t.memory.set_word(0x00700000u, 0x700);
+  t.code({test::i_type(0b001111, 0, 8, kData >> 16), test::lw(9, 8, 0), test::beq(0, 0, -1), test::kNop});
+  t.interpreter.set_compiling(true, 0);
+  FakeHitPath hit;
+  t.interpreter.set_direct_ram(hit.ram(t.memory, true));
+  RunStats stats;
+  for (const uint32_t mapped_to : {0x00600000u, 0x00700000u, 0x00600000u}) {
+    map(kData, mapped_to, 1);
+    for (int again = 0; again < 2; ++again) {  // the second time in line, through the soft TLB
+      t.v.jump_to(kCode);
+      t.interpreter.run(t.v, t.memory, t.v.cycles + 20, stats);
+      EXPECT_EQ(t.v.gpr[9], mapped_to >> 12) << std::hex << "mapped to " << mapped_to;
+    }
+  }
+  EXPECT_GT(hit.hits, 0u) << "the load went in line";
+}
+
 TEST(InterpreterRun, CompiledKernelAccessesReachKseg0InLineAsTheInterpreterDoes) { check_in_line_accesses(false); }
 TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) { check_in_line_accesses(true); }
 
 // Random straight-line integer code (every in-line operation, registers chosen from a few so
-// that rd, rs and rt often coincide) compiled and single-stepped from the same random state.
+// that rd, rs and rt often coincide, r0 among them; more of them than the compiled code caches in
+// host registers) with loads and stores among it, compiled and single-stepped from the same
+// random state: the accesses by calls, or in line with the cache check hitting every line or none
+// (each a call and back into the block, which must find its cached registers again).
 TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   std::mt19937 rng(7);
-  const auto reg = [&] { return 1 + rng() % 4; };
+  const auto reg = [&] { return rng() % 8; };
+  constexpr unsigned kBase = 20;  // holds the data's address; reg() never writes it
+  const auto access = [&](uint32_t op, uint32_t align) {
+    return test::i_type(op, kBase, reg(), static_cast<int16_t>((rng() % 64) * align));  // aligned
+  };
   const auto r = [&](uint32_t funct, uint32_t sa = 0) {
     return reg() << 21 | reg() << 16 | reg() << 11 | sa << 6 | funct;
   };
@@ -275,12 +364,21 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       [&] { return test::i_type(0x09, 0, reg(), 0); }, [&] { return test::i_type(0x09, 0, reg(), -1); },
       [&] { return test::i_type(0x0f, 0, reg(), 0x8000); },
   };
-  for (int round = 0; round < 40; ++round) {
+  const std::vector<std::function<uint32_t()>> accesses = {
+      [&] { return access(0b100011, 4); }, [&] { return access(0b101011, 4); },  // LW SW
+      [&] { return access(0b100000, 1); }, [&] { return access(0b101000, 1); },  // LB SB
+      [&] { return access(0b100101, 2); }, [&] { return access(0b100010, 1); },  // LHU LWL
+      [&] { return access(0b100110, 1); }, [&] { return access(0b101010, 1); },  // LWR SWL
+      [&] { return access(0b101110, 1); },  // SWR
+      // the interpreter's in the block's hot path, writing a register: LL, SC
+      [&] { return access(0b110000, 4); }, [&] { return access(0b111000, 4); },
+  };
+  enum class Ram { Calls, AllHit, AllMiss };
+  for (int round = 0; round < 60; ++round) {
     std::vector<uint32_t> code;
     for (int i = 0; i < 200; ++i) {
-      const uint32_t w = makers[rng() % makers.size()]();
+      const uint32_t w = rng() % 6 == 0 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]();
       ASSERT_NE(decode(w).op, Op::Reserved) << std::hex << w;
-      ASSERT_TRUE(BlockCompiler::inline_op(decode(w).op)) << name(decode(w).op);
       code.push_back(w);
     }
     code.push_back(test::i_type(0b000100, 0, 0, -1));  // b .
@@ -289,16 +387,31 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     for (test::KsegCpu* t : {&compiled, &stepped}) {
       std::mt19937 state(round);
       for (unsigned g = 1; g < 32; ++g) t->v.gpr[g] = state() >> (state() % 32);
+      t->v.gpr[kBase] = 0x80020000u;
       t->v.hi = state();
       t->v.lo = state();
+      for (uint32_t a = 0x20000; a < 0x20000 + 4 * 130; a += 4) t->memory.set_word(a, state());
       t->code(code);
     }
     compiled.interpreter.set_compiling(true, 0);
+    FakeHitPath hit;
+    const auto ram = static_cast<Ram>(round % 3);
+    if (ram != Ram::Calls) compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, ram == Ram::AllHit));
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 300, stats);
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
     while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
-    expect_same(compiled.v, stepped.v, "round " + std::to_string(round));
+    const std::string what = "round " + std::to_string(round);
+    expect_same(compiled.v, stepped.v, what);
+    for (uint32_t a = 0x20000; a < 0x20000 + 4 * 130; a += 4) {
+      uint32_t x = 0, y = 0;
+      compiled.memory.load(a, 4, x);
+      stepped.memory.load(a, 4, y);
+      ASSERT_EQ(x, y) << what << std::hex << " at " << a;
+    }
+    if (ram == Ram::AllHit) {
+      EXPECT_GT(hit.hits, 0u) << what;
+    }
   }
 }
 
