@@ -53,7 +53,7 @@ static_assert(sizeof(BlockSlot) == 16);
 constexpr int32_t kJumpCode = offsetof(JumpEntry, code);
 constexpr int32_t kJumpGeneration = offsetof(JumpEntry, generation);
 constexpr int32_t kJumpPc = offsetof(JumpEntry, pc);
-constexpr int32_t kJumpFrame = offsetof(JumpEntry, frame);
+constexpr int32_t kJumpOffset = offsetof(JumpEntry, offset);
 static_assert(sizeof(JumpEntry) == 32);
 constexpr uint32_t kPageMask = ~0xfffu;
 
@@ -439,10 +439,8 @@ class Emitter {
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call)
       g_.test(esi, esi);
       g_.js(call, far);  // not kuseg: a user's address error, or kernel segments: the call's
-      soft_tlb_frame(store, call);
-      g_.mov(ecx, esi);
-      g_.and_(ecx, 0xfff);
-      g_.or_(eax, ecx);  // physical
+      soft_tlb_offset(store, call);
+      g_.add(eax, esi);  // physical
     }
     // One check for alignment and RAM: rotated right by log2(size), an aligned address is
     // physical >> k, a misaligned one has its top bits set and fails the compare.
@@ -549,13 +547,13 @@ class Emitter {
     g_.mov(gpr(d.rt), eax);
   }
 
-  // eax = the 4 KiB frame the soft TLB maps kuseg address esi to in the current ASID (its store
-  // half for a store), else to `miss`. Nothing is checked but the entry: kuseg blocks run only
+  // eax = physical - virtual address, as the soft TLB maps kuseg address esi's page in the current
+  // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg blocks run only
   // with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB, which run()
   // establishes before it enters one, and which nothing in a chain of kuseg blocks can change
   // (CP0 instructions, the only ones that set ERL or write the TLB, end their block back in
   // run(), and so do exceptions). Clobbers ecx and rdi.
-  void soft_tlb_frame(bool store, Xbyak::Label& miss) {
+  void soft_tlb_offset(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     g_.mov(eax, esi);
@@ -720,14 +718,14 @@ class Emitter {
     enter_rdx();
   }
   // esi = a kuseg pc: enters the block the jump cache holds for it when that block was compiled
-  // from the frame the soft TLB maps the pc to now (the process at this pc runs the same code:
-  // every busybox process shares its text) and no code was dropped since.
+  // from the physical page the soft TLB maps the pc to now (the process at this pc runs the same
+  // code: every busybox process shares its text) and no code was dropped since.
   void enter_user_jump(Xbyak::Label& out) {
     using namespace Xbyak::util;
-    soft_tlb_frame(false, out);  // a fetch translates as a load does
+    soft_tlb_offset(false, out);  // a fetch translates as a load does
     g_.mov(edx, eax);
     entry_for(esi, jumps_, jump_entries_);
-    g_.cmp(dword[rax + kJumpFrame], edx);
+    g_.cmp(dword[rax + kJumpOffset], edx);
     g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
     enter_jump(esi, out);
   }

@@ -96,12 +96,13 @@ struct BlockSlot {
 };
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
-// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, 4 KiB frame}. The run loop
+// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, physical - virtual address
+// (mod 2^32)}. The run loop
 // enters a kuseg block only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL
 // clear), and nothing in a chain of kuseg blocks changes either, so the code checks neither.
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
-  const uint32_t* load = nullptr;   // key, frame pairs
+  const uint32_t* load = nullptr;   // key, offset pairs
   const uint32_t* store = nullptr;
 };
 
@@ -110,7 +111,7 @@ struct alignas(32) JumpEntry {
   CompiledBlock code = nullptr;
   uint64_t generation = 0;
   uint32_t pc = 0;
-  uint32_t frame = 0;  // a kuseg block's: the physical page it was compiled from
+  uint32_t offset = 0;  // a kuseg block's: physical - virtual pc it was compiled at, as SoftTlbView's
 };
 
 class BlockCompiler {
@@ -132,14 +133,14 @@ class BlockCompiler {
   // The jump cache: compiled blocks by virtual pc, which blocks chain to across pages (within
   // one page the page's slots serve): kernel blocks to kseg0/kseg1 pcs, whose translation is
   // fixed, and user blocks to kuseg pcs, where the soft TLB must still map the pc to the physical
-  // page the block came from (its `frame`). The run loop remembers each block it enters; an entry
+  // page the block came from (its `offset`). The run loop remembers each block it enters; an entry
   // holds while *code_generation (the interpreter's count of dropped predecode) is what it was
   // then, so dropping code needs no sweep here.
   void set_code_generation(const uint64_t* code_generation) { code_generation_ = code_generation; }
   void remember(uint32_t pc, uint32_t physical_pc, CompiledBlock code) {
     if (code_generation_ == nullptr || pc >= kKernelDirect + kKernelDirectBytes) return;  // kseg2/3: mapped
     jumps_[(pc >> 2) % kJumpEntries] = {
-        .code = code, .generation = *code_generation_, .pc = pc, .frame = physical_pc & ~0xfffu};
+        .code = code, .generation = *code_generation_, .pc = pc, .offset = physical_pc - pc};
   }
 
   // From now on, blocks reach RAM in line (drops nothing already compiled: call before): kernel

@@ -214,7 +214,7 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
   }
   paddr = t.paddr;
   (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries] = {
-      .key = vaddr >> kPageShift | asid << 20, .frame = t.paddr & ~((1u << kPageShift) - 1)};
+      .key = vaddr >> kPageShift | asid << 20, .offset = t.paddr - vaddr};
   return true;
 }
 

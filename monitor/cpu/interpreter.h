@@ -307,7 +307,7 @@ class Interpreter {
 
   struct SoftTlbEntry {
     uint32_t key = kNoKey;  // vaddr >> 12 | ASID << 20
-    uint32_t frame = 0;     // physical address of the 4 KiB frame
+    uint32_t offset = 0;    // physical - virtual address (mod 2^32): a hit is one add
   };
   static constexpr uint32_t kNoKey = ~0u;
   static constexpr uint32_t kSoftVpnMask = (1u << 20) - 1;  // the key's vaddr >> 12

@@ -80,7 +80,7 @@ inline bool Interpreter::translate(Vcpu& v, uint32_t vaddr, bool store, uint32_t
     const uint32_t key = vaddr >> kPageShift | (v.cp0.raw(cp0::EntryHi) & kAsidMask) << 20;
     const SoftTlbEntry& soft = (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries];
     if (soft.key == key) [[likely]] {
-      paddr = soft.frame | (vaddr & ((1u << kPageShift) - 1));
+      paddr = vaddr + soft.offset;
       return true;
     }
   }
