@@ -551,8 +551,8 @@ class Emitter {
   // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg blocks run only
   // with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB, which run()
   // establishes before it enters one, and which nothing in a chain of kuseg blocks can change
-  // (CP0 instructions, the only ones that set ERL or write the TLB, end their block back in
-  // run(), and so do exceptions). Clobbers ecx and rdi.
+  // (the CP0 instructions that can set ERL or write the TLB end their block back in run(), as
+  // Interpreter::ends_block() says, and so do exceptions). Clobbers ecx and rdi.
   void soft_tlb_offset(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;

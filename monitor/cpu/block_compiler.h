@@ -1,7 +1,8 @@
 // Compiles a guest block (interpreter.h's blocks: straight-line code through one delay slot, a
-// CP0 instruction or a page's end) to x86-64 host code, so a block that runs again costs no
-// decode, no dispatch and no per-instruction bookkeeping. The integer ALU, shifts, moves, HI/LO,
-// multiplies and the branches and jumps are emitted inline on the vcpu's registers in memory;
+// CP0 instruction that Interpreter::ends_block() or a page's end) to x86-64 host code, so a
+// block that runs again costs no decode, no dispatch and no per-instruction bookkeeping. The
+// integer ALU, shifts, moves, HI/LO, multiplies and the branches and jumps are emitted inline on
+// the vcpu's registers in memory;
 // loads and stores that hit RAM go in line too (DirectRam: kseg0 for kernel blocks, kuseg through
 // the soft TLB for the others) and call BlockContext::load/store otherwise (LWL/LWR, which have
 // no such call, the interpreter); every other instruction (CP0, FPU, traps, LL/SC, SWL/SWR)

@@ -142,13 +142,13 @@ CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t
   const uint32_t first = (v.pc >> 2) & (kWordsPerPage - 1);
   BlockSlot& entry = page.compiled[first];
   // The block run() would interpret from here: through a branch's delay slot, a CP0
-  // instruction, or the page's end (or the last word that can be fetched).
+  // instruction that ends_block(), or the page's end (or the last word that can be fetched).
   unsigned count = 0;
   for (uint32_t i = first; i < kWordsPerPage; ++i) {
     const Decoded* d = decoded(page, physical_base | i << 2, mem);
     if (d == nullptr) break;
     ++count;
-    if (d->flags & kPrivileged) break;
+    if (ends_block(*d)) break;
     if (d->flags & kBranch) {
       if (i + 1 < kWordsPerPage && decoded(page, physical_base | (i + 1) << 2, mem) != nullptr) ++count;
       break;

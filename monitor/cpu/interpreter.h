@@ -42,8 +42,9 @@
 // sees the pc/next_pc/gpr locals without a call and a Vcpu& spill, and a handler table would
 // buy nothing until the loop is templated on Mode/Trace (habit 7), when it can be revisited.
 // run() executes blocks: from one instruction fetch translation, straight on through the page's
-// predecode until a delay slot has run, a CP0 instruction (Status, the ASID or the TLB may have
-// changed), a dropped predecode or the page's end. Between blocks, and only there, it takes a
+// predecode until a delay slot has run, a CP0 instruction that may change the translation or the
+// exception state (ends_block()), a dropped predecode or the page's end. Between blocks, and only
+// there, it takes a
 // pending interrupt and looks at the clock; within a block nothing but the instructions runs, so
 // the per-instruction cost is the execution itself. interpreter_run.h holds it and execute(),
 // the one instruction body that step() and run() share.
@@ -280,6 +281,13 @@ class Interpreter {
   bool load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value, StepResult& fault);
   template <class Memory>
   bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
+  // Whether a block ends after CP0 instruction `d` (compiled and interpreted blocks alike): all
+  // may change Status, the ASID or the TLB, but MFC0, which only reads, and DI and EI, which
+  // change Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and
+  // a compiled block's end look; MIPS lets EI take effect after an execution hazard barrier).
+  static bool ends_block(const Decoded& d) {
+    return (d.flags & kPrivileged) && d.op != Op::MFC0 && d.op != Op::DI && d.op != Op::EI;
+  }
   // Compiles the block that starts at vcpu.pc (in `page`, at physical_base) and records it in the
   // page; nullptr when its first word cannot be fetched.
   CompiledBlock compile_block(Vcpu& v, PredecodedPage& page, uint32_t physical_base, GuestMemory& mem);

@@ -780,12 +780,12 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
       if (r.waiting) return finish(RunExit::Waiting);
       if (r.timer_moved) return finish(RunExit::TimerMoved);
       // The block ends after a branch's delay slot, taken or not (or at once when a likely
-      // branch annulled it), after a CP0 instruction (Status, the ASID or the TLB may have
-      // changed the translation or unmasked an interrupt), when code was dropped, and at the
+      // branch annulled it), after a CP0 instruction that ends_block() (Status, the ASID or the
+      // TLB may have changed the translation), when code was dropped, and at the
       // page's end: where block_compiler.h's blocks end, so both take interrupts at the same
       // instructions.
       const bool branch = d.flags & kBranch;
-      if (after_branch || (branch && v.pc != pc + 4) || (d.flags & kPrivileged) || page_generation_ != generation ||
+      if (after_branch || (branch && v.pc != pc + 4) || ends_block(d) || page_generation_ != generation ||
           v.pc >> kPageShift != virtual_page)
         break;
       after_branch = branch;

@@ -564,7 +564,9 @@ TEST(InterpreterRun, ThePerfMapRefusesWhatIsPlantedAtItsName) {
 // chained compiled blocks. They must stop at the block boundary where interpreted blocks stop and
 // take it there: the same EPCs, in the same order, at the same cycles. The handler logs each EPC
 // and sets the next deadline 5 to 65 Count ticks on (from the EPC and the loop's count), so the
-// interrupts land in every block of the loop.
+// interrupts land in every block of the loop. The loop masks interrupts with DI and unmasks them
+// with EI in the middle of its blocks (neither ends a block), and the handler reads Count with an
+// MFC0 in the middle of one.
 struct TimerRun {
   std::vector<uint32_t> epcs;
   RunStats stats;
@@ -593,13 +595,15 @@ TimerRun run_with_timer(test::KsegCpu& t, uint64_t limit) {
           i_type(0b001111, 0, 16, 0x8020),         // lui s0, 0x8020: data
           i_type(0b001001, 8, 8, 1),               // loop: addiu t0, 1
           i_type(0b001100, 8, 9, 3),               // andi t1, t0, 3
-          test::beq(9, 0, 3),                      // beq t1, zero, skip
+          test::beq(9, 0, 4),                      // beq t1, zero, skip
           r_type(10, 8, 10, 0x21),                 // addu t2, t2, t0 (delay slot)
           test::sw(10, 16, 0),                     // sw t2, 0(s0)
+          test::di(15),                            // di t7: masked from here (the block goes on)
           i_type(0b001001, 11, 11, 7),             // addiu t3, 7
           r_type(12, 8, 12, 0x26),                 // skip: xor t4, t4, t0
+          test::ei(0),                             // ei: what became pending is taken at the block's end
           test::lw(13, 16, 0),                     // lw t5, 0(s0)
-          i_type(0b000101, 8, 0, static_cast<uint32_t>(-9)),  // bne t0, zero, loop
+          i_type(0b000101, 8, 0, static_cast<uint32_t>(-11)),  // bne t0, zero, loop
           r_type(0, 12, 14, 0x00) | 1u << 6},      // sll t6, t4, 1 (delay slot)
          0x80001000u);
   t.v.cp0.raw(cp0::Status) = StatusBits::IE | CauseBits::IP_TIMER;  // IM7 sits where IP7 does
