@@ -282,11 +282,24 @@ class Interpreter {
   template <class Memory>
   bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
   // Whether a block ends after CP0 instruction `d` (compiled and interpreted blocks alike): all
-  // may change Status, the ASID or the TLB, but MFC0, which only reads, and DI and EI, which
-  // change Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and
-  // a compiled block's end look; MIPS lets EI take effect after an execution hazard barrier).
+  // may change Status, the ASID or the TLB, but MFC0, which only reads; DI and EI, which change
+  // Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and a
+  // compiled block's end look; MIPS lets EI take effect after an execution hazard barrier); and
+  // MTC0 of the registers a TLB write or an exception return reads later (the TLB refill
+  // handler's EntryLo0/1, Index, PageMask, Context, EPC, ErrorEPC).
   static bool ends_block(const Decoded& d) {
-    return (d.flags & kPrivileged) && d.op != Op::MFC0 && d.op != Op::DI && d.op != Op::EI;
+    if (!(d.flags & kPrivileged)) return false;
+    switch (d.op) {
+      case Op::MFC0: case Op::DI: case Op::EI:
+        return false;
+      case Op::MTC0: {
+        const Cp0Id id{d.rd, static_cast<uint8_t>(d.funct & 7)};
+        return !(id == cp0::EntryLo0 || id == cp0::EntryLo1 || id == cp0::Index || id == cp0::PageMask ||
+                 id == cp0::Context || id == cp0::EPC || id == cp0::ErrorEPC);
+      }
+      default:
+        return true;
+    }
   }
   // Compiles the block that starts at vcpu.pc (in `page`, at physical_base) and records it in the
   // page; nullptr when its first word cannot be fetched.
