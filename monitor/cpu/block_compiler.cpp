@@ -34,7 +34,8 @@ const Layout& layout() {
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
-                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.cp0.raw(cp0::HWREna)), at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
+                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.cp0.raw(cp0::HWREna)),
+                  at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
   }();
   return l;
 }
@@ -548,11 +549,11 @@ class Emitter {
   }
 
   // eax = physical - virtual address, as the soft TLB maps kuseg address esi's page in the current
-  // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg blocks run only
-  // with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB, which run()
-  // establishes before it enters one, and which nothing in a chain of kuseg blocks can change
-  // (the CP0 instructions that can set ERL or write the TLB end their block back in run(), as
-  // Interpreter::ends_block() says, and so do exceptions). Clobbers ecx and rdi.
+  // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg
+  // blocks run only with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB,
+  // which run() establishes before it enters one, and which nothing in a chain of kuseg blocks
+  // can change (the CP0 instructions that can set ERL or write the TLB end their block back in
+  // run(), as Interpreter::ends_block() says, and so do exceptions). Clobbers ecx and rdi.
   void soft_tlb_offset(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
@@ -571,9 +572,9 @@ class Emitter {
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes
   // on into the block compiled there, when the clock has not reached BlockContext::until, no
   // interrupt is pending (the dispatcher's checks between blocks) and there is one: in this
-  // page's slots, or the jump cache. `taken` and `not_taken` are the targets
-  // known now (a conditional branch has both, a jump one, JR none). Else the pc pair is written
-  // for the dispatcher; the chained block needs it not.
+  // page's slots, or the jump cache. `taken` and `not_taken` are the targets known now (a
+  // conditional branch has both, a jump one, JR none). Else the pc pair is written for the
+  // dispatcher; the chained block needs it not.
   void end_block(std::optional<uint32_t> taken, std::optional<uint32_t> not_taken) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;

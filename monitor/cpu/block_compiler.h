@@ -98,9 +98,9 @@ struct BlockSlot {
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
 // 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, physical - virtual address
-// (mod 2^32)}. The run loop
-// enters a kuseg block only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL
-// clear), and nothing in a chain of kuseg blocks changes either, so the code checks neither.
+// (mod 2^32)}. The run loop enters a kuseg block only with the soft TLB in step with the vcpu's
+// TLB and kuseg mapped (ERL clear), and nothing in a chain of kuseg blocks changes either, so the
+// code checks neither.
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
   const uint32_t* load = nullptr;   // key, offset pairs
@@ -112,7 +112,7 @@ struct alignas(32) JumpEntry {
   CompiledBlock code = nullptr;
   uint64_t generation = 0;
   uint32_t pc = 0;
-  uint32_t offset = 0;  // a kuseg block's: physical - virtual pc it was compiled at, as SoftTlbView's
+  uint32_t offset = 0;  // a kuseg block's: physical - virtual pc, as SoftTlbView keeps it
 };
 
 class BlockCompiler {

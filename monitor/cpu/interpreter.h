@@ -44,9 +44,8 @@
 // run() executes blocks: from one instruction fetch translation, straight on through the page's
 // predecode until a delay slot has run, a CP0 instruction that may change the translation or the
 // exception state (ends_block()), a dropped predecode or the page's end. Between blocks, and only
-// there, it takes a
-// pending interrupt and looks at the clock; within a block nothing but the instructions runs, so
-// the per-instruction cost is the execution itself. interpreter_run.h holds it and execute(),
+// there, it takes a pending interrupt and looks at the clock; within a block nothing but the
+// instructions runs, so the per-instruction cost is the execution itself. interpreter_run.h holds it and execute(),
 // the one instruction body that step() and run() share.
 // Predecode is keyed by physical page, so processes sharing a virtual address never see each
 // other's code. This vcpu's own stores to a predecoded page drop its predecode (a byte per page says which pages
@@ -281,6 +280,8 @@ class Interpreter {
   bool load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value, StepResult& fault);
   template <class Memory>
   bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
+  // The CP0 register MFC0/MTC0 `d` names: rd, and the select in the instruction's low bits.
+  static Cp0Id cp0_register(const Decoded& d) { return {d.rd, static_cast<uint8_t>(d.funct & 7)}; }
   // Whether a block ends after CP0 instruction `d` (compiled and interpreted blocks alike): all
   // may change Status, the ASID or the TLB, but MFC0, which only reads; DI and EI, which change
   // Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and a
@@ -293,7 +294,7 @@ class Interpreter {
       case Op::MFC0: case Op::DI: case Op::EI:
         return false;
       case Op::MTC0: {
-        const Cp0Id id{d.rd, static_cast<uint8_t>(d.funct & 7)};
+        const Cp0Id id = cp0_register(d);
         return !(id == cp0::EntryLo0 || id == cp0::EntryLo1 || id == cp0::Index || id == cp0::PageMask ||
                  id == cp0::Context || id == cp0::EPC || id == cp0::ErrorEPC);
       }

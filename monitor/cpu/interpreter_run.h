@@ -477,13 +477,13 @@ template <class Memory>
       switch (d.op) {
         case Op::MFC0: {
           uint32_t value;
-          op.reg = {d.rd, static_cast<uint8_t>(d.funct & 7)};
+          op.reg = cp0_register(d);
           if (!v.cp0.read(op.reg, v.cycles, value)) ++guest_errors_;
           r[d.rt] = value;
           break;
         }
         case Op::MTC0: {
-          const Cp0Id id{d.rd, static_cast<uint8_t>(d.funct & 7)};
+          const Cp0Id id = cp0_register(d);
           op.reg = id;
           if (trap_ != nullptr) [[unlikely]] v.cp0.read(id, v.cycles, op.before);
           if (!v.cp0.write(id, rt, v.cycles)) ++guest_errors_;

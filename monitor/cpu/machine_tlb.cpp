@@ -59,7 +59,7 @@ void MachineTlb::drop_range(uint16_t owner, uint32_t first_vpn, uint32_t last_vp
   // one (a 16 MiB page) every entry.
   if (last_vpn - first_vpn <= set_mask_) {
     for (uint32_t vpn = first_vpn;; ++vpn) {
-      const unsigned first = set_of(vpn) * ways_;
+      const unsigned first = first_way(vpn);
       for (unsigned i = first; i < first + ways_; ++i) drop_if(i);
       if (vpn == last_vpn) break;
     }

@@ -64,7 +64,7 @@ class MachineTlb {
   // One compare per way of the page's set, of a packed key (the hardware compares them at once).
   const MachineTlbEntry* lookup(uint32_t vpn, uint8_t machine_asid) const {
     const uint64_t k = key(vpn, machine_asid);
-    const unsigned first = set_of(vpn) * ways_;
+    const unsigned first = first_way(vpn);
     for (unsigned i = first; i < first + ways_; ++i)
       if (keys_[i] == k) return &entries_[i];
     return nullptr;
@@ -86,6 +86,7 @@ class MachineTlb {
   static constexpr uint64_t kEmpty = ~uint64_t{0};
   static uint64_t key(uint32_t vpn, uint8_t machine_asid) { return uint64_t{vpn} << 8 | machine_asid; }
   unsigned set_of(uint32_t vpn) const { return vpn & set_mask_; }
+  unsigned first_way(uint32_t vpn) const { return set_of(vpn) * ways_; }  // the set's first entry
   void drop(unsigned i);
 
   TlbSwitch mode_;
