@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "node/host_clock.h"
 #include "node/strict_json.h"
 
 namespace disco {
@@ -73,21 +74,11 @@ std::string check(const MonitorConfig& c, const MachineGeometry& machine) {
   return {};
 }
 
-uint64_t measure_tsc_per_us() {
-  using Clock = std::chrono::steady_clock;
-  const auto t0 = Clock::now();
-  const uint64_t c0 = mips::Interpreter::time_stamp();
-  std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const uint64_t c1 = mips::Interpreter::time_stamp();
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
-  return us > 0 ? std::max<uint64_t>(1, (c1 - c0) / static_cast<uint64_t>(us)) : 1;
-}
-
 Monitor::Monitor(const MonitorConfig& config, const NodeContext& node)
     : config_(config),
       node_(node),
       memmap_(node.self, node.config.shape.geometry),
-      tsc_per_us_(measure_tsc_per_us()),
+      tsc_per_us_(host_ticks_per_us()),
       by_pcpu_(node.config.shape.pcpus),
       mailboxes_(std::make_unique<ShootdownMailbox[]>(node.config.shape.pcpus)) {
   // A node's VMs go round its pcpus in id order.

@@ -89,7 +89,4 @@ class Monitor final : public NodeProgram, public MonitorService {
   GuestProgress finished_;  // the VMs whose pcpu has finished
 };
 
-// The ticks of the host's time stamp counter per microsecond, measured over a few milliseconds.
-uint64_t measure_tsc_per_us();
-
 }  // namespace disco

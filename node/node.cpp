@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "interconnect/codec.h"
+#include "node/host_clock.h"
 #include "node/route.h"
 
 namespace disco {
@@ -25,6 +26,7 @@ Node::Node(NodeId self, const NodeShape& shape, uint8_t* host_base, Transport& t
       cache_(self, shape.geometry, shape.cache, shape.pcpus, line_data_, stats_),
       ping_seq_(shape.pcpus, 0),
       call_txn_(shape.pcpus, 0) {
+  host_ticks_per_us();  // measured now, not at the first miss
   for (PcpuId p = 0; p < shape.pcpus; ++p) latency_.push_back(std::make_unique<PcpuLatency>());
   for (PcpuId p = 0; p < shape.pcpus; ++p)
     ports_.push_back(std::make_unique<MemoryPort>(p, cache_.filter(p), host_base, shape.geometry, shape.timing,
@@ -123,7 +125,7 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
     }
     break;
   }
-  const auto t0 = std::chrono::steady_clock::now();
+  const uint64_t t0 = host_ticks();
   deliver(out, p, &mine);
   const PortIndex my_port = kFirstPcpuPort + p;
   for (;;) {
@@ -134,7 +136,7 @@ bool Node::acquire(PcpuId p, LineAddr line, Access want, MissClass& how, bool& h
         drops_.drop(DropReason::Stale, name(m.kind));
         continue;
       }
-      const uint64_t waited = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      const uint64_t waited = host_ticks_to_ns(host_ticks() - t0);
       pcpu_stats_[p].miss_host_ns.add(waited);
       if (r == CacheController::Reply::Refused) return false;
       how = classify(m, home);

@@ -25,12 +25,16 @@ struct Layout {
   int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, hwrena,
       user_local, fpr;
 };
+Vcpu& layout_vcpu() {
+  static Vcpu v;
+  return v;
+}
+int32_t at(const void* field) {
+  return static_cast<int32_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&layout_vcpu()));
+}
 const Layout& layout() {
   static const Layout l = [] {
-    static Vcpu v;
-    const auto at = [](const void* field) {
-      return static_cast<int32_t>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&v));
-    };
+    Vcpu& v = layout_vcpu();
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
@@ -48,6 +52,7 @@ constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
 constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
+constexpr int32_t kCtxCp0Moves = offsetof(BlockContext, cp0_moves);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
 constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
 static_assert(sizeof(BlockSlot) == 16);
@@ -196,6 +201,9 @@ class Emitter {
         access(d, i, pc, false);
       } else if (is_checked(d)) {
         checked(d, i, pc);
+      } else if (in_line_cp0(d)) {
+        cp0_move(d);
+        ++pending_;
       } else if (BlockCompiler::inline_op(d.op)) {
         alu(d);
         ++pending_;
@@ -280,8 +288,7 @@ class Emitter {
   // A load or store: in line when it hits RAM through kseg0 (direct()), else through
   // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
   // instruction (and raises what it must) and the block ends there. The calls are cold code,
-  // emitted after the block's body. In a delay slot, a store that cannot go in line is the
-  // interpreter's at once (the store call commits as outside one).
+  // emitted after the block's body.
   void access(const Decoded& d, unsigned i, uint32_t pc, bool delay_slot) {
     using namespace Xbyak::util;
     Xbyak::Label& call = labels_.emplace_back();
@@ -308,7 +315,7 @@ class Emitter {
       }
       g_.L(call);
       const int load = load_slot(d.op);
-      if (load >= 0 || (store_slot(d.op) >= 0 && !delay_slot)) {  // a BlockContext call first
+      if (load >= 0 || store_slot(d.op) >= 0) {  // a BlockContext call first
         // The call sees the counts up to this instruction (the devices read the clock); after
         // it, r15 = -packed() so that the flushes to come count them once.
         const uint64_t counted = packed();
@@ -326,7 +333,10 @@ class Emitter {
           g_.jz(failed);
         } else {
           g_.mov(edx, gpr(d.rt));
-          g_.mov(ecx, pc);
+          if (delay_slot)
+            g_.mov(ecx, r12d);  // after a delay slot, the branch's choice
+          else
+            g_.mov(ecx, pc + 4);
           this->call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
           g_.cmp(eax, 2);
           g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed, r15 = 0
@@ -805,6 +815,31 @@ class Emitter {
     }
     if (d.op == Op::BLTZAL || d.op == Op::BGEZAL || d.op == Op::JAL) g_.mov(gpr(31), not_taken);
     if (d.op == Op::JALR && d.rd != 0) g_.mov(gpr(d.rd), not_taken);
+  }
+
+  // MFC0 and MTC0 of the registers where they are a plain load or masked store, in kseg0/kseg1
+  // blocks: those run in kernel mode only, where CP0 is usable.
+  bool in_line_cp0(const Decoded& d) const {
+    if (pc_ - 0x80000000u >= 0x40000000u) return false;
+    return (d.op == Op::MFC0 && Cp0::plain_read(cp0_register(d))) ||
+           (d.op == Op::MTC0 && Cp0::plain_write(cp0_register(d)));
+  }
+  void cp0_move(const Decoded& d) {
+    using namespace Xbyak::util;
+    const Cp0Id id = cp0_register(d);
+    const int32_t value = at(&layout_vcpu().cp0.raw(id));
+    if (d.op == Op::MFC0) {
+      if (d.rt != 0) {
+        g_.mov(eax, dword[rbx + value]);
+        g_.mov(gpr(d.rt), eax);
+      }
+    } else {  // Cp0::write: the bits of the mask from rt, the rest kept
+      g_.mov(eax, gpr(d.rt));
+      g_.xor_(eax, dword[rbx + value]);
+      g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(id))]);
+      g_.xor_(dword[rbx + value], eax);
+    }
+    g_.add(qword[rbp + kCtxCp0Moves], 1);
   }
 
   // One inline_op() instruction. A write to r0 is dropped (r0 stays 0 in the Vcpu).

@@ -62,10 +62,13 @@ struct BlockContext {
   uint8_t called = 0;
   // Compiled LB, LBU, LH, LHU, LW at vaddr into *out: 1 done, 0 not possible simply (fall back).
   uint32_t (*load[5])(BlockContext*, uint32_t vaddr, uint32_t* out) = {};
-  // Compiled SB, SH, SW of the instruction at pc: 1 done, 0 fall back, 2 done and committed
-  // (the store dropped predecoded code, perhaps this block's: leave now).
-  uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t pc) = {};
+  // Compiled SB, SH, SW at vaddr: 1 done, 0 fall back, 2 done and committed with `after` as
+  // the next pc (the store dropped predecoded code, perhaps this block's: leave now).
+  uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t after) = {};
   uint32_t discard = 0;  // where a load into r0 goes
+  // CP0 moves done in line (Cp0::plain_read/plain_write): run() tells a monitor, for which they
+  // are special-page accesses.
+  uint64_t cp0_moves = 0;
 };
 
 using CompiledBlock = void (*)(BlockContext*);

@@ -18,6 +18,8 @@
 #include <span>
 #include <string_view>
 
+#include "monitor/cpu/decoder.h"
+
 namespace disco::mips {
 
 // A CP0 register is named by (register number, select).
@@ -26,6 +28,8 @@ struct Cp0Id {
   uint8_t sel;
   constexpr bool operator==(const Cp0Id&) const = default;
 };
+// The CP0 register MFC0/MTC0 `d` names: rd, and the select in the instruction's low bits.
+inline Cp0Id cp0_register(const Decoded& d) { return {d.rd, static_cast<uint8_t>(d.funct & 7)}; }
 
 namespace cp0 {
 inline constexpr Cp0Id Index{0, 0}, Random{1, 0}, EntryLo0{2, 0}, EntryLo1{3, 0}, Context{4, 0}, UserLocal{4, 2},
@@ -84,6 +88,19 @@ class Cp0 {
   // since the interpreter reads Status and Cause on every step. `id` must be implemented.
   uint32_t& raw(Cp0Id id) { return values_[kIndexByRegSel[id.reg * 8u + id.sel]]; }
   uint32_t raw(Cp0Id id) const { return values_[kIndexByRegSel[id.reg * 8u + id.sel]]; }
+
+  // The CP0 moves with no effect but the value moved: compiled kernel code does them in line (a
+  // load; a masked store), blocks go on after them, and a monitor lets the guest do them on its
+  // special page. MFC0 of every implemented register but Count and Random, which follow the
+  // clock; MTC0 of the registers only a later TLB write or exception return reads (the TLB
+  // refill handler's EntryLo0/1, Index, PageMask, Context; EPC, ErrorEPC).
+  static bool plain_read(Cp0Id id) { return index_of(id) >= 0 && !(id == cp0::Count || id == cp0::Random); }
+  static bool plain_write(Cp0Id id) {
+    return id == cp0::EntryLo0 || id == cp0::EntryLo1 || id == cp0::Index || id == cp0::PageMask ||
+           id == cp0::Context || id == cp0::EPC || id == cp0::ErrorEPC;
+  }
+  // The bits of register `id` that a write sets (for in-line writes; `id` must be implemented).
+  const uint32_t& write_mask(Cp0Id id) const { return masks_[kIndexByRegSel[id.reg * 8u + id.sel]]; }
 
   // Hardware inputs of Cause.IP7..2 (interrupt lines), merged with the software bits.
   void set_hw_interrupts(uint8_t ip7_2);

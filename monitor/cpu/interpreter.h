@@ -85,6 +85,7 @@
 #include "monitor/cpu/guest_memory.h"
 #include "monitor/cpu/trap_handler.h"
 #include "monitor/cpu/vcpu.h"
+#include "node/host_clock.h"
 
 namespace disco::mips {
 
@@ -191,8 +192,6 @@ class Interpreter {
   // by an exception or interrupt).
   uint64_t user_cycles(const Vcpu& v) const { return user_cycles_ + (in_user_ ? v.cycles - user_since_ : 0); }
 
-  // The host's time stamp counter, for the monitor's host-time accounting of its entries.
-  static uint64_t time_stamp() { return __builtin_ia32_rdtsc(); }
   // Hands privileged work to a monitor (trap_handler.h); nullptr: bare mode, the guest owns the CPU.
   void set_trap_handler(TrapHandler* handler) {
     trap_ = handler;
@@ -270,7 +269,7 @@ class Interpreter {
   template <class Memory, Op kOp>
   static uint32_t compiled_load(BlockContext* context, uint32_t vaddr, uint32_t* out);
   template <class Memory, Op kOp>
-  static uint32_t compiled_store(BlockContext* context, uint32_t vaddr, uint32_t value, uint32_t pc);
+  static uint32_t compiled_store(BlockContext* context, uint32_t vaddr, uint32_t value, uint32_t after);
   // The physical address of a `size`-byte data access at vaddr: false with `fault` set (its
   // in_delay_slot kept) for a misaligned or untranslatable one. For load_data and store_data.
   bool data_address(Vcpu& v, unsigned size, uint32_t vaddr, bool store, uint32_t& pa, StepResult& fault);
@@ -280,24 +279,18 @@ class Interpreter {
   bool load_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t& value, StepResult& fault);
   template <class Memory>
   bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
-  // The CP0 register MFC0/MTC0 `d` names: rd, and the select in the instruction's low bits.
-  static Cp0Id cp0_register(const Decoded& d) { return {d.rd, static_cast<uint8_t>(d.funct & 7)}; }
   // Whether a block ends after CP0 instruction `d` (compiled and interpreted blocks alike): all
   // may change Status, the ASID or the TLB, but MFC0, which only reads; DI and EI, which change
   // Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and a
   // compiled block's end look; MIPS lets EI take effect after an execution hazard barrier); and
-  // MTC0 of the registers a TLB write or an exception return reads later (the TLB refill
-  // handler's EntryLo0/1, Index, PageMask, Context, EPC, ErrorEPC).
+  // MTC0 of a Cp0::plain_write() register.
   static bool ends_block(const Decoded& d) {
     if (!(d.flags & kPrivileged)) return false;
     switch (d.op) {
       case Op::MFC0: case Op::DI: case Op::EI:
         return false;
-      case Op::MTC0: {
-        const Cp0Id id = cp0_register(d);
-        return !(id == cp0::EntryLo0 || id == cp0::EntryLo1 || id == cp0::Index || id == cp0::PageMask ||
-                 id == cp0::Context || id == cp0::EPC || id == cp0::ErrorEPC);
-      }
+      case Op::MTC0:
+        return !Cp0::plain_write(cp0_register(d));
       default:
         return true;
     }

@@ -436,7 +436,7 @@ template <class Memory>
     case Op::SYNC: case Op::PREF: break;
     case Op::CACHE: {  // only the I-cache line invalidate matters to us
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
-      const uint64_t started = trap_ != nullptr ? time_stamp() : 0;
+      const uint64_t started = trap_ != nullptr ? host_ticks() : 0;
       if (d.rt == kHitInvalidateI && translate(v, addr, false, pa, fault)) invalidate_page(pa);
       if (trap_ != nullptr) [[unlikely]] trap_->privileged(v, {.op = Op::CACHE, .started = started});
       break;
@@ -471,7 +471,7 @@ template <class Memory>
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       PrivilegedOp op{.op = d.op};
       if (trap_ != nullptr) [[unlikely]] {
-        op.started = time_stamp();
+        op.started = host_ticks();
         op.before = status(v);
       }
       switch (d.op) {
@@ -691,14 +691,14 @@ uint32_t Interpreter::compiled_load(BlockContext* c, uint32_t vaddr, uint32_t* o
 }
 
 template <class Memory, Op kOp>
-uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t value, uint32_t pc) {
+uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t value, uint32_t after) {
   StepResult fault;
   auto& self = *static_cast<Interpreter*>(c->interpreter);
   const CompiledCall call(c);
   const uint64_t generation = self.page_generation_;
   if (!self.store_data(*c->vcpu, *static_cast<Memory*>(c->memory), kOp, vaddr, value, fault)) return 0;
   if (self.page_generation_ == generation) return 1;
-  commit(*c->vcpu, {.pc_after = pc + 4, .next_after = pc + 8});  // code was dropped: leave exact
+  commit(*c->vcpu, {.pc_after = after, .next_after = after + 4});  // code was dropped: leave exact
   ++c->instructions;
   return 2;
 }
@@ -719,6 +719,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
   const auto finish = [&](RunExit exit) {
     stats.instructions += context.instructions;
     stats.exceptions += context.exceptions;
+    if (trap_ != nullptr && context.cp0_moves != 0) trap_->special_page_moves(context.cp0_moves);
     return exit;
   };
   for (;;) {

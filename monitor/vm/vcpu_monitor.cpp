@@ -40,7 +40,7 @@ VcpuMonitor::VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machi
 void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started) {
   MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
   ++s.count;
-  s.host_ticks += mips::Interpreter::time_stamp() - started;
+  s.host_ticks += host_ticks() - started;
   const uint64_t cycles = kTrapCycles;
   v.cycles += cycles;
   stats_.monitor_cycles += cycles;
@@ -53,9 +53,8 @@ bool VcpuMonitor::special_page(const mips::PrivilegedOp& op, uint32_t after) {
       return !(op.reg == cp0::Count || op.reg == cp0::Random);
     case Op::MTC0:
       if (op.reg == cp0::Status) return ((op.before ^ after) & ~mips::StatusBits::IE) == 0;
-      return op.reg == cp0::EPC || op.reg == cp0::ErrorEPC || op.reg == cp0::EntryLo0 || op.reg == cp0::EntryLo1 ||
-             op.reg == cp0::PageMask || op.reg == cp0::Index || op.reg == cp0::Context || op.reg == cp0::BadVAddr ||
-             op.reg == cp0::EBase || op.reg == cp0::IntCtl || op.reg == cp0::SRSCtl || op.reg == cp0::LLAddr;
+      return mips::Cp0::plain_write(op.reg) || op.reg == cp0::BadVAddr || op.reg == cp0::EBase ||
+             op.reg == cp0::IntCtl || op.reg == cp0::SRSCtl || op.reg == cp0::LLAddr;
     case Op::DI: case Op::EI: case Op::RDPGPR: case Op::WRPGPR:
       return true;  // Status.IE only; GPR moves
     default:
@@ -143,7 +142,7 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
   // the interpreter now executes the instruction to raise the exception. The hardware trapped
   // once, and nothing can have changed the TLBs in between.
   if (fault_pending_ && vaddr == fault_vaddr_ && store == fault_store_) return fault_;
-  const uint64_t started = mips::Interpreter::time_stamp();
+  const uint64_t started = host_ticks();
   ++stats_.machine_tlb_misses;
   mips::TlbTranslation t{.fault = mips::TlbFault::Refill};
   if (const int index = v.tlb.match(vaddr, asid); index >= 0) {
@@ -180,11 +179,11 @@ void VcpuMonitor::reflected(mips::Vcpu& v, const mips::StepResult& result) {
   fault_pending_ = false;  // whatever the guest sees now, the next access traps anew
   if (own) return;
   entered(v, result.exc == mips::Exception::Interrupt ? MonitorEntry::Interrupt : MonitorEntry::Exception,
-          mips::Interpreter::time_stamp());
+          host_ticks());
 }
 
 bool VcpuMonitor::hypercall(mips::Vcpu& v, const mips::Decoded&) {
-  const uint64_t started = mips::Interpreter::time_stamp();
+  const uint64_t started = host_ticks();
   const HypercallResult r = serve_hypercall(v.gpr[kHypercallNumberReg], v.gpr[kHypercallArgReg], vm_);
   v.gpr[kHypercallResultReg] = r.value;
   v.gpr[kHypercallResult2Reg] = r.value2;

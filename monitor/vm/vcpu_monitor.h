@@ -54,6 +54,7 @@ class VcpuMonitor final : public mips::TrapHandler {
   VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machine_tlb, uint16_t owner, Pmap& pmap, NodeId node, VmServices& vm);
 
   void privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) override;
+  void special_page_moves(uint64_t moves) override { stats_.special_page += moves; }
   mips::TlbTranslation translate(mips::Vcpu& v, uint32_t vaddr, bool store) override;
   void reflected(mips::Vcpu& v, const mips::StepResult& result) override;
   bool hypercall(mips::Vcpu& v, const mips::Decoded& d) override;

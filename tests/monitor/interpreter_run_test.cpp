@@ -2,6 +2,7 @@
 // at a time, the reference): every interp_*.S program, with a real exception handler installed,
 // must leave the same vcpu and memory after the same number of cycles. And run's exits: WAIT,
 // a timer write, the clock.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -105,6 +106,35 @@ TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
   RunStats stats;
   t.interpreter.run(t.v, t.memory, t.v.cycles + 6, stats);
   EXPECT_EQ(t.v.gpr[2], 2u);
+}
+
+// The same from a branch's delay slot: the store overwrites the instruction after the slot, and
+// the block leaves to where the branch went, taken (past it) or not (into the new code).
+TEST_P(InterpreterRunModes, AStoreInADelaySlotIntoItsOwnPageGoesOnWhereTheBranchWent) {
+  for (const bool taken : {true, false}) {
+    test::KsegCpu t(0, false, 0x80001000u);
+    t.interpreter.set_compiling(GetParam(), 0);
+    const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
+    t.code({test::i_type(0b001111, 0, 8, 0x8000),        // lui t0, 0x8000
+            test::i_type(0b001101, 8, 8, 0x1018),        // ori t0, 0x1018: the addiu below
+            test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16),
+            test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
+            test::i_type(taken ? 0b000100 : 0b000101, 0, 0, 3),  // beq/bne zero, zero, 0x80001020
+            test::sw(9, 8, 0),                           // sw t1, 0(t0), in the delay slot
+            test::i_type(0b001001, 0, 2, 1),             // addiu v0, zero, 1 (overwritten: 2)
+            test::kNop,
+            test::i_type(0b001001, 0, 3, 3),             // 0x80001020: addiu v1, zero, 3
+            test::kNop});
+    t.v.jump_to(0x80001018u);  // predecode the addiu first: the store must drop it
+    ASSERT_EQ(t.step().exc, Exception::None);
+    ASSERT_EQ(t.v.gpr[2], 1u);
+    t.v.gpr[2] = 0;
+    t.v.jump_to(0x80001000u);
+    RunStats stats;
+    t.interpreter.run(t.v, t.memory, t.v.cycles + 9, stats);
+    EXPECT_EQ(t.v.gpr[2], taken ? 0u : 2u) << (taken ? "taken" : "not taken");
+    EXPECT_EQ(t.v.gpr[3], 3u) << (taken ? "taken" : "not taken");
+  }
 }
 
 // DirectRam over a KsegMemory, as BareMachine builds it over the machine: every page placed at
@@ -482,6 +512,68 @@ TEST(InterpreterRun, CheckedInstructionsMatchTheInterpreterWhetherTheirChecksPas
                      : equal     ? exc_code(Exception::Trap)
                                  : exc_code(Exception::AddressErrorLoad))
         << what;
+  }
+}
+
+// A monitor that only counts CP0 moves: those privileged() hears and those compiled code did in
+// line and reports in a sum.
+struct CountingTrapHandler final : TrapHandler {
+  uint64_t moves = 0, in_line = 0;
+  void privileged(Vcpu&, const PrivilegedOp& op) override { moves += op.op == Op::MFC0 || op.op == Op::MTC0; }
+  void special_page_moves(uint64_t n) override { in_line += n; }
+  TlbTranslation translate(Vcpu&, uint32_t, bool) override { return {.fault = TlbFault::Refill}; }
+  void reflected(Vcpu&, const StepResult&) override {}
+  bool hypercall(Vcpu&, const Decoded&) override { return false; }
+};
+
+// MFC0 and MTC0 of the plain registers (Cp0::plain_read/plain_write), which kernel blocks do in
+// line: every bit written, masked as Cp0::write masks it, and read back, against interpreted
+// blocks; under a monitor every move is counted once, in line or by privileged().
+TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor) {
+  using test::mfc0;
+  using test::mtc0;
+  const std::vector<Cp0Id> plain = {cp0::Index, cp0::EntryLo0, cp0::EntryLo1, cp0::Context,
+                                    cp0::PageMask, cp0::EPC, cp0::ErrorEPC};
+  std::vector<uint32_t> program = {test::i_type(0b001111, 0, 8, 0),  // lui t0, (the pattern's high half)
+                                   test::i_type(0b001101, 8, 8, 0)};  // ori t0, (its low half)
+  for (const Cp0Id id : plain) program.push_back(mtc0(8, id));
+  unsigned rt = 9;
+  for (const Cp0Id id : plain) program.push_back(mfc0(rt++, id));
+  for (const Cp0Id id : {cp0::PRId, cp0::Config1, cp0::Status, cp0::BadVAddr}) program.push_back(mfc0(rt++, id));
+  program.push_back(mfc0(0, cp0::EBase));  // into r0: nothing
+  program.push_back(mfc0(rt, cp0::Count));  // not plain: the interpreter's, in the same block
+  program.push_back(test::i_type(0b000100, 0, 0, -1));  // b .
+  program.push_back(test::kNop);
+  const uint64_t kMoves = 2 * plain.size() + 5;
+  for (const uint32_t pattern : {0xffffffffu, 0x5a5a5a5au, 0x00000000u})
+  for (const bool monitored : {false, true}) {
+    const std::string what = fmt::format("pattern {:#x}{}", pattern, monitored ? ", monitored" : "");
+    program[0] = test::i_type(0b001111, 0, 8, pattern >> 16);
+    program[1] = test::i_type(0b001101, 8, 8, pattern & 0xffff);
+    test::KsegCpu compiled(0, false, 0x80002000u), interpreted(0, false, 0x80002000u);
+    CountingTrapHandler compiled_monitor, interpreted_monitor;
+    if (monitored) {
+      compiled.interpreter.set_trap_handler(&compiled_monitor);
+      interpreted.interpreter.set_trap_handler(&interpreted_monitor);
+    }
+    compiled.interpreter.set_compiling(true, 0);
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      t->v.cp0.raw(cp0::Context) = 0x007ffff0u;  // BadVPN2, which a write keeps
+      t->code(program);
+    }
+    RunStats compiled_stats, interpreted_stats;
+    compiled.interpreter.run(compiled.v, compiled.memory, program.size() + 4, compiled_stats);
+    interpreted.interpreter.run(interpreted.v, interpreted.memory, program.size() + 4, interpreted_stats);
+    expect_same(compiled.v, interpreted.v, what);
+    for (const Cp0Id id : plain) EXPECT_EQ(compiled.v.cp0.raw(id), interpreted.v.cp0.raw(id)) << what;
+    EXPECT_EQ(compiled.v.cp0.raw(cp0::Context) & 0x007fffffu, 0x007ffff0u) << what;
+    EXPECT_EQ(compiled.interpreter.fallbacks_by_op()[static_cast<unsigned>(Op::MTC0)], 0u) << what << ": in line";
+    EXPECT_EQ(compiled.interpreter.fallbacks_by_op()[static_cast<unsigned>(Op::MFC0)], 1u) << what << ": Count only";
+    if (monitored) {
+      EXPECT_EQ(interpreted_monitor.moves, kMoves + 1) << what;
+      EXPECT_EQ(compiled_monitor.moves, 1u) << what << ": Count";
+      EXPECT_EQ(compiled_monitor.in_line, kMoves) << what;
+    }
   }
 }
 
