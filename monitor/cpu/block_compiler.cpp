@@ -562,8 +562,9 @@ class Emitter {
   // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg
   // blocks run only with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB,
   // which run() establishes before it enters one, and which nothing in a chain of kuseg blocks
-  // can change (the CP0 instructions that can set ERL or write the TLB end their block back in
-  // run(), as Interpreter::ends_block() says, and so do exceptions). Clobbers ecx and rdi.
+  // can change (the CP0 instructions that can set ERL or write the TLB end a kuseg block back in
+  // run(), as Interpreter::ends_block() says, and so do exceptions; a kernel block never chains
+  // into a kuseg one). Clobbers ecx and rdi.
   void soft_tlb_offset(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
@@ -817,15 +818,28 @@ class Emitter {
     if (d.op == Op::JALR && d.rd != 0) g_.mov(gpr(d.rd), not_taken);
   }
 
-  // MFC0 and MTC0 of the registers where they are a plain load or masked store, in kseg0/kseg1
-  // blocks: those run in kernel mode only, where CP0 is usable.
+  // MFC0 and MTC0 of the registers where they are a plain load or masked store, and DI/EI, in
+  // kseg0/kseg1 blocks: those run in kernel mode only, where CP0 is usable.
   bool in_line_cp0(const Decoded& d) const {
     if (pc_ - 0x80000000u >= 0x40000000u) return false;
     return (d.op == Op::MFC0 && Cp0::plain_read(cp0_register(d))) ||
-           (d.op == Op::MTC0 && Cp0::plain_write(cp0_register(d)));
+           (d.op == Op::MTC0 && Cp0::plain_write(cp0_register(d))) || d.op == Op::DI || d.op == Op::EI;
   }
   void cp0_move(const Decoded& d) {
     using namespace Xbyak::util;
+    if (d.op == Op::DI || d.op == Op::EI) {  // rt = Status; Status.IE cleared or set
+      g_.mov(eax, dword[rbx + l_.status]);
+      if (d.rt != 0) g_.mov(gpr(d.rt), eax);
+      if (d.op == Op::DI) {
+        g_.and_(eax, ~StatusBits::IE);
+      } else {
+        g_.or_(eax, StatusBits::IE);
+        g_.mov(byte[rbp + kCtxCalled], 1);  // an interrupt it unmasks is taken at the block's end
+      }
+      g_.mov(dword[rbx + l_.status], eax);
+      g_.add(qword[rbp + kCtxCp0Moves], 1);
+      return;
+    }
     const Cp0Id id = cp0_register(d);
     const int32_t value = at(&layout_vcpu().cp0.raw(id));
     if (d.op == Op::MFC0) {

@@ -66,8 +66,8 @@ struct BlockContext {
   // the next pc (the store dropped predecoded code, perhaps this block's: leave now).
   uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t after) = {};
   uint32_t discard = 0;  // where a load into r0 goes
-  // CP0 moves done in line (Cp0::plain_read/plain_write): run() tells a monitor, for which they
-  // are special-page accesses.
+  // CP0 moves done in line (Cp0::plain_read/plain_write, DI, EI): run() tells a monitor, for
+  // which they are special-page accesses.
   uint64_t cp0_moves = 0;
 };
 

@@ -148,7 +148,7 @@ CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t
     const Decoded* d = decoded(page, physical_base | i << 2, mem);
     if (d == nullptr) break;
     ++count;
-    if (ends_block(*d)) break;
+    if (ends_block(*d, v.pc)) break;
     if (d->flags & kBranch) {
       if (i + 1 < kWordsPerPage && decoded(page, physical_base | (i + 1) << 2, mem) != nullptr) ++count;
       break;

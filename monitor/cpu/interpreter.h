@@ -283,14 +283,20 @@ class Interpreter {
   // may change Status, the ASID or the TLB, but MFC0, which only reads; DI and EI, which change
   // Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and a
   // compiled block's end look; MIPS lets EI take effect after an execution hazard barrier); and
-  // MTC0 of a Cp0::plain_write() register.
-  static bool ends_block(const Decoded& d) {
+  // MTC0 of a Cp0::plain_write() register. In code at `pc` in kseg0/kseg1, which no TLB
+  // translates, neither do MTC0 of EntryHi and the TLB instructions: the kernel's TLB refill and
+  // flush loops run on (a mapped access asks the soft TLB, which those keep in step; a kernel
+  // block never chains into a kuseg one).
+  static bool ends_block(const Decoded& d, uint32_t pc) {
     if (!(d.flags & kPrivileged)) return false;
+    const bool unmapped_code = pc - 0x80000000u < 0x40000000u;
     switch (d.op) {
       case Op::MFC0: case Op::DI: case Op::EI:
         return false;
       case Op::MTC0:
-        return !Cp0::plain_write(cp0_register(d));
+        return !Cp0::plain_write(cp0_register(d)) && !(unmapped_code && cp0_register(d) == cp0::EntryHi);
+      case Op::TLBWR: case Op::TLBWI: case Op::TLBP: case Op::TLBR:
+        return !unmapped_code;
       default:
         return true;
     }

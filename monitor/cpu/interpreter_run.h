@@ -786,7 +786,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
       // page's end: where block_compiler.h's blocks end, so both take interrupts at the same
       // instructions.
       const bool branch = d.flags & kBranch;
-      if (after_branch || (branch && v.pc != pc + 4) || ends_block(d) || page_generation_ != generation ||
+      if (after_branch || (branch && v.pc != pc + 4) || ends_block(d, pc) || page_generation_ != generation ||
           v.pc >> kPageShift != virtual_page)
         break;
       after_branch = branch;

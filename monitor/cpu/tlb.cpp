@@ -1,11 +1,49 @@
 #include "monitor/cpu/tlb.h"
 
+#include <algorithm>
+
 namespace disco::mips {
+Tlb::Tlb(unsigned entries) : entries_(entries), next_(entries, -1) {
+  unsigned bits = 2;
+  while ((1u << bits) < 4 * entries) ++bits;  // a quarter full at most: chains of about one
+  bucket_shift_ = 32 - bits;
+  head_.assign(1u << bits, -1);
+  for (unsigned i = entries; i-- > 0;) link(i);  // each at the head: in index order
+}
+
+void Tlb::link(unsigned index) {
+  const TlbEntry& e = entries_[index];
+  int16_t* at = &head_[bucket_of(e.vpn2)];
+  while (*at >= 0 && *at < static_cast<int16_t>(index)) at = &next_[*at];
+  next_[index] = *at;
+  *at = static_cast<int16_t>(index);
+  auto m = std::find_if(masks_.begin(), masks_.end(), [&](const auto& x) { return x.first == e.mask; });
+  if (m == masks_.end())
+    masks_.emplace_back(e.mask, 1);
+  else
+    ++m->second;
+}
+
+void Tlb::unlink(unsigned index) {
+  const TlbEntry& e = entries_[index];
+  int16_t* at = &head_[bucket_of(e.vpn2)];
+  while (*at != static_cast<int16_t>(index)) at = &next_[*at];
+  *at = next_[index];
+  auto m = std::find_if(masks_.begin(), masks_.end(), [&](const auto& x) { return x.first == e.mask; });
+  if (--m->second == 0) masks_.erase(m);
+}
+
 int Tlb::match(uint32_t vaddr, uint8_t asid) const {
-  for (unsigned i = 0; i < entries_.size(); ++i) {
-    if (matches(entries_[i], vaddr, asid)) return static_cast<int>(i);
+  int found = -1;  // the lowest matching index over the masks' buckets
+  for (const auto& [mask, count] : masks_) {
+    for (int i = head_[bucket_of(vaddr & kVpn2Mask & ~mask)]; i >= 0 && (found < 0 || i < found); i = next_[i]) {
+      if (matches(entries_[i], vaddr, asid)) {
+        found = i;
+        break;
+      }
+    }
   }
-  return -1;
+  return found;
 }
 
 TlbTranslation Tlb::translate(unsigned index, uint32_t vaddr, bool store) const {
@@ -38,7 +76,9 @@ void Tlb::read(Cp0& cp0) const {
 }
 
 void Tlb::write(const Cp0& cp0, unsigned index) {
-  TlbEntry& e = entries_[index % entries_.size()];
+  index %= entries_.size();
+  unlink(index);
+  TlbEntry& e = entries_[index];
   const uint32_t hi = cp0.raw(cp0::EntryHi);
   const uint32_t lo0 = cp0.raw(cp0::EntryLo0), lo1 = cp0.raw(cp0::EntryLo1);
   e.mask = cp0.raw(cp0::PageMask) & kVpn2Mask;
@@ -46,6 +86,7 @@ void Tlb::write(const Cp0& cp0, unsigned index) {
   e.asid = static_cast<uint8_t>(hi & kAsidMask);
   e.global = (lo0 & lo1 & EntryLoBits::G) != 0;
   e.lo = {lo0 & ~EntryLoBits::G, lo1 & ~EntryLoBits::G};
+  link(index);
   ++generation_;
 }
 

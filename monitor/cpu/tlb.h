@@ -9,7 +9,8 @@
 //
 // Two entries matching one address is a machine check on the 24K; Linux never writes such a
 // pair (it parks unused entries at distinct kseg0 VPNs, which never translate), so match()
-// takes the first and the condition is not modelled.
+// takes the first and the condition is not modelled. match() is a hashed lookup (the entries
+// are indexed by VPN2 as they are written), not a scan of the entries.
 #pragma once
 
 #include <array>
@@ -65,7 +66,7 @@ inline bool any_valid(const TlbEntry& e) { return ((e.lo[0] | e.lo[1]) & EntryLo
 
 class Tlb {
  public:
-  explicit Tlb(unsigned entries = 16) : entries_(entries) {}
+  explicit Tlb(unsigned entries = 16);
 
   unsigned size() const { return static_cast<unsigned>(entries_.size()); }
   const TlbEntry& entry(unsigned i) const { return entries_[i]; }
@@ -86,8 +87,19 @@ class Tlb {
   uint64_t generation() const { return generation_; }
 
  private:
+  // The index that makes match() a lookup, not a scan of every entry: entries are chained, in
+  // index order, in the bucket of their VPN2 (its bits above the entry's own page mask), and
+  // match() looks in one bucket per page mask in use (Linux uses one: 4 KiB).
+  unsigned bucket_of(uint32_t vpn2) const { return (vpn2 >> 13) * 0x9e3779b1u >> bucket_shift_; }
+  void link(unsigned index);
+  void unlink(unsigned index);
+
   std::vector<TlbEntry> entries_;
   uint64_t generation_ = 0;
+  unsigned bucket_shift_;
+  std::vector<int16_t> head_;  // per bucket: its first entry, or -1
+  std::vector<int16_t> next_;  // per entry: the next in its bucket, or -1
+  std::vector<std::pair<uint32_t, unsigned>> masks_;  // the page masks in use, with their entries
 };
 
 }  // namespace disco::mips

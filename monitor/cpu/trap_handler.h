@@ -42,8 +42,8 @@ class TrapHandler {
 
   // A privileged instruction the guest kernel executed, with its effect.
   virtual void privileged(Vcpu& v, const PrivilegedOp& op) = 0;
-  // CP0 moves compiled code did in line, without privileged(): Cp0::plain_read/plain_write ones,
-  // which the monitor lets the guest do on its special page.
+  // CP0 moves compiled code did in line, without privileged(): Cp0::plain_read/plain_write ones
+  // and DI/EI, which the monitor lets the guest do on its special page.
   virtual void special_page_moves(uint64_t moves) = 0;
   // The translation of a mapped address for the soft TLB to keep, or the fault to reflect.
   virtual TlbTranslation translate(Vcpu& v, uint32_t vaddr, bool store) = 0;

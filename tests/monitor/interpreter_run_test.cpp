@@ -519,15 +519,17 @@ TEST(InterpreterRun, CheckedInstructionsMatchTheInterpreterWhetherTheirChecksPas
 // line and reports in a sum.
 struct CountingTrapHandler final : TrapHandler {
   uint64_t moves = 0, in_line = 0;
-  void privileged(Vcpu&, const PrivilegedOp& op) override { moves += op.op == Op::MFC0 || op.op == Op::MTC0; }
+  void privileged(Vcpu&, const PrivilegedOp& op) override {
+    moves += op.op == Op::MFC0 || op.op == Op::MTC0 || op.op == Op::DI || op.op == Op::EI;
+  }
   void special_page_moves(uint64_t n) override { in_line += n; }
   TlbTranslation translate(Vcpu&, uint32_t, bool) override { return {.fault = TlbFault::Refill}; }
   void reflected(Vcpu&, const StepResult&) override {}
   bool hypercall(Vcpu&, const Decoded&) override { return false; }
 };
 
-// MFC0 and MTC0 of the plain registers (Cp0::plain_read/plain_write), which kernel blocks do in
-// line: every bit written, masked as Cp0::write masks it, and read back, against interpreted
+// MFC0 and MTC0 of the plain registers (Cp0::plain_read/plain_write) and DI/EI, which kernel
+// blocks do in line: every bit written, masked as Cp0::write masks it, and read back, against interpreted
 // blocks; under a monitor every move is counted once, in line or by privileged().
 TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor) {
   using test::mfc0;
@@ -541,10 +543,12 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
   for (const Cp0Id id : plain) program.push_back(mfc0(rt++, id));
   for (const Cp0Id id : {cp0::PRId, cp0::Config1, cp0::Status, cp0::BadVAddr}) program.push_back(mfc0(rt++, id));
   program.push_back(mfc0(0, cp0::EBase));  // into r0: nothing
+  program.push_back(test::ei(rt++));  // Status into rt, IE set
+  program.push_back(test::di(rt++));  // and cleared
   program.push_back(mfc0(rt, cp0::Count));  // not plain: the interpreter's, in the same block
   program.push_back(test::i_type(0b000100, 0, 0, -1));  // b .
   program.push_back(test::kNop);
-  const uint64_t kMoves = 2 * plain.size() + 5;
+  const uint64_t kMoves = 2 * plain.size() + 7;
   for (const uint32_t pattern : {0xffffffffu, 0x5a5a5a5au, 0x00000000u})
   for (const bool monitored : {false, true}) {
     const std::string what = fmt::format("pattern {:#x}{}", pattern, monitored ? ", monitored" : "");
@@ -575,6 +579,46 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
       EXPECT_EQ(compiled_monitor.in_line, kMoves) << what;
     }
   }
+}
+
+// Kernel code in kseg0 runs on past EntryHi writes and the TLB instructions (ends_block()):
+// a mapped load later in the same block sees the entry TLBWI just wrote, and again after TLBWI
+// rewrote it, compiled as interpreted.
+TEST(InterpreterRun, AKseg0BlockGoesOnPastTlbWritesAndItsMappedLoadsSeeThem) {
+  using test::i_type;
+  using test::mtc0;
+  const auto li = [](uint32_t rt, uint32_t value) {
+    return std::vector<uint32_t>{i_type(0b001111, 0, rt, value >> 16), i_type(0b001101, rt, rt, value & 0xffff)};
+  };
+  std::vector<uint32_t> program;
+  for (const auto& [rt, value] : std::vector<std::pair<uint32_t, uint32_t>>{
+           {8, 0x00400000u}, {9, 0x30000u >> 12 << 6 | 0x6}, {10, 0x2}, {11, 3}, {12, 0x31000u >> 12 << 6 | 0x6}})
+    for (uint32_t w : li(rt, value)) program.push_back(w);
+  for (uint32_t w : {mtc0(8, cp0::EntryHi), mtc0(9, cp0::EntryLo0), mtc0(10, cp0::EntryLo1), mtc0(0, cp0::PageMask),
+                     mtc0(11, cp0::Index), test::kTlbwi,
+                     test::lw(13, 8, 0),                 // lw t5, 0(t0): through the entry just written
+                     test::kTlbp, test::mfc0(14, cp0::Index),
+                     mtc0(12, cp0::EntryLo0), test::kTlbwi,
+                     test::lw(15, 8, 0),                 // lw t7, 0(t0): the entry rewritten
+                     test::kTlbr, test::mfc0(16, cp0::EntryLo0),
+                     test::i_type(0b000100, 0, 0, -1), test::kNop})
+    program.push_back(w);
+  test::KsegCpu compiled(0, false, 0x80002000u), interpreted(0, false, 0x80002000u);
+  compiled.interpreter.set_compiling(true, 0);
+  for (test::KsegCpu* t : {&compiled, &interpreted}) {
+    t->memory.set_word(0x30000, 0x1111);
+    t->memory.set_word(0x31000, 0x2222);
+    t->code(program);
+  }
+  RunStats compiled_stats, interpreted_stats;
+  compiled.interpreter.run(compiled.v, compiled.memory, program.size() + 4, compiled_stats);
+  interpreted.interpreter.run(interpreted.v, interpreted.memory, program.size() + 4, interpreted_stats);
+  expect_same(compiled.v, interpreted.v, "tlb writes");
+  EXPECT_EQ(compiled.v.gpr[13], 0x1111u);
+  EXPECT_EQ(compiled.v.gpr[14], 3u) << "TLBP found the entry";
+  EXPECT_EQ(compiled.v.gpr[15], 0x2222u);
+  EXPECT_EQ(compiled.v.gpr[16], 0x31000u >> 12 << 6 | 0x6);
+  EXPECT_EQ(compiled.interpreter.compiled_blocks(), 2u) << "the program, then the loop at its end";
 }
 
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {

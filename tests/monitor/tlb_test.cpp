@@ -4,6 +4,9 @@
 // Linux-shaped refill handler that walks a page table and retries the faulting load.
 #include <gtest/gtest.h>
 
+#include <iterator>
+#include <random>
+
 #include "monitor/cpu/interpreter.h"
 #include "tests/monitor/kseg_memory.h"
 
@@ -54,6 +57,36 @@ TEST(Tlb, MatchesByPageMaskAsidAndGlobal) {
   write_entry(v, 2, 0x00600000, entry_lo(0x3000, kValid | kDirty), 0);
   EXPECT_EQ(v.tlb.translate(2, 0x00600010, true).fault, TlbFault::None);
   EXPECT_EQ(v.tlb.translate(2, 0x00601010, false).fault, TlbFault::Invalid) << "V clear on the odd page";
+}
+
+// match() is a hashed lookup: over random writes (few VPN2s, so entries collide; every page
+// size and stray mask bits; ASIDs and global entries), it answers what a scan of the entries in
+// index order answers, for addresses in and around every entry, and for a copy of the TLB.
+TEST(Tlb, MatchFindsTheFirstMatchingEntryAsAScanWould) {
+  std::mt19937 rng(7);
+  const uint32_t masks[] = {0, 0x6000, 0x1e000, 0x7e000, 0x1fe000, 0x7fe000, 0x1ffe000, 0x7ffe000, 0x1fffe000, 0x12000};
+  Vcpu v;
+  const auto scan = [](const Tlb& tlb, uint32_t vaddr, uint8_t asid) {
+    for (unsigned i = 0; i < tlb.size(); ++i)
+      if (matches(tlb.entry(i), vaddr, asid)) return static_cast<int>(i);
+    return -1;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    const uint32_t hi = (rng() % 24) << 13 | (rng() % 4) << 28 | (rng() % 3);  // VPN2s that repeat; ASID 0..2
+    const uint32_t mask = rng() % 4 == 0 ? masks[rng() % std::size(masks)] : 0;
+    const uint32_t g = rng() % 5 == 0 ? kGlobal : 0;
+    write_entry(v, rng() % v.tlb.size(), hi, entry_lo(0x100000, kValid | g), entry_lo(0x200000, kValid | g), mask);
+    const Tlb copy = v.tlb;
+    for (unsigned i = 0; i < v.tlb.size(); ++i) {
+      const TlbEntry& e = v.tlb.entry(i);
+      for (const uint32_t vaddr : {e.vpn2, e.vpn2 + 0x1ffc, e.vpn2 + e.mask + 0x1000, e.vpn2 + e.mask + 0x2000,
+                                   e.vpn2 - 4, static_cast<uint32_t>(rng())})
+        for (uint8_t asid = 0; asid < 3; ++asid) {
+          ASSERT_EQ(v.tlb.match(vaddr, asid), scan(v.tlb, vaddr, asid)) << std::hex << vaddr << " round " << std::dec << round;
+          ASSERT_EQ(copy.match(vaddr, asid), scan(v.tlb, vaddr, asid));
+        }
+    }
+  }
 }
 
 TEST(Tlb, ProbeReadAndWriteGoThroughCp0) {
