@@ -116,7 +116,8 @@ bool is_inline_branch(Op op) {
 // after the delay slot, r13b = whether the branch was taken (the delay slot's in_delay_slot, as
 // the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not yet
 // settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
-// r8 = DirectRam::code_pages, r9 = DirectRam::active, r10 = DirectRam::tags (caller-saved: set
+// r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r9 =
+// DirectRam::active, r10 = DirectRam::tags (caller-saved: set
 // again after every call); rax, rcx, rdx, rsi, rdi, r11 scratch. The guest registers stay in the
 // Vcpu. The same registers hold in every block, so a chained block enters past the prologue.
 class Emitter {
@@ -248,8 +249,9 @@ class Emitter {
   // The in-line RAM path's pointers, after a call clobbered them.
   void pinned() {
     using namespace Xbyak::util;
+    if (user_ && soft_tlb_ != nullptr) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
     if (ram_ == nullptr) return;
-    g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
+    if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
     g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
     g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
   }
@@ -447,9 +449,8 @@ class Emitter {
     if (!user_) {
       g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
     } else {
-      // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call)
-      g_.test(esi, esi);
-      g_.js(call, far);  // not kuseg: a user's address error, or kernel segments: the call's
+      // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
+      // and so do kernel addresses, whose keys never match: a user's address error, or kseg2)
       soft_tlb_offset(store, call);
       g_.add(eax, esi);  // physical
     }
@@ -458,12 +459,15 @@ class Emitter {
     if (k != 0) g_.ror(eax, k);
     g_.cmp(eax, ram_->ram_bytes >> k);
     g_.jae(call, far);  // eax (zero-extended in rax) = physical >> k from here
+    // A kernel store to a page with predecode calls, to drop it; a kuseg store need not look:
+    // the soft TLB's store half never maps such a page (Interpreter::translate_mapped, page_at).
     const bool linear = ram_->linear_base != ~uint64_t{0};
-    if (store || !linear) {
+    const bool code_check = store && !user_;
+    if (code_check || !linear) {
       g_.mov(ecx, eax);
       g_.shr(ecx, 12 - k);  // the guest page
     }
-    if (store) {
+    if (code_check) {
       g_.cmp(byte[r8 + rcx], 0);
       g_.jne(call, far);
     }
@@ -574,10 +578,18 @@ class Emitter {
     g_.shl(ecx, 20);
     g_.or_(ecx, eax);  // the key
     g_.and_(eax, SoftTlbView::kEntries - 1);
-    g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
-    g_.cmp(dword[rdi + rax * 8], ecx);
+    // r8 = the load half; the store half is addressed from it when it is near (it follows it)
+    const int64_t half = reinterpret_cast<const char*>(soft_tlb_->store) - reinterpret_cast<const char*>(soft_tlb_->load);
+    Xbyak::RegExp table = r8;
+    if (store && half == static_cast<int32_t>(half)) {
+      table = r8 + static_cast<int32_t>(half);
+    } else if (store) {
+      g_.mov(rdi, reinterpret_cast<uintptr_t>(soft_tlb_->store));
+      table = rdi;
+    }
+    g_.cmp(dword[table + rax * 8], ecx);
     g_.jne(miss, far);
-    g_.mov(eax, dword[rdi + rax * 8 + 4]);
+    g_.mov(eax, dword[table + rax * 8 + 4]);
   }
 
   // The block's end, the next pc in r12d (and, after a conditional branch, r13b = taken): goes

@@ -101,9 +101,10 @@ struct BlockSlot {
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
 // 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, physical - virtual address
-// (mod 2^32)}. The run loop enters a kuseg block only with the soft TLB in step with the vcpu's
-// TLB and kuseg mapped (ERL clear), and nothing in a chain of kuseg blocks changes either, so the
-// code checks neither.
+// (mod 2^32)}; a kseg2 page's key also has bit 31 set, so a kernel address never hits a key
+// computed this way and the code need not test the segment. The run loop enters a kuseg block
+// only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL clear), and nothing in
+// a chain of kuseg blocks changes either, so the code checks neither.
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
   const uint32_t* load = nullptr;   // key, offset pairs

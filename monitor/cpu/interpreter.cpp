@@ -107,6 +107,8 @@ Interpreter::PredecodedPage* Interpreter::page_at(uint32_t number) {
   if (!page) {
     page = std::make_unique<PredecodedPage>();
     has_page_[number] = 1;
+    for (SoftTlbEntry& e : soft_store_)  // stores to it must drop the predecode from now on
+      if (e.key != kNoKey && (((e.key & kSoftVpnMask) << kPageShift) + e.offset) >> kPageShift == number) e = {};
   }
   return page.get();
 }
@@ -213,8 +215,11 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
     return false;
   }
   paddr = t.paddr;
-  (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries] = {
-      .key = vaddr >> kPageShift | asid << 20, .offset = t.paddr - vaddr};
+  // The store half never maps a page with predecode: a store there must drop it (snoop_store),
+  // and compiled stores that hit in line do not look.
+  if (!store || !has_page_[t.paddr >> kPageShift])
+    (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries] = {
+        .key = soft_key(vaddr, asid), .offset = t.paddr - vaddr};
   return true;
 }
 
@@ -238,7 +243,7 @@ void Interpreter::forget_pages(const TlbEntry& e) {
 }
 
 void Interpreter::forget_translation(uint32_t vaddr, uint8_t asid) {
-  const uint32_t key = vaddr >> kPageShift | uint32_t{asid} << 20;
+  const uint32_t key = soft_key(vaddr, asid);
   for (auto* soft : {&soft_load_, &soft_store_}) {
     SoftTlbEntry& e = (*soft)[(vaddr >> kPageShift) % kSoftTlbEntries];
     if (e.key == key) e = {};

@@ -327,9 +327,14 @@ class Interpreter {
   }
 
   struct SoftTlbEntry {
-    uint32_t key = kNoKey;  // vaddr >> 12 | ASID << 20
+    uint32_t key = kNoKey;  // soft_key()
     uint32_t offset = 0;    // physical - virtual address (mod 2^32): a hit is one add
   };
+  // vaddr >> 12 | ASID << 20, and a kseg2 address's bit 31: a kuseg key (which compiled code
+  // computes without looking at the segment) never equals a kernel page's.
+  static uint32_t soft_key(uint32_t vaddr, uint32_t asid) {
+    return vaddr >> kPageShift | asid << 20 | (vaddr & 0x80000000u);
+  }
   static constexpr uint32_t kNoKey = ~0u;
   static constexpr uint32_t kSoftVpnMask = (1u << 20) - 1;  // the key's vaddr >> 12
   static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;

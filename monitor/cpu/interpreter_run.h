@@ -77,7 +77,7 @@ inline bool Interpreter::translate(Vcpu& v, uint32_t vaddr, bool store, uint32_t
     return true;
   }
   if (soft_tlb_generation_ == v.tlb.generation()) [[likely]] {
-    const uint32_t key = vaddr >> kPageShift | (v.cp0.raw(cp0::EntryHi) & kAsidMask) << 20;
+    const uint32_t key = soft_key(vaddr, v.cp0.raw(cp0::EntryHi) & kAsidMask);
     const SoftTlbEntry& soft = (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries];
     if (soft.key == key) [[likely]] {
       paddr = vaddr + soft.offset;

@@ -621,6 +621,85 @@ TEST(InterpreterRun, AKseg0BlockGoesOnPastTlbWritesAndItsMappedLoadsSeeThem) {
   EXPECT_EQ(compiled.interpreter.compiled_blocks(), 2u) << "the program, then the loop at its end";
 }
 
+// A user's load from kseg2 is an address error, though the kernel's own load of that address
+// just filled the soft TLB: compiled user code looks its accesses up there without testing the
+// segment (Interpreter::soft_key keeps kernel pages apart).
+TEST(InterpreterRun, AUserLoadFromKseg2IsAnAddressErrorAfterTheKernelMappedIt) {
+  using test::i_type;
+  const std::vector<uint32_t> kernel = {
+      i_type(0b001111, 0, 9, 0xc000),   // lui t1, 0xc000
+      test::lw(8, 9, 0),                // lw t0, 0(t1): kseg2, through the TLB
+      i_type(0b001111, 0, 11, 0x0001),  // lui t3, 1: the user code at 0x10000
+      test::mtc0(11, cp0::EPC),
+      i_type(0b001101, 0, 12, 0x12),    // ori t4, zero, KSU = user | EXL
+      test::mtc0(12, cp0::Status),
+      test::kEret};
+  const std::vector<uint32_t> user = {test::lw(10, 9, 0), test::kNop, i_type(0b000100, 0, 0, -1), test::kNop};
+  const std::vector<uint32_t> vector = {i_type(0b000100, 0, 0, -1), test::kNop};  // b .
+  for (const bool compiling : {false, true}) {
+    test::KsegCpu t(0, true, 0x80002000u);
+    t.interpreter.set_compiling(compiling, 0);
+    FakeHitPath hit;  // accesses in line
+    t.interpreter.set_direct_ram(hit.ram(t.memory, true));
+    Cp0 scratch;  // 0xc0000000 -> physical 0x30000, global
+    scratch.raw(cp0::EntryHi) = 0xc0000000u;
+    scratch.raw(cp0::EntryLo0) = 0x30000u >> 12 << EntryLoBits::PfnShift | EntryLoBits::G | EntryLoBits::V;
+    scratch.raw(cp0::EntryLo1) = EntryLoBits::G;
+    t.v.tlb.write(scratch, 5);
+    t.memory.set_word(0x30000, 0x1234);
+    t.code(vector, 0x80000180u);
+    t.code(user, 0x10000u);
+    t.code(kernel);
+    RunStats stats;
+    for (int i = 0; i < 3; ++i) {  // the user block runs twice more: compiled by then
+      t.interpreter.run(t.v, t.memory, t.v.cycles + 40, stats);
+      EXPECT_EQ(t.v.gpr[8], 0x1234u) << "the kernel's load";
+      EXPECT_EQ(t.v.gpr[10], 0u) << "the user's load must not complete";
+      EXPECT_EQ((t.v.cp0.raw(cp0::Cause) & CauseBits::ExcCode) >> 2, exc_code(Exception::AddressErrorLoad));
+      EXPECT_EQ(t.v.cp0.raw(cp0::BadVAddr), 0xc0000000u);
+      EXPECT_EQ(t.v.cp0.raw(cp0::EPC), 0x10000u);
+      t.v.cp0.raw(cp0::Status) = 0x12;
+      t.v.jump_to(0x10000u);
+      t.v.cp0.raw(cp0::Status) = 0x10;  // user mode, EXL clear
+    }
+    if (compiling) EXPECT_GT(t.interpreter.compiled_blocks(), 1u);
+  }
+}
+
+// A user program writes a routine into a page, calls it (its predecode begins), rewrites it
+// and calls it again: the second call runs the new code, though the page's first store filled
+// the soft TLB before the page had predecode (page_at drops that translation) and compiled kuseg
+// stores do not look for predecode themselves.
+TEST(InterpreterRun, AUserStoreIntoAPageThatBecameCodeDropsItsPredecode) {
+  using test::i_type;
+  using test::r_type;
+  const uint32_t addiu_v0_1 = i_type(0b001001, 0, 2, 1), addiu_v0_2 = i_type(0b001001, 0, 2, 2);
+  const uint32_t jr_ra = r_type(31, 0, 0, 0x08), jalr_t0 = r_type(8, 0, 31, 0x09);
+  const auto li = [](uint32_t rt, uint32_t value) {
+    return std::vector<uint32_t>{i_type(0b001111, 0, rt, value >> 16), i_type(0b001101, rt, rt, value & 0xffff)};
+  };
+  std::vector<uint32_t> program = {i_type(0b001111, 0, 8, 0x0002)};  // lui t0, 2: the routine at 0x20000
+  for (const auto& [rt, value] : std::vector<std::pair<uint32_t, uint32_t>>{{9, addiu_v0_1}, {10, jr_ra}, {11, addiu_v0_2}})
+    for (uint32_t w : li(rt, value)) program.push_back(w);
+  for (uint32_t w : {test::sw(9, 8, 0), test::sw(10, 8, 4), test::sw(0, 8, 8), jalr_t0, test::kNop,
+                     i_type(0b001001, 2, 16, 0),  // addiu s0, v0, 0: the first call's answer
+                     test::sw(11, 8, 0), jalr_t0, test::kNop,
+                     i_type(0b000100, 0, 0, -1), test::kNop})
+    program.push_back(w);
+  for (const bool compiling : {false, true}) {
+    test::KsegCpu t(0x10, true, 0x10000u);  // user mode, kuseg identity-mapped
+    t.interpreter.set_compiling(compiling, 0);
+    FakeHitPath hit;
+    t.interpreter.set_direct_ram(hit.ram(t.memory, true));
+    t.code(program);
+    RunStats stats;
+    t.interpreter.run(t.v, t.memory, program.size() + 20, stats);
+    EXPECT_EQ(t.v.gpr[16], 1u) << (compiling ? "compiled" : "interpreted");
+    EXPECT_EQ(t.v.gpr[2], 2u) << (compiling ? "compiled" : "interpreted") << ": the rewritten routine";
+    if (compiling) EXPECT_GT(hit.hits, 0u) << "stores in line";
+  }
+}
+
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
   test::KsegCpu t(0, false, 0x80001000u);
   FakeHitPath hit;
