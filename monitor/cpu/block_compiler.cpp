@@ -210,6 +210,14 @@ class Emitter {
         ++pending_;
       } else {
         fallback(i, pc, false);
+        if (d.op == Op::ERET && jumps_ != nullptr && soft_tlb_->load != nullptr) {
+          // On into the block at the pc it returned to (the fallback answered 0 only with the
+          // soft TLB in step: a kuseg block may follow; ERL is clear after an ERET).
+          g_.mov(r12d, dword[rbx + l_.pc]);
+          end_block(std::nullopt, std::nullopt, true);
+          leave();
+          return;
+        }
         if (i + 1 == count_) {  // committed by the interpreter
           leave();
           return;
@@ -249,7 +257,7 @@ class Emitter {
   // The in-line RAM path's pointers, after a call clobbered them.
   void pinned() {
     using namespace Xbyak::util;
-    if (user_ && soft_tlb_ != nullptr) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
+    if (user_ && soft_tlb_->load != nullptr) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
     if (ram_ == nullptr) return;
     if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
     g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
@@ -578,13 +586,14 @@ class Emitter {
     g_.shl(ecx, 20);
     g_.or_(ecx, eax);  // the key
     g_.and_(eax, SoftTlbView::kEntries - 1);
-    // r8 = the load half; the store half is addressed from it when it is near (it follows it)
+    // In a kuseg block r8 = the load half; the store half is addressed from it when it is near
+    // (it follows it). A kernel block (an ERET's chain) names the table.
     const int64_t half = reinterpret_cast<const char*>(soft_tlb_->store) - reinterpret_cast<const char*>(soft_tlb_->load);
     Xbyak::RegExp table = r8;
-    if (store && half == static_cast<int32_t>(half)) {
+    if (store && user_ && half == static_cast<int32_t>(half)) {
       table = r8 + static_cast<int32_t>(half);
-    } else if (store) {
-      g_.mov(rdi, reinterpret_cast<uintptr_t>(soft_tlb_->store));
+    } else if (store || !user_) {
+      g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
       table = rdi;
     }
     g_.cmp(dword[table + rax * 8], ecx);
@@ -598,7 +607,7 @@ class Emitter {
   // page's slots, or the jump cache. `taken` and `not_taken` are the targets known now (a
   // conditional branch has both, a jump one, JR none). Else the pc pair is written for the
   // dispatcher; the chained block needs it not.
-  void end_block(std::optional<uint32_t> taken, std::optional<uint32_t> not_taken) {
+  void end_block(std::optional<uint32_t> taken, std::optional<uint32_t> not_taken, bool to_kuseg = false) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     flush();
@@ -628,7 +637,7 @@ class Emitter {
     } else if (taken) {
       chain_to(*taken, out);
     } else {
-      chain_to_r12(out);
+      chain_to_r12(out, to_kuseg);
     }
     g_.L(out);
     g_.mov(dword[rbx + l_.pc], r12d);
@@ -667,8 +676,9 @@ class Emitter {
     }
   }
 
-  // The same for the pc in r12d, known only now (JR, JALR).
-  void chain_to_r12(Xbyak::Label& out) {
+  // The same for the pc in r12d, known only now (JR, JALR; ERET, which may go from a kernel
+  // block to a kuseg one: `to_kuseg`).
+  void chain_to_r12(Xbyak::Label& out, bool to_kuseg = false) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     Xbyak::Label other_page;
@@ -689,6 +699,14 @@ class Emitter {
       g_.mov(esi, r12d);
       enter_user_jump(out);
       return;
+    }
+    if (to_kuseg) {
+      Xbyak::Label kernel;
+      g_.test(r12d, r12d);
+      g_.js(kernel, far);
+      g_.mov(esi, r12d);
+      enter_user_jump(out);
+      g_.L(kernel);
     }
     g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
     g_.cmp(eax, 0x40000000);
@@ -751,6 +769,7 @@ class Emitter {
     entry_for(esi, jumps_, jump_entries_);
     g_.cmp(dword[rax + kJumpOffset], edx);
     g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
+    if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));  // what kuseg blocks keep there
     enter_jump(esi, out);
   }
   void enter_rdx() {

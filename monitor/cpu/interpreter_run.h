@@ -676,7 +676,10 @@ uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   if (r.exc != Exception::None) return 1;
   if (r.waiting) c->exit = static_cast<uint8_t>(RunExit::Waiting);
   if (r.timer_moved) c->exit = static_cast<uint8_t>(RunExit::TimerMoved);
-  return c->exit != 0 || self.page_generation_ != generation;  // the block's own code was dropped
+  // An ERET's block goes on into the one it returned to, a kuseg block only with the soft TLB in
+  // step with the TLB (block_compiler.h's SoftTlbView), as run() would have made it.
+  const bool stale = d->op == Op::ERET && self.soft_tlb_generation_ != c->vcpu->tlb.generation();
+  return c->exit != 0 || self.page_generation_ != generation || stale;  // or the block's own code was dropped
 }
 
 template <class Memory, Op kOp>

@@ -700,6 +700,52 @@ TEST(InterpreterRun, AUserStoreIntoAPageThatBecameCodeDropsItsPredecode) {
   }
 }
 
+// A kernel block's ERET goes on into the user block it returns to only through a soft TLB in
+// step with the TLB: here the user's code page is remapped (from outside, as a test or another
+// writer would) while the vcpu is in its syscall handler, and the return (with the clock far
+// enough off to chain) must run the new page's code, compiled as interpreted.
+TEST(InterpreterRun, AnEretIntoUserCodeFollowsTheTlbAsItIsNow) {
+  using test::i_type;
+  const auto user_code = [](uint16_t step) {
+    return std::vector<uint32_t>{i_type(0b001001, 2, 2, step), test::kSyscall, i_type(0b000100, 0, 0, -3), test::kNop};
+  };
+  const std::vector<uint32_t> handler = {test::mfc0(26, cp0::EPC), i_type(0b001001, 26, 26, 4),
+                                         test::mtc0(26, cp0::EPC), test::kEret};
+  const auto map = [](Vcpu& v, uint32_t physical) {
+    Cp0 scratch;
+    scratch.raw(cp0::EntryHi) = 0x10000u;
+    scratch.raw(cp0::EntryLo0) = physical >> 12 << EntryLoBits::PfnShift | EntryLoBits::V;
+    v.tlb.write(scratch, 0);
+  };
+  for (const uint64_t remap_after : {20u, 41u, 77u}) {
+    test::KsegCpu compiled(0x10, false, 0x10000u), interpreted(0x10, false, 0x10000u);
+    compiled.interpreter.set_compiling(true, 0);
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      t->code(user_code(1), 0x80020000u);  // physical 0x20000, written through kseg0
+      t->code(user_code(100), 0x80021000u);
+      t->code(handler, 0x80000180u);
+      map(t->v, 0x20000u);
+      t->v.jump_to(0x10000u);
+    }
+    bool remapped = false;
+    for (uint64_t until = 3; until < 400; until += remapped && until < remap_after + 50 ? 50 : 3) {
+      for (test::KsegCpu* t : {&compiled, &interpreted}) {
+        RunStats stats;
+        t->interpreter.run(t->v, t->memory, until, stats);
+      }
+      expect_same(compiled.v, interpreted.v, fmt::format("clock {}", until));
+      if (!remapped && until >= remap_after && compiled.v.pc >= 0x80000000u && interpreted.v.pc >= 0x80000000u) {
+        map(compiled.v, 0x21000u);
+        map(interpreted.v, 0x21000u);
+        remapped = true;
+      }
+    }
+    ASSERT_TRUE(remapped);
+    EXPECT_GT(compiled.v.gpr[2], 200u) << "the new page's code ran";
+    EXPECT_NE(compiled.v.gpr[2] % 100, 0u) << "after the old one's";
+  }
+}
+
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
   test::KsegCpu t(0, false, 0x80001000u);
   FakeHitPath hit;
