@@ -7,6 +7,7 @@
 #include <xbyak/xbyak.h>
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <deque>
@@ -164,6 +165,7 @@ class Emitter {
       const Decoded& d = insts_[i];
       const uint32_t pc = pc_ + 4 * i;
       if (d.flags & kBranch) {
+        write_back();
         if (is_inline_branch(d.op) && i + 1 < count_) {
           branch(d, pc);
           ++pending_;
@@ -198,6 +200,11 @@ class Emitter {
         leave();
         return;
       }
+      if (cached_alu(d)) {
+        ++pending_;
+        continue;
+      }
+      write_back();
       if (is_access(d.op)) {
         access(d, i, pc, false);
       } else if (is_checked(d)) {
@@ -224,6 +231,7 @@ class Emitter {
         }
       }
     }
+    write_back();
     const uint32_t next = pc_ + 4 * count_;
     g_.mov(r12d, next);
     end_block(next, std::nullopt);
@@ -887,6 +895,128 @@ class Emitter {
     g_.add(qword[rbp + kCtxCp0Moves], 1);
   }
 
+  // A run of the simplest ALU instructions keeps the guest registers it uses in host registers
+  // (ecx, edx, esi, edi, r11d: scratch everywhere else) and writes the changed ones back when
+  // the run ends, before anything else reads the Vcpu's (a branch, an access, a call, the block's
+  // end). Through memory, each of them was a store and a reload: a chain of dependent
+  // instructions waited on store-to-load forwarding at every step. r0 is never cached.
+  static constexpr unsigned kCacheRegs = 5;
+  static Xbyak::Reg32 cache_reg(unsigned k) {
+    using namespace Xbyak::util;
+    static const Xbyak::Reg32 regs[kCacheRegs] = {ecx, edx, esi, edi, r11d};
+    return regs[k];
+  }
+  // The host register holding guest register `r`, brought in (loaded when `load`) and kept from
+  // eviction for the instruction at hand (`hold`); the least recently used one makes room.
+  Xbyak::Reg32 cached(unsigned r, bool load, unsigned& hold) {
+    unsigned k = 0;
+    while (k < kCacheRegs && cached_[k] != static_cast<int>(r)) ++k;
+    if (k == kCacheRegs) {
+      k = kCacheRegs;
+      for (unsigned j = 0; j < kCacheRegs; ++j)
+        if (!(hold >> j & 1) && (k == kCacheRegs || cached_[j] < 0 || (cached_[k] >= 0 && used_[j] < used_[k]))) k = j;
+      if (cached_[k] >= 0 && dirty_[k]) g_.mov(gpr(static_cast<unsigned>(cached_[k])), cache_reg(k));
+      cached_[k] = static_cast<int>(r);
+      dirty_[k] = false;
+      if (load) g_.mov(cache_reg(k), gpr(r));
+    }
+    used_[k] = ++tick_;
+    hold |= 1u << k;
+    return cache_reg(k);
+  }
+  void dirty(unsigned r) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] == static_cast<int>(r)) dirty_[k] = true;
+  }
+  void write_back() {
+    for (unsigned k = 0; k < kCacheRegs; ++k) {
+      if (cached_[k] >= 0 && dirty_[k]) g_.mov(gpr(static_cast<unsigned>(cached_[k])), cache_reg(k));
+      cached_[k] = -1;
+      dirty_[k] = false;
+    }
+  }
+  // `d` through the cache when it is one of the simplest ALU instructions and names no r0.
+  bool cached_alu(const Decoded& d) {
+    using namespace Xbyak::util;
+    unsigned hold = 0;
+    const auto three = [&](auto&& op, bool commutative) {  // rd = rs op rt
+      if (d.rd == 0 || d.rs == 0 || d.rt == 0) return false;
+      const Xbyak::Reg32 rs = cached(d.rs, true, hold), rt = cached(d.rt, true, hold);
+      const Xbyak::Reg32 rd = cached(d.rd, false, hold);
+      if (d.rd == d.rs) {
+        op(rd, rt);
+      } else if (d.rd == d.rt && commutative) {
+        op(rd, rs);
+      } else if (d.rd == d.rt) {
+        g_.mov(eax, rs);
+        op(eax, rt);
+        g_.mov(rd, eax);
+      } else {
+        g_.mov(rd, rs);
+        op(rd, rt);
+      }
+      dirty(d.rd);
+      return true;
+    };
+    const auto immediate = [&](auto&& op) {  // rt = rs op imm
+      if (d.rt == 0 || d.rs == 0) return false;
+      const Xbyak::Reg32 rs = cached(d.rs, true, hold), rt = cached(d.rt, false, hold);
+      if (d.rt != d.rs) g_.mov(rt, rs);
+      op(rt);
+      dirty(d.rt);
+      return true;
+    };
+    const auto shift = [&](auto&& op) {  // rd = rt shifted by sa
+      if (d.rd == 0 || d.rt == 0) return false;
+      const Xbyak::Reg32 rt = cached(d.rt, true, hold), rd = cached(d.rd, false, hold);
+      if (d.rd != d.rt) g_.mov(rd, rt);
+      if (d.sa != 0) op(rd, d.sa);
+      dirty(d.rd);
+      return true;
+    };
+    const auto set = [&](unsigned dest, auto&& cmp, auto&& setcc) {  // dest = 1 when the compare holds
+      if (dest == 0 || d.rs == 0 || (d.op == Op::SLT || d.op == Op::SLTU ? d.rt == 0 : false)) return false;
+      const Xbyak::Reg32 rs = cached(d.rs, true, hold);
+      const Xbyak::Reg32 rt = d.op == Op::SLT || d.op == Op::SLTU ? cached(d.rt, true, hold) : rs;
+      const Xbyak::Reg32 out = cached(dest, false, hold);
+      g_.xor_(eax, eax);
+      cmp(rs, rt);
+      setcc();
+      g_.mov(out, eax);
+      dirty(dest);
+      return true;
+    };
+    const auto simm = static_cast<uint32_t>(d.simm);
+    using R = const Xbyak::Reg32&;
+    switch (d.op) {
+      case Op::ADDU: return three([&](R x, R y) { g_.add(x, y); }, true);
+      case Op::SUBU: return three([&](R x, R y) { g_.sub(x, y); }, false);
+      case Op::AND: return three([&](R x, R y) { g_.and_(x, y); }, true);
+      case Op::OR: return three([&](R x, R y) { g_.or_(x, y); }, true);
+      case Op::XOR: return three([&](R x, R y) { g_.xor_(x, y); }, true);
+      case Op::MUL: return three([&](R x, R y) { g_.imul(x, y); }, true);
+      case Op::ADDIU: return immediate([&](R x) { g_.add(x, simm); });
+      case Op::ANDI: return immediate([&](R x) { g_.and_(x, uint32_t{d.imm}); });
+      case Op::ORI: return immediate([&](R x) { g_.or_(x, uint32_t{d.imm}); });
+      case Op::XORI: return immediate([&](R x) { g_.xor_(x, uint32_t{d.imm}); });
+      case Op::LUI: {
+        if (d.rt == 0) return false;
+        g_.mov(cached(d.rt, false, hold), uint32_t{d.imm} << 16);
+        dirty(d.rt);
+        return true;
+      }
+      case Op::SLT: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&] { g_.setl(al); });
+      case Op::SLTU: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&] { g_.setb(al); });
+      case Op::SLTI: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&] { g_.setl(al); });
+      case Op::SLTIU: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&] { g_.setb(al); });
+      case Op::SLL: return shift([&](R x, int sa) { g_.shl(x, sa); });
+      case Op::SRL: return shift([&](R x, int sa) { g_.shr(x, sa); });
+      case Op::SRA: return shift([&](R x, int sa) { g_.sar(x, sa); });
+      case Op::ROTR: return shift([&](R x, int sa) { g_.ror(x, sa); });
+      default: return false;
+    }
+  }
+
   // One inline_op() instruction. A write to r0 is dropped (r0 stays 0 in the Vcpu).
   void alu(const Decoded& d) {
     using namespace Xbyak::util;
@@ -1092,6 +1222,10 @@ class Emitter {
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
+  std::array<int, kCacheRegs> cached_ = {-1, -1, -1, -1, -1};  // cached_alu(): the guest register in each
+  std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
+  std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
+  uint32_t tick_ = 0;
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
