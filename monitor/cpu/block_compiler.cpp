@@ -114,7 +114,8 @@ bool is_inline_branch(Op op) {
 }
 
 // Emits one block. Registers: rbx = the Vcpu, rbp = the BlockContext, r12d = where control goes
-// after the delay slot, r13b = whether the branch was taken (the delay slot's in_delay_slot, as
+// after the delay slot (after a conditional branch, only where it is read: materialize_r12()),
+// r13b = whether the branch was taken (the delay slot's in_delay_slot, as
 // the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not yet
 // settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
 // r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r9 =
@@ -278,6 +279,7 @@ class Emitter {
     flush();
     g_.mov(dword[rbx + l_.pc], pc);
     if (delay_slot) {
+      materialize_r12();
       g_.mov(dword[rbx + l_.next_pc], r12d);
       g_.mov(byte[rbx + l_.in_delay_slot], r13b);
     } else {
@@ -350,6 +352,7 @@ class Emitter {
           g_.test(eax, eax);
           g_.jz(failed);
         } else {
+          if (delay_slot) materialize_r12();
           g_.mov(edx, gpr(d.rt));
           if (delay_slot)
             g_.mov(ecx, r12d);  // after a delay slot, the branch's choice
@@ -648,6 +651,7 @@ class Emitter {
       chain_to_r12(out, to_kuseg);
     }
     g_.L(out);
+    materialize_r12();
     g_.mov(dword[rbx + l_.pc], r12d);
     g_.lea(eax, ptr[r12 + 4]);
     g_.mov(dword[rbx + l_.next_pc], eax);
@@ -800,18 +804,24 @@ class Emitter {
     g_.ret();
   }
 
-  // r12d = the pc after the delay slot, r13b = taken; links are written here, after rs is read.
+  // A conditional branch leaves r12d unset on the way the block goes on, which needs only r13b;
+  // where r12d is read (a fallback or store call in the delay slot, the block's exit to run()),
+  // it is made from r13b here. A block has one branch, its last instruction but the slot.
+  void materialize_r12() {
+    using namespace Xbyak::util;
+    if (!lazy_r12_) return;
+    g_.mov(r12d, lazy_r12_->second);
+    g_.mov(eax, lazy_r12_->first);
+    g_.test(r13b, r13b);
+    g_.cmovnz(r12d, eax);
+  }
+
+  // r13b = taken, and r12d = the pc after the delay slot: a conditional branch only says so
+  // (materialize_r12()). Links are written here, after rs is read.
   void branch(const Decoded& d, uint32_t pc) {
     using namespace Xbyak::util;
     const uint32_t not_taken = pc + 8;
     const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
-    const auto conditional = [&](auto&& compare, auto&& cmov, auto&& set) {
-      compare();
-      g_.mov(r12d, not_taken);
-      g_.mov(eax, target);
-      cmov();
-      set();
-    };
     switch (d.op) {
       case Op::BEQ: case Op::BNE:
         if (d.rt == 0) {
@@ -820,27 +830,19 @@ class Emitter {
           g_.mov(eax, gpr(d.rs));
           g_.cmp(eax, gpr(d.rt));
         }
-        g_.mov(r12d, not_taken);
-        g_.mov(eax, target);
-        if (d.op == Op::BEQ) {
-          g_.cmove(r12d, eax);
+        if (d.op == Op::BEQ)
           g_.sete(r13b);
-        } else {
-          g_.cmovne(r12d, eax);
+        else
           g_.setne(r13b);
-        }
+        lazy_r12_ = {target, not_taken};
         break;
-      case Op::BLEZ:
-        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovle(r12d, eax); }, [&] { g_.setle(r13b); });
-        break;
-      case Op::BGTZ:
-        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovg(r12d, eax); }, [&] { g_.setg(r13b); });
-        break;
-      case Op::BLTZ: case Op::BLTZAL:
-        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovl(r12d, eax); }, [&] { g_.setl(r13b); });
-        break;
-      case Op::BGEZ: case Op::BGEZAL:
-        conditional([&] { g_.cmp(gpr(d.rs), 0); }, [&] { g_.cmovge(r12d, eax); }, [&] { g_.setge(r13b); });
+      case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BLTZAL: case Op::BGEZ: case Op::BGEZAL:
+        g_.cmp(gpr(d.rs), 0);
+        if (d.op == Op::BLEZ) g_.setle(r13b);
+        if (d.op == Op::BGTZ) g_.setg(r13b);
+        if (d.op == Op::BLTZ || d.op == Op::BLTZAL) g_.setl(r13b);
+        if (d.op == Op::BGEZ || d.op == Op::BGEZAL) g_.setge(r13b);
+        lazy_r12_ = {target, not_taken};
         break;
       case Op::J: case Op::JAL:
         g_.mov(r12d, ((pc + 4) & 0xf0000000u) | d.target() << 2);
@@ -1226,6 +1228,7 @@ class Emitter {
   std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
+  std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
