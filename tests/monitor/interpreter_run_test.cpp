@@ -52,6 +52,17 @@ void expect_same(const Vcpu& a, const Vcpu& b, const std::string& what) {
     EXPECT_EQ(a.cp0.raw(id), b.cp0.raw(id)) << what << " cp0 " << int{id.reg} << "," << int{id.sel};
 }
 
+// lui rt, value >> 16; ori rt, rt, value & 0xffff.
+std::vector<uint32_t> li(uint32_t rt, uint32_t value) {
+  return {test::i_type(0b001111, 0, rt, value >> 16), test::i_type(0b001101, rt, rt, value & 0xffff)};
+}
+// t0 = `at` and t1 = addiu v0, zero, 2: what the self-modifying tests below store at `at`.
+std::vector<uint32_t> store_addiu_v0_2_setup(uint32_t at) {
+  std::vector<uint32_t> words = li(8, at);
+  for (uint32_t w : li(9, test::i_type(0b001001, 0, 2, 2))) words.push_back(w);
+  return words;
+}
+
 // Interpreted blocks (false) and compiled ones (true, block_compiler.h).
 class InterpreterRunModes : public ::testing::TestWithParam<bool> {};
 INSTANTIATE_TEST_SUITE_P(InterpretedAndCompiled, InterpreterRunModes, ::testing::Bool());
@@ -88,52 +99,35 @@ TEST_P(InterpreterRunModes, MatchesSingleSteppingOnEveryProgram) {
   }
 }
 
+// A store into its own block takes effect at once: it drops the predecode of the instruction
+// after it (run first, so that it has one), straight on, or from a branch's delay slot, where the
+// block leaves to where the branch went: taken (past the new code) or not (into it).
 TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
-  test::KsegCpu t(0, false, 0x80001000u);
-  t.interpreter.set_compiling(GetParam(), 0);
-  const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
-  t.code({test::i_type(0b001111, 0, 8, 0x8000),        // lui t0, 0x8000
-          test::i_type(0b001101, 8, 8, 0x1014),        // ori t0, 0x1014: the addiu below
-          test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16),
-          test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
-          test::sw(9, 8, 0),                           // sw t1, 0(t0)
-          test::i_type(0b001001, 0, 2, 1),             // addiu v0, zero, 1 (overwritten: 2)
-          test::kNop});
-  t.v.jump_to(0x80001014u);  // predecode the addiu first: the store must drop it
-  ASSERT_EQ(t.step().exc, Exception::None);
-  ASSERT_EQ(t.v.gpr[2], 1u);
-  t.v.jump_to(0x80001000u);
-  RunStats stats;
-  t.interpreter.run(t.v, t.memory, t.v.cycles + 6, stats);
-  EXPECT_EQ(t.v.gpr[2], 2u);
-}
-
-// The same from a branch's delay slot: the store overwrites the instruction after the slot, and
-// the block leaves to where the branch went, taken (past it) or not (into the new code).
-TEST_P(InterpreterRunModes, AStoreInADelaySlotIntoItsOwnPageGoesOnWhereTheBranchWent) {
-  for (const bool taken : {true, false}) {
+  enum class Before { Nothing, TakenBranch, UntakenBranch };
+  for (const Before before : {Before::Nothing, Before::TakenBranch, Before::UntakenBranch}) {
+    const bool branch = before != Before::Nothing, taken = before == Before::TakenBranch;
+    const uint32_t addiu_at = branch ? 0x80001018u : 0x80001014u;
     test::KsegCpu t(0, false, 0x80001000u);
     t.interpreter.set_compiling(GetParam(), 0);
-    const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
-    t.code({test::i_type(0b001111, 0, 8, 0x8000),        // lui t0, 0x8000
-            test::i_type(0b001101, 8, 8, 0x1018),        // ori t0, 0x1018: the addiu below
-            test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16),
-            test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
-            test::i_type(taken ? 0b000100 : 0b000101, 0, 0, 3),  // beq/bne zero, zero, 0x80001020
-            test::sw(9, 8, 0),                           // sw t1, 0(t0), in the delay slot
-            test::i_type(0b001001, 0, 2, 1),             // addiu v0, zero, 1 (overwritten: 2)
-            test::kNop,
-            test::i_type(0b001001, 0, 3, 3),             // 0x80001020: addiu v1, zero, 3
-            test::kNop});
-    t.v.jump_to(0x80001018u);  // predecode the addiu first: the store must drop it
+    std::vector<uint32_t> program = store_addiu_v0_2_setup(addiu_at);
+    if (branch) program.push_back(test::i_type(taken ? 0b000100 : 0b000101, 0, 0, 3));  // beq/bne zero, zero, 0x80001020
+    for (uint32_t w : {test::sw(9, 8, 0),                  // sw t1, 0(t0) (in the delay slot)
+                       test::i_type(0b001001, 0, 2, 1),    // addiu v0, zero, 1 (overwritten: 2)
+                       test::kNop,
+                       test::i_type(0b001001, 0, 3, 3),    // 0x80001020 after a branch: addiu v1, zero, 3
+                       test::kNop})
+      program.push_back(w);
+    t.code(program);
+    t.v.jump_to(addiu_at);  // predecode the addiu first: the store must drop it
     ASSERT_EQ(t.step().exc, Exception::None);
     ASSERT_EQ(t.v.gpr[2], 1u);
     t.v.gpr[2] = 0;
     t.v.jump_to(0x80001000u);
     RunStats stats;
     t.interpreter.run(t.v, t.memory, t.v.cycles + 9, stats);
-    EXPECT_EQ(t.v.gpr[2], taken ? 0u : 2u) << (taken ? "taken" : "not taken");
-    EXPECT_EQ(t.v.gpr[3], 3u) << (taken ? "taken" : "not taken");
+    const char* what = !branch ? "no branch" : taken ? "taken" : "not taken";
+    EXPECT_EQ(t.v.gpr[2], taken ? 0u : 2u) << what;
+    EXPECT_EQ(t.v.gpr[3], 3u) << what;
   }
 }
 
@@ -587,9 +581,6 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
 TEST(InterpreterRun, AKseg0BlockGoesOnPastTlbWritesAndItsMappedLoadsSeeThem) {
   using test::i_type;
   using test::mtc0;
-  const auto li = [](uint32_t rt, uint32_t value) {
-    return std::vector<uint32_t>{i_type(0b001111, 0, rt, value >> 16), i_type(0b001101, rt, rt, value & 0xffff)};
-  };
   std::vector<uint32_t> program;
   for (const auto& [rt, value] : std::vector<std::pair<uint32_t, uint32_t>>{
            {8, 0x00400000u}, {9, 0x30000u >> 12 << 6 | 0x6}, {10, 0x2}, {11, 3}, {12, 0x31000u >> 12 << 6 | 0x6}})
@@ -675,9 +666,6 @@ TEST(InterpreterRun, AUserStoreIntoAPageThatBecameCodeDropsItsPredecode) {
   using test::r_type;
   const uint32_t addiu_v0_1 = i_type(0b001001, 0, 2, 1), addiu_v0_2 = i_type(0b001001, 0, 2, 2);
   const uint32_t jr_ra = r_type(31, 0, 0, 0x08), jalr_t0 = r_type(8, 0, 31, 0x09);
-  const auto li = [](uint32_t rt, uint32_t value) {
-    return std::vector<uint32_t>{i_type(0b001111, 0, rt, value >> 16), i_type(0b001101, rt, rt, value & 0xffff)};
-  };
   std::vector<uint32_t> program = {i_type(0b001111, 0, 8, 0x0002)};  // lui t0, 2: the routine at 0x20000
   for (const auto& [rt, value] : std::vector<std::pair<uint32_t, uint32_t>>{{9, addiu_v0_1}, {10, jr_ra}, {11, addiu_v0_2}})
     for (uint32_t w : li(rt, value)) program.push_back(w);
@@ -751,10 +739,9 @@ TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
   FakeHitPath hit;
   t.interpreter.set_compiling(true, 0);
   t.interpreter.set_direct_ram(hit.ram(t.memory, true));
-  const uint32_t addiu_v0_2 = test::i_type(0b001001, 0, 2, 2);
-  t.code({test::i_type(0b001111, 0, 8, 0x8000), test::i_type(0b001101, 8, 8, 0x1014),
-          test::i_type(0b001111, 0, 9, addiu_v0_2 >> 16), test::i_type(0b001101, 9, 9, addiu_v0_2 & 0xffff),
-          test::sw(9, 8, 0), test::i_type(0b001001, 0, 2, 1), test::kNop});
+  std::vector<uint32_t> program = store_addiu_v0_2_setup(0x80001014u);
+  for (uint32_t w : {test::sw(9, 8, 0), test::i_type(0b001001, 0, 2, 1), test::kNop}) program.push_back(w);
+  t.code(program);
   RunStats stats;
   t.interpreter.run(t.v, t.memory, 7, stats);
   EXPECT_EQ(t.v.gpr[2], 2u);
