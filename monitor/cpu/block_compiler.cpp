@@ -586,8 +586,8 @@ class Emitter {
   // blocks run only with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB,
   // which run() establishes before it enters one, and which nothing in a chain of kuseg blocks
   // can change (the CP0 instructions that can set ERL or write the TLB end a kuseg block back in
-  // run(), as Interpreter::ends_block() says, and so do exceptions; a kernel block never chains
-  // into a kuseg one). Clobbers ecx and rdi.
+  // run(), as Interpreter::ends_block() says, and so do exceptions; a kernel block goes on into a
+  // kuseg one only after an ERET whose fallback found the soft TLB in step). Clobbers ecx and rdi.
   void soft_tlb_offset(bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;

@@ -286,7 +286,7 @@ class Interpreter {
   // MTC0 of a Cp0::plain_write() register. In code at `pc` in kseg0/kseg1, which no TLB
   // translates, neither do MTC0 of EntryHi and the TLB instructions: the kernel's TLB refill and
   // flush loops run on (a mapped access asks the soft TLB, which those keep in step; a kernel
-  // block never chains into a kuseg one).
+  // block goes on into a kuseg one only after an ERET that finds the soft TLB in step).
   static bool ends_block(const Decoded& d, uint32_t pc) {
     if (!(d.flags & kPrivileged)) return false;
     const bool unmapped_code = pc - 0x80000000u < 0x40000000u;
