@@ -705,19 +705,14 @@ class Emitter {
       g_.jmp(out, far);
       return;
     }
-    if (user_) {
-      g_.test(r12d, r12d);
-      g_.js(out, far);  // a user's jump out of kuseg: the dispatcher raises its address error
-      g_.mov(esi, r12d);
-      enter_user_jump(out);
-      return;
-    }
-    if (to_kuseg) {
+    if (user_ || to_kuseg) {  // a kuseg target: through the soft TLB and the jump cache
       Xbyak::Label kernel;
       g_.test(r12d, r12d);
-      g_.js(kernel, far);
+      // a user's jump out of kuseg: the dispatcher raises its address error; an ERET's: below
+      g_.js(user_ ? out : kernel, far);
       g_.mov(esi, r12d);
       enter_user_jump(out);
+      if (user_) return;
       g_.L(kernel);
     }
     g_.lea(eax, ptr[r12 - 0x80000000]);  // kseg0/kseg1 only: their translation is fixed
@@ -878,21 +873,20 @@ class Emitter {
         g_.mov(byte[rbp + kCtxCalled], 1);  // an interrupt it unmasks is taken at the block's end
       }
       g_.mov(dword[rbx + l_.status], eax);
-      g_.add(qword[rbp + kCtxCp0Moves], 1);
-      return;
-    }
-    const Cp0Id id = cp0_register(d);
-    const int32_t value = at(&layout_vcpu().cp0.raw(id));
-    if (d.op == Op::MFC0) {
-      if (d.rt != 0) {
-        g_.mov(eax, dword[rbx + value]);
-        g_.mov(gpr(d.rt), eax);
+    } else {
+      const Cp0Id id = cp0_register(d);
+      const int32_t value = at(&layout_vcpu().cp0.raw(id));
+      if (d.op == Op::MFC0) {
+        if (d.rt != 0) {
+          g_.mov(eax, dword[rbx + value]);
+          g_.mov(gpr(d.rt), eax);
+        }
+      } else {  // Cp0::write: the bits of the mask from rt, the rest kept
+        g_.mov(eax, gpr(d.rt));
+        g_.xor_(eax, dword[rbx + value]);
+        g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(id))]);
+        g_.xor_(dword[rbx + value], eax);
       }
-    } else {  // Cp0::write: the bits of the mask from rt, the rest kept
-      g_.mov(eax, gpr(d.rt));
-      g_.xor_(eax, dword[rbx + value]);
-      g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(id))]);
-      g_.xor_(dword[rbx + value], eax);
     }
     g_.add(qword[rbp + kCtxCp0Moves], 1);
   }
@@ -914,12 +908,16 @@ class Emitter {
     unsigned k = 0;
     while (k < kCacheRegs && cached_[k] != static_cast<int>(r)) ++k;
     if (k == kCacheRegs) {
-      k = kCacheRegs;
-      for (unsigned j = 0; j < kCacheRegs; ++j)
-        if (!(hold >> j & 1) && (k == kCacheRegs || cached_[j] < 0 || (cached_[k] >= 0 && used_[j] < used_[k]))) k = j;
-      if (cached_[k] >= 0 && dirty_[k]) g_.mov(gpr(static_cast<unsigned>(cached_[k])), cache_reg(k));
+      for (unsigned j = 0; j < kCacheRegs; ++j) {  // an empty one, else the least recently used
+        if (hold >> j & 1) continue;
+        if (cached_[j] < 0) {
+          k = j;
+          break;
+        }
+        if (k == kCacheRegs || used_[j] < used_[k]) k = j;
+      }
+      spill(k);
       cached_[k] = static_cast<int>(r);
-      dirty_[k] = false;
       if (load) g_.mov(cache_reg(k), gpr(r));
     }
     used_[k] = ++tick_;
@@ -930,12 +928,14 @@ class Emitter {
     for (unsigned k = 0; k < kCacheRegs; ++k)
       if (cached_[k] == static_cast<int>(r)) dirty_[k] = true;
   }
+  // Host register k forgets its guest register, storing it first when it changed.
+  void spill(unsigned k) {
+    if (cached_[k] >= 0 && dirty_[k]) g_.mov(gpr(static_cast<unsigned>(cached_[k])), cache_reg(k));
+    cached_[k] = -1;
+    dirty_[k] = false;
+  }
   void write_back() {
-    for (unsigned k = 0; k < kCacheRegs; ++k) {
-      if (cached_[k] >= 0 && dirty_[k]) g_.mov(gpr(static_cast<unsigned>(cached_[k])), cache_reg(k));
-      cached_[k] = -1;
-      dirty_[k] = false;
-    }
+    for (unsigned k = 0; k < kCacheRegs; ++k) spill(k);
   }
   // `d` through the cache when it is one of the simplest ALU instructions and names no r0.
   bool cached_alu(const Decoded& d) {
@@ -977,9 +977,10 @@ class Emitter {
       return true;
     };
     const auto set = [&](unsigned dest, auto&& cmp, auto&& setcc) {  // dest = 1 when the compare holds
-      if (dest == 0 || d.rs == 0 || (d.op == Op::SLT || d.op == Op::SLTU ? d.rt == 0 : false)) return false;
+      const bool with_rt = d.op == Op::SLT || d.op == Op::SLTU;  // else against the immediate
+      if (dest == 0 || d.rs == 0 || (with_rt && d.rt == 0)) return false;
       const Xbyak::Reg32 rs = cached(d.rs, true, hold);
-      const Xbyak::Reg32 rt = d.op == Op::SLT || d.op == Op::SLTU ? cached(d.rt, true, hold) : rs;
+      const Xbyak::Reg32 rt = with_rt ? cached(d.rt, true, hold) : rs;
       const Xbyak::Reg32 out = cached(dest, false, hold);
       g_.xor_(eax, eax);
       cmp(rs, rt);

@@ -11,13 +11,17 @@ Tlb::Tlb(unsigned entries) : entries_(entries), next_(entries, -1) {
   for (unsigned i = entries; i-- > 0;) link(i);  // each at the head: in index order
 }
 
+std::vector<std::pair<uint32_t, unsigned>>::iterator Tlb::mask_in_use(uint32_t mask) {
+  return std::find_if(masks_.begin(), masks_.end(), [&](const auto& m) { return m.first == mask; });
+}
+
 void Tlb::link(unsigned index) {
   const TlbEntry& e = entries_[index];
   int16_t* at = &head_[bucket_of(e.vpn2)];
   while (*at >= 0 && *at < static_cast<int16_t>(index)) at = &next_[*at];
   next_[index] = *at;
   *at = static_cast<int16_t>(index);
-  auto m = std::find_if(masks_.begin(), masks_.end(), [&](const auto& x) { return x.first == e.mask; });
+  auto m = mask_in_use(e.mask);
   if (m == masks_.end())
     masks_.emplace_back(e.mask, 1);
   else
@@ -29,7 +33,7 @@ void Tlb::unlink(unsigned index) {
   int16_t* at = &head_[bucket_of(e.vpn2)];
   while (*at != static_cast<int16_t>(index)) at = &next_[*at];
   *at = next_[index];
-  auto m = std::find_if(masks_.begin(), masks_.end(), [&](const auto& x) { return x.first == e.mask; });
+  auto m = mask_in_use(e.mask);
   if (--m->second == 0) masks_.erase(m);
 }
 

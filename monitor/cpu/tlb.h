@@ -93,6 +93,8 @@ class Tlb {
   unsigned bucket_of(uint32_t vpn2) const { return (vpn2 >> 13) * 0x9e3779b1u >> bucket_shift_; }
   void link(unsigned index);
   void unlink(unsigned index);
+  // masks_'s row for `mask`, or its end.
+  std::vector<std::pair<uint32_t, unsigned>>::iterator mask_in_use(uint32_t mask);
 
   std::vector<TlbEntry> entries_;
   uint64_t generation_ = 0;

@@ -653,7 +653,9 @@ TEST(InterpreterRun, AUserLoadFromKseg2IsAnAddressErrorAfterTheKernelMappedIt) {
       t.v.jump_to(0x10000u);
       t.v.cp0.raw(cp0::Status) = 0x10;  // user mode, EXL clear
     }
-    if (compiling) EXPECT_GT(t.interpreter.compiled_blocks(), 1u);
+    if (compiling) {
+      EXPECT_GT(t.interpreter.compiled_blocks(), 1u);
+    }
   }
 }
 
@@ -684,7 +686,9 @@ TEST(InterpreterRun, AUserStoreIntoAPageThatBecameCodeDropsItsPredecode) {
     t.interpreter.run(t.v, t.memory, program.size() + 20, stats);
     EXPECT_EQ(t.v.gpr[16], 1u) << (compiling ? "compiled" : "interpreted");
     EXPECT_EQ(t.v.gpr[2], 2u) << (compiling ? "compiled" : "interpreted") << ": the rewritten routine";
-    if (compiling) EXPECT_GT(hit.hits, 0u) << "stores in line";
+    if (compiling) {
+      EXPECT_GT(hit.hits, 0u) << "stores in line";
+    }
   }
 }
 
