@@ -140,6 +140,18 @@ void Interpreter::set_direct_ram(DirectRam ram) {
   compiler_->set_direct_ram(ram);
 }
 
+uint32_t Interpreter::run_from(uint32_t pc) {
+  constexpr unsigned kLookBack = 4;
+  if (pc - 0x80000000u >= 0x40000000u) return pc;
+  const uint32_t pa = pc & 0x1fffffffu;
+  const PredecodedPage& page = *page_of(pa);
+  uint32_t index = (pa >> 2) & (kWordsPerPage - 1);
+  const uint32_t last = index;
+  // A word not decoded yet has not run since the page was last written: the look-back stops.
+  while (index > 0 && last - index < kLookBack && page.valid[index - 1] && run_transparent(page.insts[index - 1])) --index;
+  return pc - (last - index) * 4;
+}
+
 CompiledBlock Interpreter::compile_block(Vcpu& v, PredecodedPage& page, uint32_t physical_base, GuestMemory& mem) {
   const uint32_t first = (v.pc >> 2) & (kWordsPerPage - 1);
   BlockSlot& entry = page.compiled[first];

@@ -205,6 +205,11 @@ class Interpreter {
   // pages whose translation a write of `e` (or over it) can change.
   void forget_pages(const TlbEntry& e);
 
+  // The lowest address from which the words before `pc`, up to 4 of them in its page, are all
+  // run_transparent() (trap_handler.h): pc itself when the word before is not, or when pc is
+  // mapped code (kseg0/kseg1 only: there the words are what executed). For a monitor's runs.
+  uint32_t run_from(uint32_t pc);
+
   // Forgets the predecoded instructions of the 4 KiB physical page holding `paddr`.
   void invalidate_page(uint32_t paddr);
   void invalidate_all();

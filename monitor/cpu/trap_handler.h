@@ -34,7 +34,25 @@ struct PrivilegedOp {
   TlbEntry replaced;       // TLBWI/TLBWR: the entry it replaced
   bool l2tlb_cleared = false;  // TLBWI: it completed a flush of the whole TLB, the L2TLB went too
   uint64_t started = 0;    // the host's time stamp counter when the instruction began
+  uint32_t pc = 0;         // where it is
+  bool in_delay_slot = false;
+  // The words in [run_from, pc) are run_transparent() (Interpreter::run_from): the monitor,
+  // trapped by a privileged instruction just before them, emulates up to here in that trap.
+  uint32_t run_from = 0;
 };
+
+// An instruction a monitor emulating a run of privileged instructions passes through without a
+// trap of its own: a no-op (nop, ssnop, ehb: sll $0, $0, n) or a CP0 move done on the special
+// page (those compiled code does in line: Cp0::plain_read/plain_write, DI, EI).
+inline bool run_transparent(const Decoded& d) {
+  switch (d.op) {
+    case Op::SLL: return d.rd == 0;
+    case Op::MFC0: return Cp0::plain_read(cp0_register(d));
+    case Op::MTC0: return Cp0::plain_write(cp0_register(d));
+    case Op::DI: case Op::EI: return true;
+    default: return false;
+  }
+}
 
 class TrapHandler {
  public:

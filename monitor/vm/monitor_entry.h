@@ -11,6 +11,12 @@
 // the model is the paper's, not a parameter. The monitor's own work beyond the trap (copying a
 // page, say) is charged where it happens.
 //
+// A run of privileged instructions is one trap. When the instructions between two privileged
+// ones are only no-ops and special-page moves (`tlbwr; ehb; eret` ending the TLB refill handler,
+// the 32 CACHE instructions of one unrolled cache-flush loop), the trap taken by the first
+// emulates them all and returns after the last, as the patched code of the paragraph below
+// would: the later ones are counted as `in_run`, with their host time, and cost no trap.
+//
 // What does not enter the monitor: privileged register accesses with no side effect beyond the
 // register (most MFC0, MTC0 of EPC or EntryLo, an MTC0 of Status or DI/EI that changes only
 // Status.IE). The paper changed IRIX's HAL to do exactly these as loads and stores to a special
@@ -44,7 +50,8 @@ std::string_view name(MonitorEntry e);
 inline constexpr uint32_t kTrapCycles = 17;
 
 struct MonitorEntryStats {
-  uint64_t count = 0;
+  uint64_t count = 0;       // traps
+  uint64_t in_run = 0;      // instructions emulated in the trap of an earlier one of their run
   uint64_t host_ticks = 0;  // the host's time stamp counter (converted to ns when reported)
 };
 using MonitorEntryTable = std::array<MonitorEntryStats, kMonitorEntryKinds>;

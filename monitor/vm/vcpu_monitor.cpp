@@ -52,9 +52,20 @@ bool VcpuMonitor::special_page(const mips::PrivilegedOp& op, uint32_t after) {
     case Op::MFC0:  // Count and Random follow the clock: a page cannot hold them
       return !(op.reg == cp0::Count || op.reg == cp0::Random);
     case Op::MTC0:
-      if (op.reg == cp0::Status) return ((op.before ^ after) & ~mips::StatusBits::IE) == 0;
+      if (op.reg == cp0::Status) {
+        // Interrupt masking and the exception level, the privilege mode kept: what changes is
+        // when the guest takes its next interrupt or exception, which the monitor reads from
+        // the virtual Status when it comes (an interrupt this unmasks is taken as after EI).
+        using mips::StatusBits;
+        const auto mode = [](uint32_t s) { return s & (StatusBits::EXL | StatusBits::ERL) ? 0u : s & StatusBits::KSU; };
+        return ((op.before ^ after) & ~(StatusBits::IE | StatusBits::EXL | StatusBits::KSU | StatusBits::IM)) == 0 &&
+               mode(op.before) == mode(after);
+      }
+      // EntryHi's VPN2 only feeds TLBP and the TLB writes, which trap and read it then; a new
+      // ASID changes what the machine TLB translates.
+      if (op.reg == cp0::EntryHi) return ((op.before ^ after) & kAsidMask) == 0;
       return mips::Cp0::plain_write(op.reg) || op.reg == cp0::BadVAddr || op.reg == cp0::EBase ||
-             op.reg == cp0::IntCtl || op.reg == cp0::SRSCtl || op.reg == cp0::LLAddr;
+             op.reg == cp0::IntCtl || op.reg == cp0::SRSCtl || op.reg == cp0::LLAddr || op.reg == cp0::UserLocal;
     case Op::DI: case Op::EI: case Op::RDPGPR: case Op::WRPGPR:
       return true;  // Status.IE only; GPR moves
     default:
@@ -92,7 +103,16 @@ void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
     case Op::CACHE: kind = MonitorEntry::Cache; break;
     default: break;
   }
-  entered(v, kind, op.started);
+  const bool in_run = run_open_ && run_last_ < op.pc && run_last_ + 4 >= op.run_from;
+  if (in_run) {
+    MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
+    ++s.in_run;
+    s.host_ticks += host_ticks() - op.started;
+  } else {
+    entered(v, kind, op.started);
+  }
+  run_open_ = !op.in_delay_slot && op.op != Op::ERET && op.op != Op::WAIT;
+  run_last_ = op.pc;
 }
 
 void VcpuMonitor::drop_machine(const TlbEntry& e) {
@@ -143,6 +163,7 @@ mips::TlbTranslation VcpuMonitor::translate(mips::Vcpu& v, uint32_t vaddr, bool 
   // once, and nothing can have changed the TLBs in between.
   if (fault_pending_ && vaddr == fault_vaddr_ && store == fault_store_) return fault_;
   const uint64_t started = host_ticks();
+  run_open_ = false;
   ++stats_.machine_tlb_misses;
   mips::TlbTranslation t{.fault = mips::TlbFault::Refill};
   if (const int index = v.tlb.match(vaddr, asid); index >= 0) {
@@ -177,6 +198,7 @@ void VcpuMonitor::reflected(mips::Vcpu& v, const mips::StepResult& result) {
                    result.exc == mips::Exception::TlbModified;
   const bool own = fault_pending_ && tlb;
   fault_pending_ = false;  // whatever the guest sees now, the next access traps anew
+  run_open_ = false;
   if (own) return;
   entered(v, result.exc == mips::Exception::Interrupt ? MonitorEntry::Interrupt : MonitorEntry::Exception,
           host_ticks());
@@ -184,6 +206,7 @@ void VcpuMonitor::reflected(mips::Vcpu& v, const mips::StepResult& result) {
 
 bool VcpuMonitor::hypercall(mips::Vcpu& v, const mips::Decoded&) {
   const uint64_t started = host_ticks();
+  run_open_ = false;
   const HypercallResult r = serve_hypercall(v.gpr[kHypercallNumberReg], v.gpr[kHypercallArgReg], vm_);
   v.gpr[kHypercallResultReg] = r.value;
   v.gpr[kHypercallResult2Reg] = r.value2;

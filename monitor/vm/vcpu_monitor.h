@@ -84,6 +84,11 @@ class VcpuMonitor final : public mips::TrapHandler {
   uint32_t fault_vaddr_ = 0;       // ... for this access
   bool fault_store_ = false;
   mips::TlbTranslation fault_;
+  // The last trap was a privileged instruction at run_last_ that control leaves straight on
+  // (not ERET, WAIT or a delay slot), and nothing has trapped since: a privileged instruction
+  // just after it, past only run_transparent() words, is emulated in that same trap.
+  bool run_open_ = false;
+  uint32_t run_last_ = 0;
 };
 
 }  // namespace disco

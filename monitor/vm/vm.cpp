@@ -25,9 +25,9 @@ nlohmann::json entries_json(const MonitorEntryTable& table, uint64_t tsc_per_us)
   nlohmann::json entries = nlohmann::json::object();
   for (unsigned k = 0; k < kMonitorEntryKinds; ++k) {
     const MonitorEntryStats& e = table[k];
-    if (e.count == 0) continue;
+    if (e.count == 0 && e.in_run == 0) continue;
     entries[std::string(name(static_cast<MonitorEntry>(k)))] = {
-        {"count", e.count}, {"host_ns", tsc_per_us ? e.host_ticks * 1000 / tsc_per_us : 0}};
+        {"count", e.count}, {"in_run", e.in_run}, {"host_ns", tsc_per_us ? e.host_ticks * 1000 / tsc_per_us : 0}};
   }
   return entries;
 }

@@ -115,12 +115,20 @@ struct Guest : VmServices {
 
 TEST(VcpuMonitor, RegisterAccessesWithoutSideEffectsAreSpecialPageAccesses) {
   Guest g;
-  EXPECT_EQ(g.run({mfc0(t0, cp0::Status), mtc0(t0, cp0::EPC), di(t1), ei(t1), mtc0(t0, cp0::Status)}),
-            RunExit::Waiting);
-  EXPECT_EQ(g.monitor.stats().special_page, 5u);
+  std::vector<uint32_t> code{mfc0(t0, cp0::Status), mtc0(t0, cp0::EPC), di(t1), ei(t1), mtc0(t0, cp0::Status)};
+  load(code, t2, StatusBits::UM | StatusBits::EXL | StatusBits::IE | 0x8000);
+  code.push_back(mtc0(t2, cp0::Status));  // user KSU under EXL, IM7: still kernel mode
+  code.push_back(mtc0(t0, cp0::Status));  // and back
+  load(code, t2, 0x12346000);             // a new VPN2 in the same address space (ASID 0)
+  code.push_back(mtc0(t2, cp0::EntryHi));
+  code.push_back(mtc0(t2, cp0::UserLocal));
+  EXPECT_EQ(g.run(code), RunExit::Waiting);
+  EXPECT_EQ(g.monitor.stats().special_page, 9u);
   EXPECT_EQ(g.entries(MonitorEntry::Cp0), 0u);
   EXPECT_EQ(g.entries(MonitorEntry::Wait), 1u);
   EXPECT_EQ(g.v.cp0.raw(cp0::EPC), g.v.cp0.raw(cp0::Status)) << "emulated on the virtual CP0";
+  EXPECT_EQ(g.v.cp0.raw(cp0::EntryHi), 0x12346000u);
+  EXPECT_EQ(g.v.cp0.raw(cp0::UserLocal), 0x12346000u);
 }
 
 TEST(VcpuMonitor, WritesWithSideEffectsTrapAndCostGuestTime) {
@@ -129,14 +137,18 @@ TEST(VcpuMonitor, WritesWithSideEffectsTrapAndCostGuestTime) {
   load(code, t0, 0x1234);
   code.push_back(mtc0(t0, cp0::Compare));
   code.push_back(li(t1, kAsid));
-  code.push_back(mtc0(t1, cp0::EntryHi));
+  code.push_back(mtc0(t1, cp0::EntryHi));  // a new ASID
+  code.push_back(li(t3, 0));
   code.push_back(mfc0(t2, cp0::Count));
+  load(code, t3, StatusBits::CU1);
+  code.push_back(mtc0(t3, cp0::Status));  // the FPU enabled
+  code.push_back(li(t3, 0));               // each apart, so that each is a trap (not one run)
   g.run(code);
-  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 3u) << "Compare, EntryHi, reading Count";
+  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 4u) << "Compare, EntryHi, reading Count, Status.CU1";
   EXPECT_EQ(g.v.cp0.raw(cp0::Compare), 0x1234u);
   EXPECT_EQ(g.v.cp0.raw(cp0::EntryHi) & 0xff, kAsid);
-  // Four entries (three CP0 and the WAIT) at 17 cycles each.
-  EXPECT_EQ(g.monitor.stats().monitor_cycles, 4u * kTrapCycles);
+  // Five entries (four CP0 and the WAIT) at 17 cycles each.
+  EXPECT_EQ(g.monitor.stats().monitor_cycles, 5u * kTrapCycles);
   EXPECT_GT(g.monitor.stats().entries[static_cast<unsigned>(MonitorEntry::Cp0)].host_ticks, 0u);
 }
 
@@ -352,21 +364,87 @@ TEST(VcpuMonitor, EretTlbrAndCacheTrapAndUserTimeIsCounted) {
   code.push_back(li(t0, 2));
   code.push_back(mtc0(t0, cp0::Index));
   code.push_back(kTlbr);                 // reads the guest's own entry 2
+  code.push_back(li(t1, 0));
   code.push_back(cache(0b10000, 0));     // Hit_Invalidate_I
   load(code, t0, kPageA);
   code.push_back(mtc0(t0, cp0::EPC));
   load(code, t0, StatusBits::UM | StatusBits::EXL);
-  code.push_back(mtc0(t0, cp0::Status));  // EXL and KSU: not only IE, a trap
-  code.push_back(kEret);
+  code.push_back(mtc0(t0, cp0::Status));  // still kernel mode under EXL: the special page
+  code.push_back(kEret);                  // user mode
   g.run(code);
   EXPECT_EQ(g.entries(MonitorEntry::TlbRead), 1u);
   EXPECT_EQ(g.entries(MonitorEntry::Cache), 1u);
-  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 1u);
+  EXPECT_EQ(g.entries(MonitorEntry::Cp0), 0u);
   EXPECT_EQ(g.entries(MonitorEntry::Eret), 1u);
   EXPECT_EQ(g.v.cp0.raw(cp0::EntryHi) & 0xffffe000u, g.v.tlb.entry(2).vpn2) << "TLBR on the virtual TLB";
   EXPECT_EQ(g.entries(MonitorEntry::Exception), 1u) << "the user syscall after ERET";
   EXPECT_EQ(g.v.pc, 0x80000184u) << "the general vector, past its WAIT";
   EXPECT_GT(g.interpreter.user_cycles(g.v), 0u);
+}
+
+// A run of privileged instructions, past no-ops and special-page moves only, is one trap; the
+// same whether the block runs interpreted or compiled.
+class VcpuMonitorRuns : public testing::TestWithParam<bool> {};
+
+TEST_P(VcpuMonitorRuns, ARunOfPrivilegedInstructionsIsOneTrap) {
+  Guest g;
+  g.interpreter.set_compiling(GetParam(), 0);
+  map_kuseg_identity(g.v);
+  g.memory.set_word(kPageA, kSyscall);  // the user code ERET goes to
+  constexpr uint32_t kEhb = 3 << 6;     // sll $0, $0, 3
+  std::vector<uint32_t> code;
+  for (int i = 0; i < 4; ++i) code.push_back(cache(0b10101, 0));  // one unrolled flush loop: one trap
+  code.push_back(li(t1, 0));
+  code.push_back(cache(0b10101, 0));  // after an ordinary instruction: a trap of its own
+  code.push_back(beq(0, 0, 2));
+  code.push_back(cache(0b10101, 0));  // in a delay slot: control does not go straight on
+  code.push_back(kNop);
+  code.push_back(cache(0b10101, 0));  // so a trap
+  load(code, t0, kPageA);
+  code.push_back(mtc0(t0, cp0::EPC));
+  load(code, t0, StatusBits::UM | StatusBits::EXL);
+  code.push_back(mtc0(t0, cp0::Status));
+  code.push_back(li(t2, 3));
+  code.push_back(mtc0(t2, cp0::Index));
+  code.push_back(kTlbwi);                 // the end of a refill handler: one trap for the three
+  code.push_back(kEhb);
+  code.push_back(mfc0(t3, cp0::EntryLo0));
+  code.push_back(kEret);
+  g.run(code);
+  const auto& e = g.monitor.stats().entries;
+  EXPECT_EQ(e[static_cast<unsigned>(MonitorEntry::Cache)].count, 4u);
+  EXPECT_EQ(e[static_cast<unsigned>(MonitorEntry::Cache)].in_run, 3u);
+  EXPECT_EQ(e[static_cast<unsigned>(MonitorEntry::TlbWrite)].count, 1u);
+  EXPECT_EQ(e[static_cast<unsigned>(MonitorEntry::Eret)].count, 0u);
+  EXPECT_EQ(e[static_cast<unsigned>(MonitorEntry::Eret)].in_run, 1u);
+  EXPECT_GT(e[static_cast<unsigned>(MonitorEntry::Eret)].host_ticks, 0u);
+  EXPECT_EQ(g.entries(MonitorEntry::Exception), 1u) << "the user syscall after ERET";
+  EXPECT_EQ(g.entries(MonitorEntry::Wait), 1u) << "at the general vector: a new trap after the reflection";
+  EXPECT_EQ(g.entries(MonitorEntry::TlbMiss), 1u) << "the user code's page, from the guest's TLB";
+  // Traps only: 4 CACHE, the TLBWI, the user page's TLB miss, the syscall, the WAIT.
+  EXPECT_EQ(g.monitor.stats().monitor_cycles, 8u * kTrapCycles);
+  EXPECT_EQ(g.v.pc, 0x80000184u);
+}
+
+INSTANTIATE_TEST_SUITE_P(InterpretedAndCompiled, VcpuMonitorRuns, testing::Bool());
+
+// The rule itself, on the instructions the interpreter reports: a run goes on only straight
+// from an instruction control leaves by pc + 4, and anything that traps between ends it.
+TEST(VcpuMonitor, ARunGoesOnOnlyStraightOnAndUntilTheNextTrap) {
+  Guest g;
+  const auto cache_at = [&](uint32_t pc, uint32_t run_from, bool in_delay_slot = false) {
+    g.monitor.privileged(g.v, {.op = Op::CACHE, .pc = pc, .in_delay_slot = in_delay_slot, .run_from = run_from});
+  };
+  cache_at(kCode, kCode);
+  cache_at(kCode + 8, kCode + 4);   // past a no-op: the same trap
+  cache_at(kCode + 20, kCode + 16);  // past something else at +12: a new one
+  cache_at(kCode + 24, kCode + 24, true);  // in a delay slot: control goes to the branch's target
+  cache_at(kCode + 32, kCode + 28);  // so even past a no-op, a new trap
+  cache_at(kCode + 32, kCode + 28);  // itself again (a loop back): a new trap
+  g.monitor.reflected(g.v, {.exc = Exception::Interrupt});
+  cache_at(kCode + 36, kCode + 36);  // after a trap of another kind: a new one
+  EXPECT_EQ(g.entries(MonitorEntry::Cache), 5u);
+  EXPECT_EQ(g.monitor.stats().entries[static_cast<unsigned>(MonitorEntry::Cache)].in_run, 2u);
 }
 
 TEST(VcpuMonitor, AnInterruptIsReflectedAtTheGuestsVector) {
