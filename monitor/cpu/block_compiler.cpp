@@ -54,6 +54,7 @@ constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
 constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
 constexpr int32_t kCtxCp0Moves = offsetof(BlockContext, cp0_moves);
+constexpr int32_t kCtxCache = offsetof(BlockContext, cache);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
 constexpr int32_t kSlotPc = offsetof(BlockSlot, pc);
 static_assert(sizeof(BlockSlot) == 16);
@@ -212,6 +213,9 @@ class Emitter {
         checked(d, i, pc);
       } else if (in_line_cp0(d)) {
         cp0_move(d);
+        ++pending_;
+      } else if (d.op == Op::CACHE && d.rt != kHitInvalidateI && pc_ >= 0x80000000u) {
+        cache_op(pc);
         ++pending_;
       } else if (BlockCompiler::inline_op(d.op)) {
         alu(d);
@@ -852,6 +856,22 @@ class Emitter {
     }
     if (d.op == Op::BLTZAL || d.op == Op::BGEZAL || d.op == Op::JAL) g_.mov(gpr(31), not_taken);
     if (d.op == Op::JALR && d.rd != 0) g_.mov(gpr(d.rd), not_taken);
+  }
+
+  // A CACHE that changes nothing the guest sees, in a kernel block (kernel mode: CP0 is usable):
+  // nothing at all unless a monitor wants to know (BlockContext::cache).
+  void cache_op(uint32_t pc) {
+    using namespace Xbyak::util;
+    Xbyak::Label bare;
+    g_.cmp(qword[rbp + kCtxCache], 0);
+    g_.je(bare, Xbyak::CodeGenerator::T_NEAR);
+    const uint64_t counted = packed();  // the call sees the counts before it; after it r15 takes them back
+    add_r15(counted);
+    g_.mov(rdi, rbp);
+    g_.mov(esi, pc);
+    call(qword[rbp + kCtxCache]);
+    add_r15(-counted);
+    g_.L(bare);
   }
 
   // MFC0 and MTC0 of the registers where they are a plain load or masked store, and DI/EI, in

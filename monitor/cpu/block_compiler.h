@@ -69,6 +69,10 @@ struct BlockContext {
   // CP0 moves done in line (Cp0::plain_read/plain_write, DI, EI): run() tells a monitor, for
   // which they are special-page accesses.
   uint64_t cp0_moves = 0;
+  // A CACHE other than Hit_Invalidate_I in a kernel block, at `pc` outside a delay slot: it
+  // changes nothing the guest sees, so in bare mode (nullptr) it is compiled as nothing; under a
+  // monitor this tells it of the trap.
+  void (*cache)(BlockContext*, uint32_t pc) = nullptr;
 };
 
 using CompiledBlock = void (*)(BlockContext*);

@@ -140,6 +140,12 @@ void Interpreter::set_direct_ram(DirectRam ram) {
   compiler_->set_direct_ram(ram);
 }
 
+void Interpreter::compiled_cache(BlockContext* c, uint32_t pc) {
+  auto& self = *static_cast<Interpreter*>(c->interpreter);
+  const CompiledCall call(c);
+  self.trap_->privileged(*c->vcpu, {.op = Op::CACHE, .started = host_ticks(), .pc = pc, .run_from = self.run_from(pc)});
+}
+
 uint32_t Interpreter::run_from(uint32_t pc) {
   constexpr unsigned kLookBack = 4;
   if (pc - 0x80000000u >= 0x40000000u) return pc;

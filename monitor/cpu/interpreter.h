@@ -266,6 +266,8 @@ class Interpreter {
     CompiledCall& operator=(const CompiledCall&) = delete;
     BlockContext& c;
   };
+  // BlockContext::cache under a monitor: tells it of the CACHE at pc, as execute() does.
+  static void compiled_cache(BlockContext* context, uint32_t pc);
   // BlockContext::fallback for a run on Memory: execute() one instruction and commit or take it.
   template <class Memory>
   static uint32_t compiled_fallback(BlockContext* context, const Decoded* d);
@@ -285,7 +287,8 @@ class Interpreter {
   template <class Memory>
   bool store_data(Vcpu& v, Memory& mem, Op op, uint32_t vaddr, uint32_t value, StepResult& fault);
   // Whether a block ends after CP0 instruction `d` (compiled and interpreted blocks alike): all
-  // may change Status, the ASID or the TLB, but MFC0, which only reads; DI and EI, which change
+  // may change Status, the ASID or the TLB, but CACHE other than Hit_Invalidate_I, which changes
+  // nothing the guest sees; MFC0, which only reads; DI and EI, which change
   // Status.IE only (an interrupt EI unmasks is taken at the block's end, where run() and a
   // compiled block's end look; MIPS lets EI take effect after an execution hazard barrier); and
   // MTC0 of a Cp0::plain_write() register. In code at `pc` in kseg0/kseg1, which no TLB
@@ -302,6 +305,8 @@ class Interpreter {
         return !Cp0::plain_write(cp0_register(d)) && !(unmapped_code && cp0_register(d) == cp0::EntryHi);
       case Op::TLBWR: case Op::TLBWI: case Op::TLBP: case Op::TLBR:
         return !unmapped_code;
+      case Op::CACHE:  // only Hit_Invalidate_I can drop code, this block's own perhaps
+        return d.rt == kHitInvalidateI;
       default:
         return true;
     }

@@ -16,9 +16,6 @@ namespace interpreter_detail {
 
 inline constexpr uint32_t kSynciStep = 32;  // the 24K's cache line size, as RDHWR $1 reports it
 inline constexpr uint32_t kCountResolution = 2;  // Count ticks every other cycle
-// CACHE op field (rt): bits 4..2 the operation, 1..0 the cache; 0b100'00 is Hit_Invalidate on the
-// primary I-cache, which Linux's flush_icache_range issues per line after writing code.
-inline constexpr uint8_t kHitInvalidateI = 0b10000;
 
 using mips::user_mode;
 // CP0 instructions and CACHE: kernel mode, or Status.CU0.
@@ -721,6 +718,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
                        .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
                                  &compiled_store<Memory, Op::SW>}};
   if (compiler_ != nullptr) context.hits = compiler_->hits();
+  if (trap_ != nullptr) context.cache = &compiled_cache;
   const auto take = [&](const StepResult& r) { this->take(v, r, stats.exceptions); };
   // Compiled blocks count in the context; summed once at the end (not reloaded after every block).
   const auto finish = [&](RunExit exit) {

@@ -575,6 +575,68 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
   }
 }
 
+// A monitor that records the pc of every CACHE it hears of.
+struct CacheTrapHandler final : TrapHandler {
+  std::vector<uint32_t> pcs;
+  void privileged(Vcpu&, const PrivilegedOp& op) override {
+    if (op.op == Op::CACHE) pcs.push_back(op.pc);
+  }
+  void special_page_moves(uint64_t) override {}
+  TlbTranslation translate(Vcpu&, uint32_t, bool) override { return {.fault = TlbFault::Refill}; }
+  void reflected(Vcpu&, const StepResult&) override {}
+  bool hypercall(Vcpu&, const Decoded&) override { return false; }
+};
+
+// A kernel's cache flush loop (CACHE other than Hit_Invalidate_I, which changes nothing a guest
+// sees) is one block that runs on past its CACHEs: compiled as nothing in bare mode, and under a
+// monitor each one told at its own pc, compiled as interpreted. Hit_Invalidate_I still ends its
+// block (it may drop this very code).
+TEST(InterpreterRun, ACacheFlushLoopIsOneBlockAndAMonitorHearsEveryCache) {
+  constexpr uint32_t kCode = 0x80002000u;
+  std::vector<uint32_t> program = {test::i_type(0b001001, 0, 9, 3)};  // addiu t1, zero, 3: the rounds
+  for (int i = 0; i < 4; ++i) program.push_back(test::cache(0b10101, 8));  // Hit_Writeback_Inv_D, 0(t0)
+  program.push_back(test::i_type(0b001001, 9, 9, 0xffff));  // addiu t1, t1, -1
+  program.push_back(test::i_type(0b000101, 9, 0, -6));      // bnez t1, the first cache
+  program.push_back(test::kNop);
+  program.push_back(test::cache(kHitInvalidateI, 8));       // ends its block
+  program.push_back(test::i_type(0b001001, 0, 10, 7));      // addiu t2, zero, 7
+  program.push_back(test::i_type(0b000100, 0, 0, -1));      // b .
+  program.push_back(test::kNop);
+  std::vector<uint32_t> want;
+  for (int round = 0; round < 3; ++round)
+    for (uint32_t i = 0; i < 4; ++i) want.push_back(kCode + 4 + 4 * i);
+  want.push_back(kCode + 4 * 8);
+  for (const bool monitored : {false, true}) {
+    const std::string what = monitored ? "monitored" : "bare";
+    test::KsegCpu compiled(0, false, kCode), interpreted(0, false, kCode);
+    CacheTrapHandler compiled_monitor, interpreted_monitor;
+    if (monitored) {
+      compiled.interpreter.set_trap_handler(&compiled_monitor);
+      interpreted.interpreter.set_trap_handler(&interpreted_monitor);
+    }
+    compiled.interpreter.set_compiling(true, 0);
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      t->v.gpr[8] = 0x80010000u;
+      t->code(program);
+    }
+    RunStats compiled_stats, interpreted_stats;
+    compiled.interpreter.run(compiled.v, compiled.memory, 40, compiled_stats);
+    interpreted.interpreter.run(interpreted.v, interpreted.memory, 40, interpreted_stats);
+    expect_same(compiled.v, interpreted.v, what);
+    EXPECT_EQ(compiled.v.gpr[10], 7u) << what;
+    EXPECT_EQ(compiled_stats.instructions, interpreted_stats.instructions) << what;
+    EXPECT_EQ(compiled.interpreter.fallbacks_by_op()[static_cast<unsigned>(Op::CACHE)], 1u)
+        << what << ": Hit_Invalidate_I only";
+    // From the start, the loop from its first CACHE, Hit_Invalidate_I's, what follows it, `b .`'s
+    // own: no block ends at the other CACHEs.
+    EXPECT_EQ(compiled.interpreter.compiled_blocks(), 5u) << what;
+    if (monitored) {
+      EXPECT_EQ(compiled_monitor.pcs, want) << what;
+      EXPECT_EQ(interpreted_monitor.pcs, want) << what;
+    }
+  }
+}
+
 // Kernel code in kseg0 runs on past EntryHi writes and the TLB instructions (ends_block()):
 // a mapped load later in the same block sees the entry TLBWI just wrote, and again after TLBWI
 // rewrote it, compiled as interpreted.
