@@ -509,17 +509,33 @@ TEST(InterpreterRun, CheckedInstructionsMatchTheInterpreterWhetherTheirChecksPas
   }
 }
 
-// A monitor that only counts CP0 moves: those privileged() hears and those compiled code did in
-// line and reports in a sum.
-struct CountingTrapHandler final : TrapHandler {
+// A monitor that only records what it hears: CP0 moves through privileged() and those compiled
+// code did in line and reports in a sum, and the pc of every CACHE.
+struct RecordingTrapHandler final : TrapHandler {
   uint64_t moves = 0, in_line = 0;
+  std::vector<uint32_t> cache_pcs;
   void privileged(Vcpu&, const PrivilegedOp& op) override {
     moves += op.op == Op::MFC0 || op.op == Op::MTC0 || op.op == Op::DI || op.op == Op::EI;
+    if (op.op == Op::CACHE) cache_pcs.push_back(op.pc);
   }
   void special_page_moves(uint64_t n) override { in_line += n; }
   TlbTranslation translate(Vcpu&, uint32_t, bool) override { return {.fault = TlbFault::Refill}; }
   void reflected(Vcpu&, const StepResult&) override {}
   bool hypercall(Vcpu&, const Decoded&) override { return false; }
+};
+
+// The same kernel code at `pc` twice, compiled (from its first run on) and interpreted, each with
+// a RecordingTrapHandler for a monitor when `monitored`.
+struct CompiledAndInterpreted {
+  test::KsegCpu compiled, interpreted;
+  RecordingTrapHandler compiled_monitor, interpreted_monitor;
+  CompiledAndInterpreted(uint32_t pc, bool monitored) : compiled(0, false, pc), interpreted(0, false, pc) {
+    if (monitored) {
+      compiled.interpreter.set_trap_handler(&compiled_monitor);
+      interpreted.interpreter.set_trap_handler(&interpreted_monitor);
+    }
+    compiled.interpreter.set_compiling(true, 0);
+  }
 };
 
 // MFC0 and MTC0 of the plain registers (Cp0::plain_read/plain_write) and DI/EI, which kernel
@@ -548,13 +564,8 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
     const std::string what = fmt::format("pattern {:#x}{}", pattern, monitored ? ", monitored" : "");
     program[0] = test::i_type(0b001111, 0, 8, pattern >> 16);
     program[1] = test::i_type(0b001101, 8, 8, pattern & 0xffff);
-    test::KsegCpu compiled(0, false, 0x80002000u), interpreted(0, false, 0x80002000u);
-    CountingTrapHandler compiled_monitor, interpreted_monitor;
-    if (monitored) {
-      compiled.interpreter.set_trap_handler(&compiled_monitor);
-      interpreted.interpreter.set_trap_handler(&interpreted_monitor);
-    }
-    compiled.interpreter.set_compiling(true, 0);
+    CompiledAndInterpreted both(0x80002000u, monitored);
+    auto& [compiled, interpreted, compiled_monitor, interpreted_monitor] = both;
     for (test::KsegCpu* t : {&compiled, &interpreted}) {
       t->v.cp0.raw(cp0::Context) = 0x007ffff0u;  // BadVPN2, which a write keeps
       t->code(program);
@@ -574,18 +585,6 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
     }
   }
 }
-
-// A monitor that records the pc of every CACHE it hears of.
-struct CacheTrapHandler final : TrapHandler {
-  std::vector<uint32_t> pcs;
-  void privileged(Vcpu&, const PrivilegedOp& op) override {
-    if (op.op == Op::CACHE) pcs.push_back(op.pc);
-  }
-  void special_page_moves(uint64_t) override {}
-  TlbTranslation translate(Vcpu&, uint32_t, bool) override { return {.fault = TlbFault::Refill}; }
-  void reflected(Vcpu&, const StepResult&) override {}
-  bool hypercall(Vcpu&, const Decoded&) override { return false; }
-};
 
 // A kernel's cache flush loop (CACHE other than Hit_Invalidate_I, which changes nothing a guest
 // sees) is one block that runs on past its CACHEs: compiled as nothing in bare mode, and under a
@@ -608,13 +607,8 @@ TEST(InterpreterRun, ACacheFlushLoopIsOneBlockAndAMonitorHearsEveryCache) {
   want.push_back(kCode + 4 * 8);
   for (const bool monitored : {false, true}) {
     const std::string what = monitored ? "monitored" : "bare";
-    test::KsegCpu compiled(0, false, kCode), interpreted(0, false, kCode);
-    CacheTrapHandler compiled_monitor, interpreted_monitor;
-    if (monitored) {
-      compiled.interpreter.set_trap_handler(&compiled_monitor);
-      interpreted.interpreter.set_trap_handler(&interpreted_monitor);
-    }
-    compiled.interpreter.set_compiling(true, 0);
+    CompiledAndInterpreted both(kCode, monitored);
+    auto& [compiled, interpreted, compiled_monitor, interpreted_monitor] = both;
     for (test::KsegCpu* t : {&compiled, &interpreted}) {
       t->v.gpr[8] = 0x80010000u;
       t->code(program);
@@ -631,8 +625,8 @@ TEST(InterpreterRun, ACacheFlushLoopIsOneBlockAndAMonitorHearsEveryCache) {
     // own: no block ends at the other CACHEs.
     EXPECT_EQ(compiled.interpreter.compiled_blocks(), 5u) << what;
     if (monitored) {
-      EXPECT_EQ(compiled_monitor.pcs, want) << what;
-      EXPECT_EQ(interpreted_monitor.pcs, want) << what;
+      EXPECT_EQ(compiled_monitor.cache_pcs, want) << what;
+      EXPECT_EQ(interpreted_monitor.cache_pcs, want) << what;
     }
   }
 }
