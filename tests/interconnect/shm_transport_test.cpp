@@ -9,6 +9,8 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <iostream>
 #include <memory>
 #include <random>
 #include <thread>
@@ -149,7 +151,11 @@ TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
   auto* inbox = static_cast<uint8_t*>(::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
   ::close(fd);
   ASSERT_NE(inbox, MAP_FAILED);
-  std::mt19937_64 random(std::random_device{}());
+  // A fresh seed every run, printed; DISCO_SEED=<seed> replays it.
+  const char* given = std::getenv("DISCO_SEED");
+  const uint64_t seed = given != nullptr ? std::strtoull(given, nullptr, 0) : std::random_device{}();
+  std::cerr << "[bits flipped] seed " << seed << "\n";
+  std::mt19937_64 random(seed);
   for (int round = 0; round < 3; ++round) {
     for (PortIndex p = 0; p < kPorts; ++p)
       for (int i = 0; i < 20; ++i) ASSERT_TRUE(node_[0]->send(1, p, payload(0, p, 40 + i * 13)));
