@@ -876,11 +876,7 @@ class Emitter {
 
   // MFC0 and MTC0 of the registers where they are a plain load or masked store, and DI/EI, in
   // kseg0/kseg1 blocks: those run in kernel mode only, where CP0 is usable.
-  bool in_line_cp0(const Decoded& d) const {
-    if (pc_ - 0x80000000u >= 0x40000000u) return false;
-    return (d.op == Op::MFC0 && Cp0::plain_read(cp0_register(d))) ||
-           (d.op == Op::MTC0 && Cp0::plain_write(cp0_register(d))) || d.op == Op::DI || d.op == Op::EI;
-  }
+  bool in_line_cp0(const Decoded& d) const { return pc_ - 0x80000000u < 0x40000000u && plain_cp0_move(d); }
   void cp0_move(const Decoded& d) {
     using namespace Xbyak::util;
     if (d.op == Op::DI || d.op == Op::EI) {  // rt = Status; Status.IE cleared or set

@@ -127,4 +127,12 @@ class Cp0 {
   bool timer_pending_ = false;
 };
 
+// MFC0/MTC0 of a Cp0::plain_read/plain_write register, DI and EI: CP0 moves whose only effect is
+// the register (Status.IE for DI/EI), which kernel blocks do in line and a monitor lets the guest
+// do on its special page.
+inline bool plain_cp0_move(const Decoded& d) {
+  return (d.op == Op::MFC0 && Cp0::plain_read(cp0_register(d))) ||
+         (d.op == Op::MTC0 && Cp0::plain_write(cp0_register(d))) || d.op == Op::DI || d.op == Op::EI;
+}
+
 }  // namespace disco::mips

@@ -111,14 +111,14 @@ inline constexpr std::array kGroups = {
     OpcodeGroup{.opcode = 0b011111, .name = "SPECIAL3", .lo = kFunctField},
 };
 
-// A decoded word: what the interpreter's predecoded array holds. Every field is extracted for
-// every word; which ones mean something depends on op. 16 bytes.
 // CACHE op field (rt): bits 4..2 the operation, 1..0 the cache; 0b100'00 is Hit_Invalidate on the
 // primary I-cache, which Linux's flush_icache_range issues per line after writing code. It is the
 // one cache operation the guest can see here: the code it rewrote must run anew (the machine has
 // no other caches a guest could tell are there).
 inline constexpr uint8_t kHitInvalidateI = 0b10000;
 
+// A decoded word: what the interpreter's predecoded array holds. Every field is extracted for
+// every word; which ones mean something depends on op. 16 bytes.
 struct Decoded {
   Op op = Op::Reserved;
   uint16_t flags = 0;  // the line's InstFlags, so execution needs no table lookup

@@ -143,7 +143,11 @@ void Interpreter::set_direct_ram(DirectRam ram) {
 void Interpreter::compiled_cache(BlockContext* c, uint32_t pc) {
   auto& self = *static_cast<Interpreter*>(c->interpreter);
   const CompiledCall call(c);
-  self.trap_->privileged(*c->vcpu, {.op = Op::CACHE, .started = host_ticks(), .pc = pc, .run_from = self.run_from(pc)});
+  self.trap_->privileged(*c->vcpu, self.trapped(Op::CACHE, pc, false));
+}
+
+PrivilegedOp Interpreter::trapped(Op op, uint32_t pc, bool in_delay_slot) {
+  return {.op = op, .started = host_ticks(), .pc = pc, .in_delay_slot = in_delay_slot, .run_from = run_from(pc)};
 }
 
 uint32_t Interpreter::run_from(uint32_t pc) {

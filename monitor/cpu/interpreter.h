@@ -209,6 +209,9 @@ class Interpreter {
   // run_transparent() (trap_handler.h): pc itself when the word before is not, or when pc is
   // mapped code (kseg0/kseg1 only: there the words are what executed). For a monitor's runs.
   uint32_t run_from(uint32_t pc);
+  // What a monitor is told of privileged instruction `op` at pc as it begins (its effects are
+  // added as it executes).
+  PrivilegedOp trapped(Op op, uint32_t pc, bool in_delay_slot);
 
   // Forgets the predecoded instructions of the 4 KiB physical page holding `paddr`.
   void invalidate_page(uint32_t paddr);

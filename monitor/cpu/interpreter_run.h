@@ -433,10 +433,9 @@ template <class Memory>
     case Op::SYNC: case Op::PREF: break;
     case Op::CACHE: {  // only the I-cache line invalidate matters to us
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
-      const uint64_t started = trap_ != nullptr ? host_ticks() : 0;
+      const PrivilegedOp op = trap_ != nullptr ? trapped(Op::CACHE, pc, in_ds) : PrivilegedOp{};
       if (d.rt == kHitInvalidateI && translate(v, addr, false, pa, fault)) invalidate_page(pa);
-      if (trap_ != nullptr) [[unlikely]]
-        trap_->privileged(v, {.op = Op::CACHE, .started = started, .pc = pc, .in_delay_slot = in_ds, .run_from = run_from(pc)});
+      if (trap_ != nullptr) [[unlikely]] trap_->privileged(v, op);
       break;
     }
     case Op::SYNCI:  // a user address error is still raised; an untranslated address is ignored
@@ -469,11 +468,8 @@ template <class Memory>
       if (!cp0_usable(status(v))) return raise(Exception::CoprocessorUnusable, in_ds);  // unit 0
       PrivilegedOp op{.op = d.op};
       if (trap_ != nullptr) [[unlikely]] {
-        op.started = host_ticks();
+        op = trapped(d.op, pc, in_ds);
         op.before = status(v);
-        op.pc = pc;
-        op.in_delay_slot = in_ds;
-        op.run_from = run_from(pc);
       }
       switch (d.op) {
         case Op::MFC0: {

@@ -43,16 +43,8 @@ struct PrivilegedOp {
 
 // An instruction a monitor emulating a run of privileged instructions passes through without a
 // trap of its own: a no-op (nop, ssnop, ehb: sll $0, $0, n) or a CP0 move done on the special
-// page (those compiled code does in line: Cp0::plain_read/plain_write, DI, EI).
-inline bool run_transparent(const Decoded& d) {
-  switch (d.op) {
-    case Op::SLL: return d.rd == 0;
-    case Op::MFC0: return Cp0::plain_read(cp0_register(d));
-    case Op::MTC0: return Cp0::plain_write(cp0_register(d));
-    case Op::DI: case Op::EI: return true;
-    default: return false;
-  }
-}
+// page (those compiled code does in line).
+inline bool run_transparent(const Decoded& d) { return (d.op == Op::SLL && d.rd == 0) || plain_cp0_move(d); }
 
 class TrapHandler {
  public:

@@ -37,10 +37,14 @@ VcpuMonitor::VcpuMonitor(mips::Interpreter& interpreter, mips::MachineTlb& machi
     : interpreter_(interpreter), machine_tlb_(machine_tlb), owner_(owner), pmap_(pmap),
       node_(node), vm_(vm) {}
 
-void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started) {
+void VcpuMonitor::entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started, bool in_run) {
   MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
-  ++s.count;
   s.host_ticks += host_ticks() - started;
+  if (in_run) {  // emulated in an earlier instruction's trap: no trap of its own
+    ++s.in_run;
+    return;
+  }
+  ++s.count;
   const uint64_t cycles = kTrapCycles;
   v.cycles += cycles;
   stats_.monitor_cycles += cycles;
@@ -103,14 +107,7 @@ void VcpuMonitor::privileged(mips::Vcpu& v, const mips::PrivilegedOp& op) {
     case Op::CACHE: kind = MonitorEntry::Cache; break;
     default: break;
   }
-  const bool in_run = run_open_ && run_last_ < op.pc && run_last_ + 4 >= op.run_from;
-  if (in_run) {
-    MonitorEntryStats& s = stats_.entries[static_cast<unsigned>(kind)];
-    ++s.in_run;
-    s.host_ticks += host_ticks() - op.started;
-  } else {
-    entered(v, kind, op.started);
-  }
+  entered(v, kind, op.started, run_open_ && run_last_ < op.pc && run_last_ + 4 >= op.run_from);
   run_open_ = !op.in_delay_slot && op.op != Op::ERET && op.op != Op::WAIT;
   run_last_ = op.pc;
 }

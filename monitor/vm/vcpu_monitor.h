@@ -65,8 +65,9 @@ class VcpuMonitor final : public mips::TrapHandler {
   uint16_t owner() const { return owner_; }
 
  private:
-  // One trap: counted under `kind`, its host time since `started`, its guest time charged.
-  void entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started);
+  // One trap: counted under `kind`, its host time since `started`, its guest time charged; or,
+  // `in_run`, an instruction emulated in an earlier one's trap: counted so, its host time only.
+  void entered(mips::Vcpu& v, MonitorEntry kind, uint64_t started, bool in_run = false);
   // Privileged register accesses whose only effect is the register: done on the special page.
   static bool special_page(const mips::PrivilegedOp& op, uint32_t after);
   void tlb_written(mips::Vcpu& v, const mips::PrivilegedOp& op);
