@@ -256,6 +256,10 @@ void ShmTransport::resync_stalled(PortIndex port, int64_t now) {
     int64_t& since = stalled_since_[port][s];
     if (!in_[port][s].stalled()) {
       since = 0;
+    } else if (in_[port][s].claim_impossible()) {  // no sender can write to it: at once
+      const uint64_t bytes = in_[port][s].drop_stalled();
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: its positions were corrupt, up to {} bytes dropped", s, self_, port, bytes));
+      since = 0;
     } else if (since == 0) {
       since = now;
     } else if (now - since > int64_t{kStallMs} * 1'000'000) {

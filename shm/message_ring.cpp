@@ -71,6 +71,13 @@ bool MessageRing::stalled() const {
          !ready();
 }
 
+bool MessageRing::claim_impossible() const {
+  // A producer claims only what fits behind the consumer's position as it last read it, and the
+  // position only grows; the consumer reads `claimed` after the stamps it acquired, so it never
+  // sees less than it consumed.
+  return control_->claimed.load(std::memory_order_acquire) - control_->consumed.load(std::memory_order_relaxed) > capacity_;
+}
+
 int64_t MessageRing::take(uint64_t position, const uint8_t*& message) {
   Header* h = header_at(position);
   const uint32_t bytes = h->bytes;
@@ -100,14 +107,13 @@ void MessageRing::resync(uint64_t position) {
   // so the ring's invariant (free bytes are 0) holds again.
   const uint64_t claimed = control_->claimed.load(std::memory_order_acquire);
   const uint64_t bytes = claimed - position;
-  if (bytes == 0 || bytes > capacity_) {  // a corrupt claim: give back the one record's slot
-    header_at(position)->stamp.store(0, std::memory_order_relaxed);
-    control_->consumed.store(claimed, std::memory_order_release);
-    return;
-  }
-  for (uint64_t p = position; p < claimed;) {
+  // Within a lap, the claimed bytes; a corrupt claim (more than a lap, or behind the consumer)
+  // says nothing about where records lie, so every stamp goes. No producer writes meanwhile: to
+  // each of them the ring looks full until `consumed` moves.
+  const uint64_t span = bytes == 0 || bytes > capacity_ ? capacity_ : bytes;
+  for (uint64_t p = position; p < position + span;) {
     const uint64_t offset = p & (capacity_ - 1);
-    const uint64_t run = std::min<uint64_t>(claimed - p, capacity_ - offset);
+    const uint64_t run = std::min<uint64_t>(position + span - p, capacity_ - offset);
     for (uint64_t q = p; q < p + run; q += kAlign) header_at(q)->stamp.store(0, std::memory_order_relaxed);
     p += run;
   }
@@ -118,7 +124,7 @@ uint64_t MessageRing::drop_stalled() {
   const uint64_t position = control_->consumed.load(std::memory_order_relaxed);
   const uint64_t claimed = control_->claimed.load(std::memory_order_acquire);
   resync(position);
-  return claimed - position;
+  return std::min<uint64_t>(claimed - position, capacity_);  // a corrupt claim: a ring at most
 }
 
 }  // namespace disco

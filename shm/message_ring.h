@@ -68,6 +68,10 @@ class MessageRing {
   // writing, or one died mid-write, or a bit flipped in a stamp. The transport gives a ring that
   // stays stalled for long a resync (drop_stalled), so no one record can stop it for good.
   bool stalled() const;
+  // True when the positions say what no producer can have done: more claimed than the ring
+  // holds past the consumer, or less claimed than consumed (a flipped bit in a control block).
+  // Producers see such a ring as full, so the transport resyncs it at once, not after a stall.
+  bool claim_impossible() const;
   // Drops everything claimed so far (counted by the caller); returns the bytes dropped.
   uint64_t drop_stalled();
   size_t capacity() const { return capacity_; }

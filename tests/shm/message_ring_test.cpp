@@ -177,6 +177,45 @@ TEST(MessageRing, AProducerThatDiedMidMessageStallsOnlyUntilTheRingIsResynced) {
   EXPECT_EQ(got, message(4, 50));
 }
 
+// A flipped bit in a position (the producers' claimed, the consumer's consumed), after laps that
+// left stamps all over the ring: a position more than a lap off is seen at once, the consumer
+// resyncs as the transport does, and no record of an earlier lap ever comes out again.
+TEST(MessageRing, AFlippedBitInAPositionIsMendedAndNoOldRecordComesBack) {
+  constexpr size_t kClaimedAt = 64, kConsumedAt = 128;  // the control block's cache lines
+  for (size_t at : {kClaimedAt, kConsumedAt})
+    for (unsigned bit = 0; bit < 64; ++bit) {
+      RingMemory mem;
+      MessageRing ring(mem.memory.get(), kCapacity);
+      std::vector<uint8_t> got;
+      for (uint32_t i = 0; i < 60; ++i) {  // about three laps
+        ASSERT_EQ(ring.push(message(i, 150 + i)), MessageRing::Push::Ok);
+        ASSERT_EQ(pop(ring, got), MessageRing::Pop::Ok);
+      }
+      for (uint32_t i = 100; i < 105; ++i) ASSERT_EQ(ring.push(message(i, 60)), MessageRing::Push::Ok);
+      ASSERT_EQ(pop(ring, got), MessageRing::Pop::Ok);
+      reinterpret_cast<std::atomic<uint64_t>*>(mem.memory.get() + at)->fetch_xor(uint64_t{1} << bit);
+      if (bit >= 12) {  // a lap or more
+        EXPECT_TRUE(ring.claim_impossible()) << at << " bit " << bit;
+      }
+      // The consumer takes what it can and resyncs a stalled ring (the transport waits first,
+      // unless the claim is impossible).
+      for (int i = 0; i < 20; ++i) {
+        const MessageRing::Pop r = pop(ring, got);
+        if (r == MessageRing::Pop::Ok) {
+          EXPECT_EQ(got.size(), 60u) << at << " bit " << bit << ": an old record";
+        }
+        if (r == MessageRing::Pop::Empty && !ring.stalled()) break;
+        if (r == MessageRing::Pop::Empty) ring.drop_stalled();
+      }
+      EXPECT_FALSE(ring.claim_impossible()) << at << " bit " << bit;
+      const auto marker = message(7, 33);
+      ASSERT_EQ(ring.push(marker), MessageRing::Push::Ok) << at << " bit " << bit;
+      ASSERT_EQ(pop(ring, got), MessageRing::Pop::Ok) << at << " bit " << bit;
+      EXPECT_EQ(got, marker) << at << " bit " << bit;
+      EXPECT_EQ(pop(ring, got), MessageRing::Pop::Empty) << at << " bit " << bit;
+    }
+}
+
 TEST(MessageRing, GarbageEverywhereNeverReadsOutsideTheRing) {
   std::mt19937_64 random(42);
   for (int round = 0; round < 200; ++round) {
