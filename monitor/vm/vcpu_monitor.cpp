@@ -60,10 +60,13 @@ bool VcpuMonitor::special_page(const mips::PrivilegedOp& op, uint32_t after) {
         // Interrupt masking and the exception level, the privilege mode kept: what changes is
         // when the guest takes its next interrupt or exception, which the monitor reads from
         // the virtual Status when it comes (an interrupt this unmasks is taken as after EI).
+        // CU0 too (Linux sets it on every kernel entry and clears it on the way out): the real
+        // Status keeps CU0 clear while a guest runs, so every CP0 instruction traps whatever the
+        // guest's CU0 says, and the monitor reads the virtual one then.
         using mips::StatusBits;
         const auto mode = [](uint32_t s) { return s & (StatusBits::EXL | StatusBits::ERL) ? 0u : s & StatusBits::KSU; };
-        return ((op.before ^ after) & ~(StatusBits::IE | StatusBits::EXL | StatusBits::KSU | StatusBits::IM)) == 0 &&
-               mode(op.before) == mode(after);
+        constexpr uint32_t kVirtualOnly = StatusBits::IE | StatusBits::EXL | StatusBits::KSU | StatusBits::IM | StatusBits::CU0;
+        return ((op.before ^ after) & ~kVirtualOnly) == 0 && mode(op.before) == mode(after);
       }
       // EntryHi's VPN2 only feeds TLBP and the TLB writes, which trap and read it then; a new
       // ASID changes what the machine TLB translates.

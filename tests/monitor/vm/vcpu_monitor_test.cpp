@@ -119,11 +119,14 @@ TEST(VcpuMonitor, RegisterAccessesWithoutSideEffectsAreSpecialPageAccesses) {
   load(code, t2, StatusBits::UM | StatusBits::EXL | StatusBits::IE | 0x8000);
   code.push_back(mtc0(t2, cp0::Status));  // user KSU under EXL, IM7: still kernel mode
   code.push_back(mtc0(t0, cp0::Status));  // and back
+  load(code, t2, StatusBits::CU0);
+  code.push_back(mtc0(t2, cp0::Status));  // CP0 usable in user mode: still every CP0 instruction traps
+  code.push_back(mtc0(t0, cp0::Status));
   load(code, t2, 0x12346000);             // a new VPN2 in the same address space (ASID 0)
   code.push_back(mtc0(t2, cp0::EntryHi));
   code.push_back(mtc0(t2, cp0::UserLocal));
   EXPECT_EQ(g.run(code), RunExit::Waiting);
-  EXPECT_EQ(g.monitor.stats().special_page, 9u);
+  EXPECT_EQ(g.monitor.stats().special_page, 11u);
   EXPECT_EQ(g.entries(MonitorEntry::Cp0), 0u);
   EXPECT_EQ(g.entries(MonitorEntry::Wait), 1u);
   EXPECT_EQ(g.v.cp0.raw(cp0::EPC), g.v.cp0.raw(cp0::Status)) << "emulated on the virtual CP0";
