@@ -5,7 +5,7 @@
 namespace disco::mips {
 
 bool L2Tlb::valid_size(unsigned entries) {
-  return entries == 0 || (entries % kWays == 0 && std::has_single_bit(entries / kWays));
+  return entries == 0 || (entries % kWays == 0 && std::has_single_bit(entries / kWays) && entries <= kMaxEntries);
 }
 
 L2Tlb::L2Tlb(unsigned entries)

@@ -27,7 +27,8 @@ namespace disco::mips {
 class L2Tlb {
  public:
   static constexpr unsigned kWays = 4;
-  // `entries`: a multiple of 4 whose quarter is a power of two, or 0 (no L2TLB).
+  static constexpr unsigned kMaxEntries = 1u << 20;  // 24 MiB of host memory, 8 GiB of reach
+  // `entries`: a multiple of 4 whose quarter is a power of two, up to kMaxEntries, or 0 (none).
   explicit L2Tlb(unsigned entries);
   static bool valid_size(unsigned entries);
 

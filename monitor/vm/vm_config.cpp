@@ -1,5 +1,8 @@
 #include "monitor/vm/vm_config.h"
 
+#include <algorithm>
+#include <bit>
+
 #include <fmt/format.h>
 
 #include "monitor/loader/malta_loader.h"
@@ -65,6 +68,13 @@ VmConfig vm_config_from_json(const nlohmann::json& j) {
   return c;
 }
 
+uint32_t default_l2tlb_entries(VmMode mode, uint64_t ram_bytes) {
+  constexpr uint64_t kBare = 1024;
+  if (mode == VmMode::Bare) return kBare;
+  const uint64_t pairs = ram_bytes / (2 * kPageBytes);
+  return static_cast<uint32_t>(std::clamp<uint64_t>(std::bit_ceil(pairs), kBare, mips::L2Tlb::kMaxEntries));
+}
+
 std::string check(const VmConfig& c) {
   if (c.kernel.empty()) return fmt::format("VM {} needs a kernel", c.id);
   return check_shape(c);
@@ -76,7 +86,8 @@ std::string check_shape(const VmConfig& c) {
                        c.id, boot::kMinRamBytes >> 20, boot::kLowRamLimit >> 20);
   if (c.cpu_mhz == 0 || c.cpu_mhz > 100000) return fmt::format("VM {}: the vcpu clock must be 1..100000 MHz", c.id);
   if (!mips::L2Tlb::valid_size(c.l2tlb_entries))
-    return fmt::format("VM {}: the L2TLB needs 0 entries or a multiple of 4 whose quarter is a power of two", c.id);
+    return fmt::format("VM {}: the L2TLB needs 0 entries or a multiple of 4 whose quarter is a power of two, up to {}", c.id,
+                       mips::L2Tlb::kMaxEntries);
   if (c.mode == VmMode::Monitored && c.placement != Placement::Local)
     return fmt::format("VM {}: under the monitor the VM's memory is placed by its node (--vm-placement)", c.id);
   return {};

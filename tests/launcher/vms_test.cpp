@@ -153,6 +153,7 @@ TEST(Vms, WhatCannotRunIsOneLineAndNothingStarts) {
       {{"--guest", "debian", "--vms", "2", "--console", "2"}, "--console 2"},
       {{"--guest", "debian", "--tlb-switch", "sometimes"}, "flush or asid"},
       {{"--guest", "debian", "--machine-tlb-entries", "48"}, "not a power of two"},
+      {{"--guest", "debian", "--l2tlb-entries", "2147483648"}, "the L2TLB needs"},  // 48 GiB of host memory
       {{"--guest", "debian", "--ops", "-5"}, "--ops"},
   };
   for (const Case& c : cases) {
