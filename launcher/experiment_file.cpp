@@ -140,7 +140,7 @@ std::optional<std::string> read_experiment_file(const std::string& path, RunOpti
   Section monitor(table_of(top, "monitor", error), "monitor", folder, error);
   monitor.text("tlb_switch", g.tlb_switch);
   monitor.number("quantum_us", g.quantum_us);
-  monitor.number("l2tlb_entries", g.l2tlb_entries, &g.l2tlb_entries_given);
+  monitor.number("l2tlb_entries", g.l2tlb_entries);
   monitor.number("machine_tlb_entries", g.machine_tlb_entries);
   monitor.finish();
 

@@ -76,9 +76,7 @@ void add_guest_flags(CLI::App& cmd, GuestOptions& o) {
       ->capture_default_str();
   add_number(cmd, "--quantum-us", o.quantum_us, "guest time a vcpu runs before the next one on its pcpu");
   add_number(cmd, "--machine-tlb-entries", o.machine_tlb_entries, "pages each pcpu's TLB holds under the monitor: 1024 reaches as far as bare mode's JTLB and the entries kept behind it, 32 is the 24Kf's JTLB alone");
-  add_number(cmd, "--l2tlb-entries", o.l2tlb_entries, "each vcpu's second-level TLB: the monitor's L2TLB (default: one entry per page pair of the VM's memory), and in bare mode the entries its JTLB evicted, kept as QEMU keeps them (default 1024); 0: none")
-      ->default_str("")  // the default depends on the mode and the VM's memory
-      ->each([&o](const std::string&) { o.l2tlb_entries_given = true; });
+  add_number(cmd, "--l2tlb-entries", o.l2tlb_entries, "each vcpu's second-level TLB: the monitor's L2TLB, and in bare mode the entries its JTLB evicted, kept as QEMU keeps them (0: none)");
   add_number(cmd, "--console", o.console, "stream this VM's console to the terminal (every console is in vm<N>.console)")
       ->each([&o](const std::string&) { o.console_given = true; });
   cmd.add_flag("--host-unpack", o.host_unpack, "unpack the kernel's xz payload on the host and enter it directly");
@@ -157,8 +155,7 @@ std::optional<std::string> plan_guests(const GuestOptions& o, uint32_t cpu_mhz, 
                                .max_instructions = o.max_instructions,
                                .compile = !o.interpret,
                                .perf_map = o.perf_map,
-                               .l2tlb_entries = o.l2tlb_entries_given ? o.l2tlb_entries
-                                                                      : default_l2tlb_entries(o.bare ? VmMode::Bare : VmMode::Monitored, *mem)});
+                               .l2tlb_entries = o.l2tlb_entries});
     if (const std::string e = check_shape(out.monitor.vms.back()); !e.empty()) return e;
   }
   return std::nullopt;

@@ -41,8 +41,7 @@ struct GuestOptions {
   std::string vm_placement = "spread";
   std::string tlb_switch = "flush";
   uint32_t quantum_us = SchedConfig{}.quantum_us;
-  uint32_t l2tlb_entries = 0;  // when given; else default_l2tlb_entries() per VM
-  bool l2tlb_entries_given = false;
+  uint32_t l2tlb_entries = VmConfig{}.l2tlb_entries;
   uint32_t machine_tlb_entries = SchedConfig{}.machine_tlb_entries;
   uint32_t console = 0;  // the VM whose console is streamed to the terminal (when given; else bare's)
   bool console_given = false;

@@ -1,8 +1,5 @@
 #include "monitor/vm/vm_config.h"
 
-#include <algorithm>
-#include <bit>
-
 #include <fmt/format.h>
 
 #include "monitor/loader/malta_loader.h"
@@ -66,13 +63,6 @@ VmConfig vm_config_from_json(const nlohmann::json& j) {
   c.placement = *p;
   if (const std::string e = check(c); !e.empty()) throw std::runtime_error("config: " + e);
   return c;
-}
-
-uint32_t default_l2tlb_entries(VmMode mode, uint64_t ram_bytes) {
-  constexpr uint64_t kBare = 1024;
-  if (mode == VmMode::Bare) return kBare;
-  const uint64_t pairs = ram_bytes / (2 * kPageBytes);
-  return static_cast<uint32_t>(std::clamp<uint64_t>(std::bit_ceil(pairs), kBare, mips::L2Tlb::kMaxEntries));
 }
 
 std::string check(const VmConfig& c) {

@@ -41,7 +41,7 @@ struct VmConfig {
   // An idle guest (`wait`) sleeps the host for the guest time it skips (at most 20 ms a time),
   // so an interactive guest's clock keeps pace with the user and an idle vcpu costs no host CPU.
   bool idle_in_real_time = false;
-  uint32_t l2tlb_entries = 1024;  // the vcpu's second-level TLB (l2tlb.h; 0: none): default_l2tlb_entries
+  uint32_t l2tlb_entries = 1024;  // the vcpu's second-level TLB (l2tlb.h; 0: none)
   std::string console_path;       // the guest's COM1 output, appended as it comes
   std::string input_fifo;         // keystrokes for COM1 (empty: none)
 };
@@ -52,15 +52,6 @@ struct SchedConfig {
   uint32_t quantum_us = 10000;  // guest time a vcpu runs before the pcpu's next vcpu gets its turn
   uint32_t machine_tlb_entries = mips::MachineTlb::kDefaultEntries;  // each pcpu's (machine_tlb.h)
 };
-
-// The second-level TLB a VM's vcpu gets unless told otherwise (l2tlb.h). Bare mode: 1024 entries
-// kept behind the JTLB, the hardware's hidden reach. Under the monitor the L2TLB is the monitor's
-// own memory (the paper's "virtual machines appear to have much larger TLBs"), so it reaches as
-// far as the VM's memory does, one entry per page pair (a 64 MiB VM: 8192 entries, 192 KiB): a
-// program whose pages all fit in the VM's memory does not have its refills reflected to the
-// guest only because the L2TLB was too small, as a shadow page table would not. Never below bare
-// mode's 1024.
-uint32_t default_l2tlb_entries(VmMode mode, uint64_t ram_bytes);
 
 nlohmann::json to_json(const VmConfig& c);
 VmConfig vm_config_from_json(const nlohmann::json& j);  // strict: one-line std::runtime_error
