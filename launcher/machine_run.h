@@ -32,7 +32,7 @@ struct RunOutcome {
   std::string exit;                     // "ok" or what went wrong, one line
   std::vector<nlohmann::json> nodes;    // each node's stats report (may be fewer after a failure)
   std::vector<uint64_t> counter_finals; // counter workload: every counter, node-major
-  double host_seconds = 0;              // start to the last report
+  double host_seconds = 0;              // Start to the last pcpu's end, as the slowest node measured it
   bool curve = false;                   // the run's sockets spoke CURVE with a key of its own (TCP runs)
   uint64_t refused_connections = 0;     // ... and the launcher's control socket refused this many peers
 };
