@@ -81,7 +81,9 @@ TEST_F(SegmentTest, SweepRemovesRunsOfDeadPidsOnly) {
                                         fmt::format("disco-{}-0badcafe-x0", dead), fmt::format("disco-{}-0badcafe-r", dead)};
   for (const auto& name : unrelated) make_segment(name);
 
-  EXPECT_GE(sweep_stale_segments(), size_t{2 * kSmall.nodes});  // other dead runs on this host go too
+  // Not its count: any launcher starting on this host meanwhile (ctest -j, a user's run) sweeps
+  // too and may take some of them first (3 of 4 here once); that they are gone is what matters.
+  sweep_stale_segments();
 
   for (NodeId n = 0; n < kSmall.nodes; ++n) {
     EXPECT_FALSE(segment_exists(segment_name(stale, n)));
