@@ -95,8 +95,10 @@ struct ShmTransport::Inbox {
 };
 
 ShmTransport::ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops,
-                           Waiting waiting)
-    : run_id_(std::move(run_id)), self_(self), nodes_(nodes), ports_(ports), drops_(drops), waiting_(waiting) {
+                           Waiting waiting, int stall_ms)
+    : run_id_(std::move(run_id)), self_(self), nodes_(nodes), ports_(ports), drops_(drops), waiting_(waiting),
+      stall_ns_(int64_t{stall_ms} * 1'000'000) {
+  if (stall_ms <= 0) throw std::invalid_argument(fmt::format("ShmTransport: a stall of {} ms", stall_ms));
   if (ports < kFirstPcpuPort || ports > kMaxPorts)
     throw std::invalid_argument(fmt::format("ShmTransport: {} ports, must be {}..{}", ports, kFirstPcpuPort, kMaxPorts));
   if (nodes == 0 || self >= nodes) throw std::invalid_argument(fmt::format("ShmTransport: node {} of {}", self, nodes));
@@ -260,11 +262,15 @@ void ShmTransport::resync_stalled(PortIndex port, int64_t now) {
       const uint64_t bytes = in_[port][s].drop_stalled();
       drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: its positions were corrupt, up to {} bytes dropped", s, self_, port, bytes));
       since = 0;
+    } else if (in_[port][s].producer_gone()) {  // died mid-message: no one will publish it
+      const uint64_t bytes = in_[port][s].drop_stalled();
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: its sender died mid-message, {} bytes dropped", s, self_, port, bytes));
+      since = 0;
     } else if (since == 0) {
       since = now;
-    } else if (now - since > int64_t{kStallMs} * 1'000'000) {
+    } else if (now - since > stall_ns_) {
       const uint64_t bytes = in_[port][s].drop_stalled();
-      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: nothing published for {} ms, {} bytes dropped (a sender died mid-message?)", s, self_, port, kStallMs, bytes));
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: nothing published for {} ms by a live sender, {} bytes dropped", s, self_, port, stall_ns_ / 1'000'000, bytes));
       since = 0;
     }
   }

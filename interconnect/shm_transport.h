@@ -36,7 +36,11 @@ class ShmTransport final : public Transport {
   // How long a receiver watches its rings before it sleeps: spinning, and yielding (Waiting).
   static constexpr int64_t kSpinWatchNs = 20'000, kYieldWatchNs = 1'000'000;
   static constexpr int kSendPatienceMs = 2000;     // a full ring is waited on this long, then a drop
-  static constexpr int kStallMs = 1000;            // a ring claimed but unpublished this long is resynced
+  // A ring claimed but unpublished this long, by a producer still alive, is resynced (a flipped
+  // bit in a stamp). Long: a live producer is only starved -- 128 nodes under ThreadSanitizer on
+  // two cores left one mid-message for over a second -- and dropping its message would stop the
+  // protocol. A ring whose producer is gone is resynced at once.
+  static constexpr int kStallMs = 30'000;
 
   // How a receiver waits before it sleeps: spinning (every pcpu of the run has a core of its
   // own), or yielding its core between looks (more pcpus than cores: a spinner would keep the
@@ -44,9 +48,10 @@ class ShmTransport final : public Transport {
   enum class Waiting { Spin, Yield };
 
   ShmTransport(std::string run_id, NodeId self, uint32_t nodes, uint32_t ports, DropCounters& drops,
-               Waiting waiting = Waiting::Spin);
+               Waiting waiting = Waiting::Spin, int stall_ms = kStallMs);
   // `ports`: this node's and every node's port count (1..kFirstPcpuPort + kMaxPcpusPerNode);
-  // `drops` counts records the rings refuse (BadRecord) and stalled rings resynced.
+  // `drops` counts records the rings refuse (BadRecord) and stalled rings resynced; `stall_ms`:
+  // kStallMs, or less for a test whose only producers are its own threads.
   ~ShmTransport() override;
 
   // The size of one node's inbox segment in a machine of `nodes` nodes of `ports` ports each.
@@ -101,6 +106,7 @@ class ShmTransport final : public Transport {
   const uint32_t nodes_, ports_;
   DropCounters& drops_;
   const Waiting waiting_;
+  const int64_t stall_ns_;
   std::unique_ptr<Inbox> own_;
   std::vector<std::unique_ptr<Inbox>> peers_;             // [node], filled by connect() (self: null)
   std::vector<std::vector<MessageRing>> in_;              // [port][sender]: this node's rings

@@ -1,10 +1,14 @@
 #include "shm/message_ring.h"
 
+#include <unistd.h>
+
 #include <cstring>
 #include <new>
 #include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "shm/segment.h"
 
 namespace disco {
 namespace {
@@ -26,7 +30,8 @@ void MessageRing::construct(void* memory, size_t capacity) {
 }
 
 MessageRing::MessageRing(void* memory, size_t capacity)
-    : control_(static_cast<Control*>(memory)), data_(static_cast<uint8_t*>(memory) + sizeof(Control)), capacity_(capacity) {
+    : control_(static_cast<Control*>(memory)), data_(static_cast<uint8_t*>(memory) + sizeof(Control)), capacity_(capacity),
+      pid_(static_cast<int32_t>(::getpid())) {
   if (control_->magic != kMagic || control_->capacity != capacity || !valid_capacity(capacity))
     throw std::invalid_argument("MessageRing: the memory does not hold a ring of this capacity");
 }
@@ -36,6 +41,9 @@ MessageRing::Push MessageRing::push(std::span<const uint8_t> bytes) {
   const uint64_t need = record_bytes(bytes.size());
   uint64_t start = control_->claimed.load(std::memory_order_relaxed);
   uint64_t to_end = 0, total = 0;
+  // Named before the claim, so that a receiver that sees the claim sees who made it (the line
+  // is the claim's own: no extra cache miss).
+  control_->producer.store(pid_, std::memory_order_relaxed);
   do {
     to_end = capacity_ - (start & (capacity_ - 1));
     total = need <= to_end ? need : to_end + need;
@@ -45,7 +53,7 @@ MessageRing::Push MessageRing::push(std::span<const uint8_t> bytes) {
       consumed_seen_.store(consumed, std::memory_order_release);
       if (start + total - consumed > capacity_) return Push::Full;
     }
-  } while (!control_->claimed.compare_exchange_weak(start, start + total, std::memory_order_relaxed));
+  } while (!control_->claimed.compare_exchange_weak(start, start + total, std::memory_order_release, std::memory_order_relaxed));
   if (total != need) {  // the record would cross the end: fill the rest, write at the start
     Header* pad = header_at(start);
     pad->bytes = kPadding;
@@ -69,6 +77,13 @@ bool MessageRing::ready() const {
 bool MessageRing::stalled() const {
   return control_->claimed.load(std::memory_order_relaxed) != control_->consumed.load(std::memory_order_relaxed) &&
          !ready();
+}
+
+bool MessageRing::producer_gone() const {
+  // Acquire on `claimed` (stalled() read it) pairs with the claim's release: the pid is the
+  // claimer's, or a later one's.
+  (void)control_->claimed.load(std::memory_order_acquire);
+  return process_is_gone(control_->producer.load(std::memory_order_relaxed));
 }
 
 bool MessageRing::claim_impossible() const {

@@ -39,10 +39,11 @@ class MessageRing {
   // zero (a fresh segment is), so that a ring nobody uses costs no host pages.
   static void construct(void* memory, size_t capacity);
 
-  // A view of a ring constructed in `memory` (by this or another process).
+  // A view of a ring constructed in `memory` (by this or another process), for this process (a
+  // child forked later makes its own).
   MessageRing(void* memory, size_t capacity);
   MessageRing(MessageRing&& other) noexcept
-      : control_(other.control_), data_(other.data_), capacity_(other.capacity_),
+      : control_(other.control_), data_(other.data_), capacity_(other.capacity_), pid_(other.pid_),
         consumed_seen_(other.consumed_seen_.load(std::memory_order_relaxed)) {}
 
   // The largest message push() takes: half the ring, less a header, so a padded message fits.
@@ -65,9 +66,14 @@ class MessageRing {
   // True when a message is published at the consumer's position (the consumer's thread only).
   bool ready() const;
   // True when space is claimed but nothing is published at the consumer's position: a producer is
-  // writing, or one died mid-write, or a bit flipped in a stamp. The transport gives a ring that
-  // stays stalled for long a resync (drop_stalled), so no one record can stop it for good.
+  // writing, or one died mid-write, or a bit flipped in a stamp. The transport resyncs a ring
+  // whose producer is gone at once, and one that stays stalled for long (drop_stalled), so no one
+  // record can stop it for good.
   bool stalled() const;
+  // True when the process that last claimed space in the ring no longer exists: a stalled ring
+  // then waits on a record no one will publish. (A ring written by two processes -- a node and a
+  // tool injecting frames as that node -- names only the later claimer.)
+  bool producer_gone() const;
   // True when the positions say what no producer can have done: more claimed than the ring
   // holds past the consumer, or less claimed than consumed (a flipped bit in a control block).
   // Producers see such a ring as full, so the transport resyncs it at once, not after a stall.
@@ -81,6 +87,7 @@ class MessageRing {
     uint64_t magic;
     uint64_t capacity;
     alignas(64) std::atomic<uint64_t> claimed;   // producers: bytes handed out so far
+    std::atomic<int32_t> producer;               // the pid of the last claimer, stored before its claim
     alignas(64) std::atomic<uint64_t> consumed;  // the consumer: bytes given back so far
   };
   struct Header {
@@ -104,6 +111,7 @@ class MessageRing {
   Control* control_;
   uint8_t* data_;
   size_t capacity_;
+  int32_t pid_;  // this view's process: its producers name it in `producer`
   // The consumer's position as this process's producers last read it: space below it is free
   // for sure, so a push reads the consumer's cache line only when the ring looks full. Release/
   // acquire here pass on the consumer's release (its zeroing happens before our writes).

@@ -58,9 +58,9 @@ std::optional<ParsedSegmentName> parse_segment_name(std::string_view name) {
   return ParsedSegmentName{.run_id = run_id, .pid = *pid};
 }
 
-bool process_is_gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
-
 }  // namespace
+
+bool process_is_gone(pid_t pid) { return pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH; }
 
 std::optional<pid_t> run_launcher_pid(std::string_view run_id) {
   size_t pid_sep = run_id.find('-');

@@ -26,6 +26,9 @@ std::string make_run_id();
 std::optional<pid_t> run_launcher_pid(std::string_view run_id);
 // True when run_id is a run id whose launcher no longer exists: what it left may be removed.
 bool run_is_stale(std::string_view run_id);
+// True when no process `pid` exists on this host; false for a live one, and for pid <= 0 (which
+// names no one process: such a pid read from shared memory is corrupt, not a dead process's).
+bool process_is_gone(pid_t pid);
 
 std::string segment_name(std::string_view run_id, NodeId node);
 // "disco-<run_id>-n<node>", without the leading '/': that is how Boost.Interprocess names it.

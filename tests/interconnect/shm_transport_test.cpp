@@ -7,12 +7,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <random>
+#include <span>
 #include <thread>
 
 #include <fmt/format.h>
@@ -32,19 +35,37 @@ class ShmPair : public ::testing::Test {
  protected:
   void SetUp() override { make(2, kPorts); }
   void TearDown() override {
+    for (std::span<uint8_t> m : mapped_) ::munmap(m.data(), m.size());
     node_.clear();
     remove_run_segments(run_, 3);
   }
-  void make(uint32_t nodes, uint32_t ports) {
+  // Stalls behind a live producer end after `stall_ms`: 1 s by default, since the only producers
+  // are the test's own, and a stall is then a flipped bit.
+  void make(uint32_t nodes, uint32_t ports, int stall_ms = 1000) {
     std::vector<std::vector<std::string>> table;
     for (NodeId n = 0; n < nodes; ++n) {
-      node_.push_back(std::make_unique<ShmTransport>(run_, n, nodes, ports, drops_));
+      node_.push_back(std::make_unique<ShmTransport>(run_, n, nodes, ports, drops_, ShmTransport::Waiting::Spin, stall_ms));
       table.push_back(node_.back()->bind());
     }
     for (auto& t : node_) t->connect(table);
   }
 
+  // Node `node`'s inbox, mapped anew as another process would (unmapped at TearDown); empty if
+  // it cannot be.
+  std::span<uint8_t> map_inbox(NodeId node) {
+    const std::string path = "/dev/shm/" + inbox_segment_name(run_, node);
+    const int fd = ::open(path.c_str(), O_RDWR);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0) return {};
+    void* inbox = ::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    ::close(fd);
+    if (inbox == MAP_FAILED) return {};
+    mapped_.emplace_back(static_cast<uint8_t*>(inbox), static_cast<size_t>(st.st_size));
+    return mapped_.back();
+  }
+
   const std::string run_ = make_run_id();
+  std::vector<std::span<uint8_t>> mapped_;
   DropCounters drops_;
   std::vector<std::unique_ptr<ShmTransport>> node_;
 };
@@ -143,14 +164,8 @@ TEST_F(ShmPair, ASleepingReceiverIsWokenByItsSender) {
 }
 
 TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
-  const std::string path = "/dev/shm/" + inbox_segment_name(run_, 1);
-  const int fd = ::open(path.c_str(), O_RDWR);
-  ASSERT_GE(fd, 0);
-  struct stat st {};
-  ASSERT_EQ(::fstat(fd, &st), 0);
-  auto* inbox = static_cast<uint8_t*>(::mmap(nullptr, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-  ::close(fd);
-  ASSERT_NE(inbox, MAP_FAILED);
+  const std::span<uint8_t> inbox = map_inbox(1);
+  ASSERT_FALSE(inbox.empty());
   // A fresh seed every run, printed; DISCO_SEED=<seed> replays it.
   const char* given = std::getenv("DISCO_SEED");
   const uint64_t seed = given != nullptr ? std::strtoull(given, nullptr, 0) : std::random_device{}();
@@ -160,7 +175,7 @@ TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
     for (PortIndex p = 0; p < kPorts; ++p)
       for (int i = 0; i < 20; ++i) ASSERT_TRUE(node_[0]->send(1, p, payload(0, p, 40 + i * 13)));
     // Past the header (read once, at connect): bells, ring control blocks, records.
-    for (int flips = 0; flips < 100; ++flips) inbox[64 + random() % (st.st_size - 64)] ^= uint8_t(1u << (random() % 8));
+    for (int flips = 0; flips < 100; ++flips) inbox[64 + random() % (inbox.size() - 64)] ^= uint8_t(1u << (random() % 8));
     // A ring that met a bad record drops all it held, a marker sent behind it too: the marker
     // is sent again until it comes through.
     for (PortIndex p = 0; p < kPorts; ++p) {
@@ -184,7 +199,6 @@ TEST_F(ShmPair, BitsFlippedAnywhereInAnInboxAreDropsAndEveryPortCarriesOn) {
       EXPECT_TRUE(seen) << "round " << round << " port " << p;
     }
   }
-  ::munmap(inbox, st.st_size);
 }
 
 // A sender killed while it writes (kill -9 of a process in a loop of sends): whatever record it
@@ -228,6 +242,45 @@ TEST_F(ShmPair, ASenderKilledMidMessageStopsNoOneForGood) {
     while (node_[1]->recv(port, frame, 0)) {
     }
   }
+}
+
+// A sender that died between claiming its record and publishing it (the kill above seldom lands
+// there: the copy takes a microsecond): its ring is resynced at once, since the receiver sees the
+// sender is gone, not after kStallMs, which is what a live sender that stalls gets.
+TEST_F(ShmPair, ARingWhoseSenderDiedUnpublishedIsResyncedAtOnce) {
+  node_.clear();
+  remove_run_segments(run_, 2);
+  make(2, kPorts, ShmTransport::kStallMs);
+  const PortIndex port = kRequestPort;
+  std::vector<uint8_t> unfinished(200);
+  for (size_t i = 0; i < unfinished.size(); ++i) unfinished[i] = static_cast<uint8_t>(0xa5 ^ (i * 7));
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    DropCounters drops;
+    ShmTransport sender(run_, 0, 2, kPorts, drops);
+    sender.connect({ShmTransport::endpoints(run_, 0, kPorts), ShmTransport::endpoints(run_, 1, kPorts)});
+    _exit(sender.send(1, port, unfinished) ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Unpublish its record: the stamp is the first word of the 16-byte record header before the
+  // message's bytes (shm/message_ring.h), as a sender that died before its last store leaves it.
+  const std::span<uint8_t> inbox = map_inbox(1);
+  ASSERT_FALSE(inbox.empty());
+  const auto found = std::search(inbox.begin(), inbox.end(), unfinished.begin(), unfinished.end());
+  ASSERT_NE(found, inbox.end());
+  reinterpret_cast<std::atomic<uint64_t>*>(&*found - MessageRing::kRecordHeaderBytes)->store(0);
+
+  // Within the receiver's 2 s wait, the ring is resynced: kStallMs (30 s) does not apply.
+  Frame frame;
+  EXPECT_FALSE(node_[1]->recv(port, frame, 2000));
+  EXPECT_EQ(drops_.count(DropReason::BadRecord), 1u);
+  const auto marker = payload(0, port, 60);
+  ASSERT_TRUE(node_[0]->send(1, port, marker));
+  ASSERT_TRUE(node_[1]->recv(port, frame, kWaitMs));
+  EXPECT_EQ(bytes_of(frame), marker);
 }
 
 }  // namespace

@@ -1,7 +1,12 @@
 // MessageRing on ordinary memory (the layout is the same in a segment): order, wrap-around,
 // back-pressure, many producers against one consumer, and the records no producer wrote whole
 // -- flipped bits and a producer that died mid-message -- which must be dropped, never followed.
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -175,6 +180,39 @@ TEST(MessageRing, AProducerThatDiedMidMessageStallsOnlyUntilTheRingIsResynced) {
   ASSERT_EQ(ring.push(message(4, 50)), MessageRing::Push::Ok);
   ASSERT_EQ(pop(ring, got), MessageRing::Pop::Ok);
   EXPECT_EQ(got, message(4, 50));
+}
+
+// The ring names the process that last claimed space in it, so that a stall behind a producer
+// that died is resynced at once, and one behind a live (only starved) producer is waited out.
+TEST(MessageRing, ItKnowsWhenItsLastProducerIsGone) {
+  const size_t bytes = MessageRing::bytes_for(kCapacity);
+  void* shared = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  MessageRing::construct(shared, kCapacity);
+  MessageRing ring(shared, kCapacity);
+  EXPECT_FALSE(ring.producer_gone());  // no producer yet: nobody to be gone
+  ASSERT_EQ(ring.push(message(1, 50)), MessageRing::Push::Ok);
+  EXPECT_FALSE(ring.producer_gone());  // this process
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    MessageRing view(shared, kCapacity);
+    _exit(view.push(message(2, 50)) == MessageRing::Push::Ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_TRUE(ring.producer_gone());
+  // A pid that names no one process (a flipped bit) is not a death.
+  auto* producer = reinterpret_cast<std::atomic<int32_t>*>(static_cast<uint8_t*>(shared) + 72);
+  for (int32_t corrupt : {0, -1, INT_MIN}) {
+    producer->store(corrupt);
+    EXPECT_FALSE(ring.producer_gone()) << corrupt;
+  }
+  ASSERT_EQ(ring.push(message(3, 50)), MessageRing::Push::Ok);
+  EXPECT_FALSE(ring.producer_gone());
+  EXPECT_EQ(producer->load(), ::getpid());
+  ::munmap(shared, bytes);
 }
 
 // A flipped bit in a position (the producers' claimed, the consumer's consumed), after laps that
