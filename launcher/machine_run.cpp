@@ -21,6 +21,7 @@
 #include "interconnect/control.h"
 #include "launcher/cluster_launch.h"
 #include "node/workloads.h"
+#include "shm/sanitized.h"
 #include "shm/segment.h"
 
 namespace disco {
@@ -34,11 +35,7 @@ constexpr std::string_view kSocketDirStem = "disco-";
 // How long stopped nodes have to exit: processes ending on few cores take turns. A sanitizer's
 // exit is slower: the leak check stops every thread of the node and scans its heap (128 nodes
 // under AddressSanitizer took 13 s on 2 cores, 3 s uninstrumented).
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr int kStopGraceMs = 5000, kStopGracePerNodeMs = 250;
-#else
-constexpr int kStopGraceMs = 5000, kStopGracePerNodeMs = 50;
-#endif
+constexpr int kStopGraceMs = 5000, kStopGracePerNodeMs = kSanitized ? 250 : 50;
 
 // A run's host time: the nodes' own measure, from Start to their last pcpu's end, as the slowest
 // node saw it. The launcher's clock would add the reports' way here and up to the 20 ms a node

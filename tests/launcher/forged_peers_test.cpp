@@ -10,6 +10,7 @@
 #include <zmq.hpp>
 
 #include "interconnect/control.h"
+#include "shm/sanitized.h"
 #include "tests/launcher/launcher_harness.h"
 
 namespace disco::launcher_test {
@@ -45,11 +46,7 @@ std::vector<unsigned> listening_ports(pid_t pid) {
 
 // Enough to outlast the second of knocking below (1.6 s uninstrumented, 11 s under ASan): under
 // ThreadSanitizer the same run reached 5.8 M of its 10 M ops in 120 s, so it does a tenth.
-#if defined(__SANITIZE_THREAD__)
-constexpr char kForgedRunOps[] = "500000";
-#else
-constexpr char kForgedRunOps[] = "5000000";
-#endif
+constexpr const char* kForgedRunOps = kThreadSanitized ? "500000" : "5000000";
 
 TEST(ForgedPeers, TcpRunRefusesPeersWithoutTheRunsKeyAndFinishesExactly) {
   TempDir dir;

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "shm/sanitized.h"
 #include "shm/segment.h"
 #include "tests/shm/shm_run_fixture.h"
 
@@ -179,11 +180,7 @@ TEST_F(MachineMemoryTest, DestructionUnmapsButKeepsSegments) {
 // A stray access is the host's plain SIGSEGV: it prints nothing of ours (not the SIGBUS
 // handler's line, which is for pages that could not be allocated), only a sanitizer's report
 // where one is built in.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr char kStrayAccessMessage[] = "SEGV on unknown address";
-#else
-constexpr char kStrayAccessMessage[] = "^$";
-#endif
+constexpr const char* kStrayAccessMessage = kSanitized ? "SEGV on unknown address" : "^$";
 
 // The default "fast" death test forks at EXPECT_DEATH; a re-executing style would rerun the
 // fixture in the child and leak the child's run.
