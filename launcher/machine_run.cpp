@@ -34,8 +34,9 @@ constexpr std::string_view kSocketParent = "/tmp";
 constexpr std::string_view kSocketDirStem = "disco-";
 // How long stopped nodes have to exit: processes ending on few cores take turns. A sanitizer's
 // exit is slower: the leak check stops every thread of the node and scans its heap (128 nodes
-// under AddressSanitizer took 13 s on 2 cores, 3 s uninstrumented).
-constexpr int kStopGraceMs = 5000, kStopGracePerNodeMs = kSanitized ? 250 : 50;
+// under AddressSanitizer took 13 s on 2 cores, 3 s uninstrumented), and a node that mapped a
+// machine's memory unmaps its shadow too (a 4-node TSan boot beside another test outlasted 6 s).
+constexpr int kStopGraceMs = kSanitized ? 15000 : 5000, kStopGracePerNodeMs = kSanitized ? 250 : 50;
 
 // A run's host time: the nodes' own measure, from Start to their last pcpu's end, as the slowest
 // node saw it. The launcher's clock would add the reports' way here and up to the 20 ms a node
