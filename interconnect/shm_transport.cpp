@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <string_view>
 #include <cstring>
 #include <stdexcept>
 #include <map>
@@ -256,23 +257,21 @@ bool ShmTransport::take(PortIndex port, Frame& out) {
 void ShmTransport::resync_stalled(PortIndex port, int64_t now) {
   for (NodeId s = 0; s < nodes_; ++s) {
     int64_t& since = stalled_since_[port][s];
-    if (!in_[port][s].stalled()) {
-      since = 0;
-    } else if (in_[port][s].claim_impossible()) {  // no sender can write to it: at once
+    auto drop = [&](std::string_view why) {
       const uint64_t bytes = in_[port][s].drop_stalled();
-      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: its positions were corrupt, up to {} bytes dropped", s, self_, port, bytes));
+      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: {}, up to {} bytes dropped", s, self_, port, why, bytes));
       since = 0;
-    } else if (in_[port][s].producer_gone()) {  // died mid-message: no one will publish it
-      const uint64_t bytes = in_[port][s].drop_stalled();
-      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: its sender died mid-message, {} bytes dropped", s, self_, port, bytes));
+    };
+    if (!in_[port][s].stalled())
       since = 0;
-    } else if (since == 0) {
+    else if (in_[port][s].claim_impossible())  // no sender can write to it: at once
+      drop("its positions were corrupt");
+    else if (in_[port][s].producer_gone())  // died mid-message: no one will publish it
+      drop("its sender died mid-message");
+    else if (since == 0)
       since = now;
-    } else if (now - since > stall_ns_) {
-      const uint64_t bytes = in_[port][s].drop_stalled();
-      drops_.drop(DropReason::BadRecord, fmt::format("ring of node {} to node {} port {}: nothing published for {} ms by a live sender, {} bytes dropped", s, self_, port, stall_ns_ / 1'000'000, bytes));
-      since = 0;
-    }
+    else if (now - since > stall_ns_)
+      drop(fmt::format("nothing published for {} ms by a live sender", stall_ns_ / 1'000'000));
   }
 }
 

@@ -75,14 +75,13 @@ bool MessageRing::ready() const {
 }
 
 bool MessageRing::stalled() const {
-  return control_->claimed.load(std::memory_order_relaxed) != control_->consumed.load(std::memory_order_relaxed) &&
+  // Acquire on `claimed` pairs with the claim's release, so producer_gone() after it reads the
+  // claimer's pid, or a later one's.
+  return control_->claimed.load(std::memory_order_acquire) != control_->consumed.load(std::memory_order_relaxed) &&
          !ready();
 }
 
 bool MessageRing::producer_gone() const {
-  // Acquire on `claimed` (stalled() read it) pairs with the claim's release: the pid is the
-  // claimer's, or a later one's.
-  (void)control_->claimed.load(std::memory_order_acquire);
   return process_is_gone(control_->producer.load(std::memory_order_relaxed));
 }
 
