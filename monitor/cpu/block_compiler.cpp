@@ -14,6 +14,7 @@
 #include <functional>
 #include <vector>
 #include <optional>
+#include <stdexcept>
 
 #include "monitor/cpu/vcpu.h"
 
@@ -121,8 +122,10 @@ bool is_inline_branch(Op op) {
 // settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
 // r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r9 =
 // DirectRam::active, r10 = DirectRam::tags (caller-saved: set
-// again after every call); rax, rcx, rdx, rsi, rdi, r11 scratch. The guest registers stay in the
-// Vcpu. The same registers hold in every block, so a chained block enters past the prologue.
+// again after every call); rax, rcx, rdx scratch. Before the branch, esi, edi, r11d, r12d and
+// r13d hold guest registers (cached(); rsi and rdi are scratch again where the cache is empty:
+// at calls' arguments and the block's end). The guest registers live in the Vcpu. The same
+// registers hold in every block, so a chained block enters past the prologue.
 class Emitter {
  public:
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
@@ -167,8 +170,10 @@ class Emitter {
       const Decoded& d = insts_[i];
       const uint32_t pc = pc_ + 4 * i;
       if (d.flags & kBranch) {
-        write_back();
         if (is_inline_branch(d.op) && i + 1 < count_) {
+          // The branch and an ALU delay slot keep the cache, less r12d and r13d (the branch's):
+          // a loop's last instruction should not go through memory twice.
+          forget_branch_registers();
           branch(d, pc);
           ++pending_;
           const Decoded& slot = insts_[i + 1];
@@ -176,10 +181,14 @@ class Emitter {
           if (memory || BlockCompiler::inline_op(slot.op)) {
             if (memory) {
               access(slot, i + 1, pc + 4, true);
+            } else if (cached_alu(slot)) {
+              ++pending_;
             } else {
+              forget_named(slot);
               alu(slot);
               ++pending_;
             }
+            write_back();
             const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
             switch (d.op) {
               case Op::J: case Op::JAL: end_block(((pc + 4) & 0xf0000000u) | d.target() << 2, std::nullopt); break;
@@ -187,9 +196,11 @@ class Emitter {
               default: end_block(target, pc + 8); break;  // the conditional branches
             }
           } else {
+            write_back();
             fallback(i + 1, pc + 4, true);  // commits pc = r12d itself
           }
         } else {
+          write_back();
           // Likely, BC1x, a branch whose slot is on the next page: the interpreter's, and its
           // delay slot after it when on this page and not annulled, with no boundary between.
           fallback(i, pc, false);
@@ -206,19 +217,24 @@ class Emitter {
         ++pending_;
         continue;
       }
-      write_back();
       if (is_access(d.op)) {
         access(d, i, pc, false);
-      } else if (is_checked(d)) {
+        continue;
+      }
+      if (BlockCompiler::inline_op(d.op)) {
+        forget_named(d);
+        alu(d);
+        ++pending_;
+        continue;
+      }
+      write_back();
+      if (is_checked(d)) {
         checked(d, i, pc);
       } else if (in_line_cp0(d)) {
         cp0_move(d);
         ++pending_;
       } else if (d.op == Op::CACHE && d.rt != kHitInvalidateI && pc_ >= 0x80000000u) {
         cache_op(pc);
-        ++pending_;
-      } else if (BlockCompiler::inline_op(d.op)) {
-        alu(d);
         ++pending_;
       } else {
         fallback(i, pc, false);
@@ -249,6 +265,35 @@ class Emitter {
   // An even-odd FPR pair as one doubleword (Fpu::read_double's layout: even = low word).
   Xbyak::Address fpr_pair(unsigned r) { return Xbyak::util::qword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r & 30))]; }
 
+  // The simplest ALU instructions and the plain loads and stores keep the guest registers they
+  // use in host registers (esi, edi, r11d, r12d, r13d) and write the changed ones back before
+  // anything else reads the Vcpu's (alu() the ones it names; a branch, a call, the block's end
+  // all). Through memory, each of them was a store and a reload: a chain of dependent
+  // instructions waited on store-to-load forwarding at every step. r0 is never cached. r12d and
+  // r13d are free until the branch, which write_back() precedes.
+  static constexpr unsigned kCacheRegs = 5, kBranchReg = 3;  // r12d and r13d from 3 on
+  static const Xbyak::Reg32& cache_reg(unsigned k) {
+    using namespace Xbyak::util;
+    static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r11d, r12d, r13d};
+    return regs[k];
+  }
+  // What the cache holds at one point of the block, for a cold path that leaves and rejoins it.
+  struct Cache {
+    std::array<int, kCacheRegs> reg;
+    std::array<bool, kCacheRegs> dirty;
+  };
+  Cache cache() const { return {cached_, dirty_}; }
+  // The changed registers of `c` stored to the Vcpu (the host registers keep them).
+  void store_changed(const Cache& c) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (c.reg[k] >= 0 && c.dirty[k]) g_.mov(gpr(static_cast<unsigned>(c.reg[k])), cache_reg(k));
+  }
+  // Every register of `c` loaded from the Vcpu, after a call that clobbered or changed them.
+  void load_all(const Cache& c) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (c.reg[k] >= 0) g_.mov(cache_reg(k), gpr(static_cast<unsigned>(c.reg[k])));
+  }
+
   // The counts run in line since the last flush (pending_, pending_hits_), as r15 packs them.
   uint64_t packed() const { return uint64_t{pending_hits_} << 32 | pending_; }
   // r15 += `n` (packed counts, or their negation).
@@ -258,8 +303,8 @@ class Emitter {
     if (static_cast<int64_t>(n) == static_cast<int32_t>(n)) {
       g_.add(r15, static_cast<int32_t>(n));
     } else {
-      g_.mov(r11, n);
-      g_.add(r15, r11);
+      g_.mov(rcx, n);
+      g_.add(r15, rcx);
     }
   }
   // Adds the counts run in line since the last flush to r15.
@@ -312,23 +357,41 @@ class Emitter {
   // A load or store: in line when it hits RAM through kseg0 (direct()), else through
   // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
   // instruction (and raises what it must) and the block ends there. The calls are cold code,
-  // emitted after the block's body.
+  // emitted after the block's body. A plain load or store outside a delay slot keeps the guest
+  // registers cached (its base and its rt join them): the cold path writes the changed ones back
+  // before it calls and loads them all again after, so both paths meet at `done` alike.
   void access(const Decoded& d, unsigned i, uint32_t pc, bool delay_slot) {
     using namespace Xbyak::util;
     Xbyak::Label& call = labels_.emplace_back();
     Xbyak::Label& miss = labels_.emplace_back();
     Xbyak::Label& done = labels_.emplace_back();
-    g_.mov(esi, gpr(d.rs));
-    if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
-    if (is_partial_load(d.op)) {
-      g_.mov(dword[rsp], esi);  // the frame's spare word: the byte offset, for the merge
-      g_.and_(esi, ~3u);
+    const bool plain = (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) && !delay_slot;
+    if (!plain) write_back();  // (a delay slot's cache is empty: r12d and r13d hold the branch)
+    Xbyak::Reg32 vaddr = edx;
+    std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
+    unsigned hold = 0;
+    if (plain && d.rs != 0) {
+      const Xbyak::Reg32 base = cached(d.rs, true, hold);
+      if (d.simm == 0)
+        vaddr = base;
+      else
+        g_.lea(edx, ptr[base.cvt64() + d.simm]);
+    } else {
+      g_.mov(edx, gpr(d.rs));
+      if (d.simm != 0) g_.add(edx, static_cast<uint32_t>(d.simm));
     }
+    if (plain && d.rt != 0) rt = cached(d.rt, store_slot(d.op) >= 0, hold);  // a load's: written after
+    if (is_partial_load(d.op)) {
+      g_.mov(dword[rsp], edx);  // the frame's spare word: the byte offset, for the merge
+      g_.and_(edx, ~3u);
+    }
+    const Cache at_access = cache();
     if (ram_ != nullptr)
-      direct(d, call, miss);
+      direct(d, vaddr, rt, call, miss);
     else
       g_.jmp(call, Xbyak::CodeGenerator::T_NEAR);
     g_.L(done);
+    if (rt && load_slot(d.op) >= 0) dirty(d.rt);
     const uint32_t pending = pending_, pending_hits = pending_hits_;
     cold_.push_back([=, this, &call, &miss, &done] {
       pending_ = pending;  // as at the access
@@ -338,12 +401,15 @@ class Emitter {
         g_.mov(qword[r9], -1);  // no longer announced
       }
       g_.L(call);
+      store_changed(at_access);  // the Vcpu's registers exact for the call and the interpreter
       const int load = load_slot(d.op);
       if (load >= 0 || store_slot(d.op) >= 0) {  // a BlockContext call first
         // The call sees the counts up to this instruction (the devices read the clock); after
         // it, r15 = -packed() so that the flushes to come count them once.
         const uint64_t counted = packed();
         add_r15(counted);
+        g_.mov(esi, gpr(d.rs));  // the address again: the in-line path's registers are gone
+        if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
         g_.mov(rdi, rbp);
         Xbyak::Label failed;
         if (load >= 0) {
@@ -369,13 +435,13 @@ class Emitter {
           g_.cmp(eax, 1);
           g_.jne(failed);
         }
-        rejoin(done);
+        rejoin(done, at_access);
         g_.L(failed);
       }
       fallback(i, pc, delay_slot);
       if (is_partial_load(d.op) || is_fpu_access(d.op)) {
         // How LWL/LWR and the FPU's leave the in-line path (whose hit was counted too).
-        on_after_interpreter(pending, pending_hits + (ram_ != nullptr ? 1u : 0u), done);
+        on_after_interpreter(pending, pending_hits + (ram_ != nullptr ? 1u : 0u), done, at_access);
       } else {
         // committed by the interpreter: an exception, or a delay slot's store (the block's end)
         g_.jmp(exit_, Xbyak::CodeGenerator::T_NEAR);
@@ -426,12 +492,13 @@ class Emitter {
     }
     g_.L(done);
     const uint32_t pending = pending_, pending_hits = pending_hits_;
+    const Cache at_instruction = cache();  // empty: the body wrote it back
     cold_.push_back([=, this, &cold, &done] {
       pending_ = pending;  // as at the instruction
       pending_hits_ = pending_hits;
       g_.L(cold);
       fallback(i, pc, false);
-      on_after_interpreter(pending, pending_hits, done);
+      on_after_interpreter(pending, pending_hits, done, at_instruction);
     });
     ++pending_;
   }
@@ -440,29 +507,36 @@ class Emitter {
   // `done`, as the interpreter's block goes on. The fallback settled the counts before the
   // instruction (`pending`, `hits`) and counted the instruction itself, all of which the flushes
   // to come count again from `done`: r15 takes them back.
-  void on_after_interpreter(uint32_t pending, uint32_t hits, Xbyak::Label& done) {
+  // `cached` is the cache as the in-line path has it at `done`: its registers are loaded again.
+  void on_after_interpreter(uint32_t pending, uint32_t hits, Xbyak::Label& done, const Cache& cached) {
     add_r15(-(uint64_t{hits} << 32 | (pending + 1)));
+    load_all(cached);
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   }
 
   // Back from a call that did the access to the in-line path's `done`: that path's hit is
   // counted in a batch, the call's by the machine, so one is taken back here.
-  void rejoin(Xbyak::Label& done) {
+  void rejoin(Xbyak::Label& done, const Cache& cached) {
     if (ram_ != nullptr) add_r15(-(uint64_t{1} << 32));
+    load_all(cached);
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
   }
 
-  // The in-line path of access() for the vaddr in esi: on to the cold `call` unless it is
+  // The in-line path of access() for the address in `vaddr` (edx or a cached guest register, which
+  // it keeps): on to the cold `call` unless it is
   // aligned, in kseg0 (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
-  // check; then the access as MemoryPort's hit path does it, its hit counted by flush().
-  void direct(const Decoded& d, Xbyak::Label& call, Xbyak::Label& miss) {
+  // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
+  // plain access's rt is in `rt` when cached: a store's value, a load's destination. Clobbers
+  // rax, rcx and rdx.
+  void direct(const Decoded& d, const Xbyak::Reg32& vaddr, const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call,
+              Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool fpu = is_fpu_access(d.op);
     const bool store = store_slot(d.op) >= 0 || d.op == Op::SWC1 || d.op == Op::SDC1;
     const unsigned size = is_partial_load(d.op) || d.op == Op::LWC1 || d.op == Op::SWC1 ? 4
                           : d.op == Op::LDC1 || d.op == Op::SDC1                       ? 8
-                                                                                       : access_bytes(d.op);  // LWL/LWR: esi is aligned
+                                                                                       : access_bytes(d.op);  // LWL/LWR: aligned
     const int k = std::countr_zero(size);  // log2 of the size
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     if (fpu) {  // Coprocessor Unusable is the interpreter's to raise
@@ -470,12 +544,12 @@ class Emitter {
       g_.jz(call, far);
     }
     if (!user_) {
-      g_.lea(eax, ptr[rsi - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
+      g_.lea(eax, ptr[vaddr.cvt64() - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
     } else {
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
       // and so do kernel addresses, whose keys never match: a user's address error, or kseg2)
-      soft_tlb_offset(store, call);
-      g_.add(eax, esi);  // physical
+      soft_tlb_offset(vaddr, store, call);
+      g_.add(eax, vaddr);  // physical
     }
     // One check for alignment and RAM: rotated right by log2(size), an aligned address is
     // physical >> k, a misaligned one has its top bits set and fails the compare.
@@ -501,17 +575,17 @@ class Emitter {
       // as is
     } else if (linear) {
       if (k != 0) g_.shl(eax, k);
-      g_.mov(r11, ram_->linear_base);
-      g_.add(rax, r11);
+      g_.mov(rdx, ram_->linear_base);
+      g_.add(rax, rdx);
       scale_shift = 0;
     } else {
       if (k != 0) g_.shl(eax, k);
-      g_.mov(r11, reinterpret_cast<uintptr_t>(ram_->machine_page));
-      g_.mov(r11, qword[r11 + rcx * 8]);
-      g_.cmp(r11, -1);
+      g_.mov(rdx, reinterpret_cast<uintptr_t>(ram_->machine_page));
+      g_.mov(rdx, qword[rdx + rcx * 8]);
+      g_.cmp(rdx, -1);
       g_.je(call, far);
       g_.and_(eax, 0xfff);
-      g_.add(rax, r11);
+      g_.add(rax, rdx);
       scale_shift = 0;
     }
     g_.mov(rcx, rax);
@@ -539,10 +613,11 @@ class Emitter {
         g_.mov(fpr(d.rt), eax);
       }
     } else if (store) {
-      g_.mov(edx, gpr(d.rt));
-      if (size == 4) g_.mov(dword[at], edx);
-      if (size == 2) g_.mov(word[at], dx);
-      if (size == 1) g_.mov(byte[at], dl);
+      const Xbyak::Reg32 value = rt.value_or(edx);
+      if (!rt) g_.mov(edx, gpr(d.rt));
+      if (size == 4) g_.mov(dword[at], value);
+      if (size == 2) g_.mov(word[at], value.cvt16());
+      if (size == 1) g_.mov(byte[at], value.cvt8());
     } else {
       if (d.op == Op::LW || is_partial_load(d.op)) g_.mov(eax, dword[at]);
       if (d.op == Op::LH) g_.movsx(eax, word[at]);
@@ -553,6 +628,8 @@ class Emitter {
     g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (is_partial_load(d.op)) {
       if (d.rt != 0) merge_partial(d);
+    } else if (!store && !fpu && rt) {
+      g_.mov(*rt, eax);
     } else if (!store && !fpu && d.rt != 0) {
       g_.mov(gpr(d.rt), eax);
     }
@@ -585,32 +662,26 @@ class Emitter {
     g_.mov(gpr(d.rt), eax);
   }
 
-  // eax = physical - virtual address, as the soft TLB maps kuseg address esi's page in the current
+  // eax = physical - virtual address, as the soft TLB maps kuseg address `vaddr`'s page in the current
   // ASID (its store half for a store), else to `miss`. Nothing is checked but the entry: kuseg
   // blocks run only with kuseg mapped (ERL clear) and the soft TLB in step with the vcpu's TLB,
   // which run() establishes before it enters one, and which nothing in a chain of kuseg blocks
   // can change (the CP0 instructions that can set ERL or write the TLB end a kuseg block back in
   // run(), as Interpreter::ends_block() says, and so do exceptions; a kernel block goes on into a
-  // kuseg one only after an ERET whose fallback found the soft TLB in step). Clobbers ecx and rdi.
-  void soft_tlb_offset(bool store, Xbyak::Label& miss) {
+  // kuseg one only after an ERET whose fallback found the soft TLB in step). r8 = the load half
+  // (the store half follows it: BlockCompiler::set_soft_tlb). Clobbers ecx.
+  void soft_tlb_offset(const Xbyak::Reg32& vaddr, bool store, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
-    g_.mov(eax, esi);
+    g_.mov(eax, vaddr);
     g_.shr(eax, 12);
     g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
     g_.shl(ecx, 20);
     g_.or_(ecx, eax);  // the key
     g_.and_(eax, SoftTlbView::kEntries - 1);
-    // In a kuseg block r8 = the load half; the store half is addressed from it when it is near
-    // (it follows it). A kernel block (an ERET's chain) names the table.
-    const int64_t half = reinterpret_cast<const char*>(soft_tlb_->store) - reinterpret_cast<const char*>(soft_tlb_->load);
-    Xbyak::RegExp table = r8;
-    if (store && user_ && half == static_cast<int32_t>(half)) {
-      table = r8 + static_cast<int32_t>(half);
-    } else if (store || !user_) {
-      g_.mov(rdi, reinterpret_cast<uintptr_t>(store ? soft_tlb_->store : soft_tlb_->load));
-      table = rdi;
-    }
+    const auto half = static_cast<int32_t>(reinterpret_cast<const char*>(soft_tlb_->store) -
+                                           reinterpret_cast<const char*>(soft_tlb_->load));
+    const Xbyak::RegExp table = store ? r8 + half : Xbyak::RegExp(r8);
     g_.cmp(dword[table + rax * 8], ecx);
     g_.jne(miss, far);
     g_.mov(eax, dword[table + rax * 8 + 4]);
@@ -775,12 +846,13 @@ class Emitter {
   // code: every busybox process shares its text) and no code was dropped since.
   void enter_user_jump(Xbyak::Label& out) {
     using namespace Xbyak::util;
-    soft_tlb_offset(false, out);  // a fetch translates as a load does
+    // What kuseg blocks keep in r8 (a kernel block's code_pages is not needed on the way out)
+    if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
+    soft_tlb_offset(esi, false, out);  // a fetch translates as a load does
     g_.mov(edx, eax);
     entry_for(esi, jumps_, jump_entries_);
     g_.cmp(dword[rax + kJumpOffset], edx);
     g_.jne(out, Xbyak::CodeGenerator::T_NEAR);
-    if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));  // what kuseg blocks keep there
     enter_jump(esi, out);
   }
   void enter_rdx() {
@@ -816,7 +888,8 @@ class Emitter {
   }
 
   // r13b = taken, and r12d = the pc after the delay slot: a conditional branch only says so
-  // (materialize_r12()). Links are written here, after rs is read.
+  // (materialize_r12()). Links are written here, after rs is read. The cache holds no guest
+  // register in r12d or r13d (forget_branch_registers()).
   void branch(const Decoded& d, uint32_t pc) {
     using namespace Xbyak::util;
     const uint32_t not_taken = pc + 8;
@@ -824,10 +897,10 @@ class Emitter {
     switch (d.op) {
       case Op::BEQ: case Op::BNE:
         if (d.rt == 0) {
-          g_.cmp(gpr(d.rs), 0);
+          g_.cmp(read(d.rs), 0);
         } else {
-          g_.mov(eax, gpr(d.rs));
-          g_.cmp(eax, gpr(d.rt));
+          g_.mov(eax, read(d.rs));
+          g_.cmp(eax, read(d.rt));
         }
         if (d.op == Op::BEQ)
           g_.sete(r13b);
@@ -836,7 +909,7 @@ class Emitter {
         lazy_r12_ = {target, not_taken};
         break;
       case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BLTZAL: case Op::BGEZ: case Op::BGEZAL:
-        g_.cmp(gpr(d.rs), 0);
+        g_.cmp(read(d.rs), 0);
         if (d.op == Op::BLEZ) g_.setle(r13b);
         if (d.op == Op::BGTZ) g_.setg(r13b);
         if (d.op == Op::BLTZ || d.op == Op::BLTZAL) g_.setl(r13b);
@@ -848,14 +921,20 @@ class Emitter {
         g_.mov(r13d, 1);
         break;
       case Op::JR: case Op::JALR:
-        g_.mov(r12d, gpr(d.rs));
+        g_.mov(r12d, read(d.rs));
         g_.mov(r13d, 1);
         break;
       default:
         break;
     }
-    if (d.op == Op::BLTZAL || d.op == Op::BGEZAL || d.op == Op::JAL) g_.mov(gpr(31), not_taken);
-    if (d.op == Op::JALR && d.rd != 0) g_.mov(gpr(d.rd), not_taken);
+    if (d.op == Op::BLTZAL || d.op == Op::BGEZAL || d.op == Op::JAL) {
+      forget(31);
+      g_.mov(gpr(31), not_taken);
+    }
+    if (d.op == Op::JALR && d.rd != 0) {
+      forget(d.rd);
+      g_.mov(gpr(d.rd), not_taken);
+    }
   }
 
   // A CACHE that changes nothing the guest sees, in a kernel block (kernel mode: CP0 is usable):
@@ -907,17 +986,6 @@ class Emitter {
     g_.add(qword[rbp + kCtxCp0Moves], 1);
   }
 
-  // A run of the simplest ALU instructions keeps the guest registers it uses in host registers
-  // (ecx, edx, esi, edi, r11d: scratch everywhere else) and writes the changed ones back when
-  // the run ends, before anything else reads the Vcpu's (a branch, an access, a call, the block's
-  // end). Through memory, each of them was a store and a reload: a chain of dependent
-  // instructions waited on store-to-load forwarding at every step. r0 is never cached.
-  static constexpr unsigned kCacheRegs = 5;
-  static Xbyak::Reg32 cache_reg(unsigned k) {
-    using namespace Xbyak::util;
-    static const Xbyak::Reg32 regs[kCacheRegs] = {ecx, edx, esi, edi, r11d};
-    return regs[k];
-  }
   // The host register holding guest register `r`, brought in (loaded when `load`) and kept from
   // eviction for the instruction at hand (`hold`); the least recently used one makes room.
   Xbyak::Reg32 cached(unsigned r, bool load, unsigned& hold) {
@@ -925,7 +993,7 @@ class Emitter {
     while (k < kCacheRegs && cached_[k] != static_cast<int>(r)) ++k;
     if (k == kCacheRegs) {
       for (unsigned j = 0; j < kCacheRegs; ++j) {  // an empty one, else the least recently used
-        if (hold >> j & 1) continue;
+        if (hold >> j & 1 || (after_branch_ && j >= kBranchReg)) continue;
         if (cached_[j] < 0) {
           k = j;
           break;
@@ -952,6 +1020,30 @@ class Emitter {
   }
   void write_back() {
     for (unsigned k = 0; k < kCacheRegs; ++k) spill(k);
+  }
+  // alu() reads and writes the Vcpu's registers: those `d` names leave the cache (or whatever its
+  // fields name: forgetting more is harmless).
+  void forget_named(const Decoded& d) {
+    forget(d.rs);
+    forget(d.rt);
+    forget(d.rd);
+  }
+  // From the branch on, r12d and r13d are the branch's: their guest registers go back to the Vcpu.
+  void forget_branch_registers() {
+    for (unsigned k = kBranchReg; k < kCacheRegs; ++k) spill(k);
+    after_branch_ = true;
+  }
+  // Guest register r to read: its host register when cached, else its word in the Vcpu (valid
+  // until the next call).
+  const Xbyak::Operand& read(unsigned r) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] == static_cast<int>(r)) return cache_reg(k);
+    return read_address_.emplace(gpr(r));
+  }
+  // Guest register r no longer cached (stored first when it changed).
+  void forget(unsigned r) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] == static_cast<int>(r)) spill(k);
   }
   // `d` through the cache when it is one of the simplest ALU instructions and names no r0.
   bool cached_alu(const Decoded& d) {
@@ -1245,6 +1337,8 @@ class Emitter {
   std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
+  bool after_branch_ = false;  // r12d and r13d hold the branch's state, not guest registers
+  std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
@@ -1292,6 +1386,12 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
     fmt::print(perf_map_.get(), "{:x} {:x} guest_{:08x}\n", reinterpret_cast<uintptr_t>(entry),
                code_->getCurr<uintptr_t>() - reinterpret_cast<uintptr_t>(entry), pc);
   return entry;
+}
+
+void BlockCompiler::set_soft_tlb(const SoftTlbView& tlb) {
+  const int64_t half = reinterpret_cast<const char*>(tlb.store) - reinterpret_cast<const char*>(tlb.load);
+  if (half != static_cast<int32_t>(half)) throw std::invalid_argument("the soft TLB's store half is over 2 GiB from its load half");
+  soft_tlb_ = tlb;
 }
 
 void BlockCompiler::clear() {

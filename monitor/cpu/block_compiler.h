@@ -2,7 +2,8 @@
 // CP0 instruction that Interpreter::ends_block() or a page's end) to x86-64 host code, so a
 // block that runs again costs no decode, no dispatch and no per-instruction bookkeeping. The
 // integer ALU, shifts, moves, HI/LO, multiplies and the branches and jumps are emitted inline on
-// the vcpu's registers in memory;
+// the vcpu's registers, the most recently used of them held in host registers within a block
+// (across its in-line loads and stores, written back where the block calls out or ends);
 // loads and stores that hit RAM go in line too (DirectRam: kseg0 for kernel blocks, kuseg through
 // the soft TLB for the others) and call BlockContext::load/store otherwise (LWL/LWR, which have
 // no such call, the interpreter); every other instruction (CP0, FPU, traps, LL/SC, SWL/SWR)
@@ -112,7 +113,7 @@ struct BlockSlot {
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
   const uint32_t* load = nullptr;   // key, offset pairs
-  const uint32_t* store = nullptr;
+  const uint32_t* store = nullptr;  // within 2 GiB of `load`
 };
 
 // One entry of BlockCompiler's jump cache.
@@ -156,7 +157,8 @@ class BlockCompiler {
   // blocks through kseg0, the others through kuseg and the soft TLB.
   void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
   uint64_t* hits() const { return ram_.hits; }
-  void set_soft_tlb(const SoftTlbView& tlb) { soft_tlb_ = tlb; }
+  // The store half must lie within 2 GiB of the load half: compiled code addresses it from it.
+  void set_soft_tlb(const SoftTlbView& tlb);
 
   // Names every block compiled from now on in /tmp/perf-<pid>.map, the file `perf report` reads
   // to name code generated at run time (QEMU's -perfmap alike). False if it cannot be opened or

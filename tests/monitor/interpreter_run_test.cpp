@@ -343,11 +343,16 @@ TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) {
 // that rd, rs and rt often coincide, r0 among them; more of them than the compiled code caches in
 // host registers) with loads and stores among it, compiled and single-stepped from the same
 // random state: the accesses by calls, or in line with the cache check hitting every line or none
-// (each a call and back into the block, which must find its cached registers again).
+// (each a call and back into the block, which must find its cached registers again); in a kernel
+// block through kseg0 and in a kuseg block through the soft TLB. The base register moves
+// (changed in the cache when an access reads it), is stored, and is loaded over and set again.
+// Forward branches and jumps (their delay slots random too) end blocks on registers just
+// changed, and link into a register that may be cached (r31 is among the few).
 TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   std::mt19937 rng(7);
-  const auto reg = [&] { return rng() % 8; };
+  const auto reg = [&] { const uint32_t r = rng() % 9; return r == 8 ? 31 : r; };
   constexpr unsigned kBase = 20;  // holds the data's address; reg() never writes it
+  constexpr uint32_t kData = 0x20000, kDrift = 64;  // the base stays within kData + [0, kDrift]
   const auto access = [&](uint32_t op, uint32_t align) {
     return test::i_type(op, kBase, reg(), static_cast<int16_t>((rng() % 64) * align));  // aligned
   };
@@ -398,20 +403,79 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       [&] { return access(0b110000, 4); }, [&] { return access(0b111000, 4); },
   };
   enum class Ram { Calls, AllHit, AllMiss };
-  for (int round = 0; round < 60; ++round) {
+  for (int round = 0; round < 120; ++round) {
+    const bool kuseg = round % 2 == 1;
+    const uint32_t segment = kuseg ? 0 : 0x80000000u;
+    const uint32_t code_at = segment | 0x10000u;
     std::vector<uint32_t> code;
+    uint32_t drift = 0;
+    const auto slot = [&] {  // a delay slot: an ALU instruction or an access
+      return rng() % 3 == 0 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]();
+    };
+    // Where the branches go: never into the middle of a sequence that sets a register in two
+    // instructions (nops go first until none lands inside the next `words`).
+    std::set<std::size_t> targets;
+    const auto room = [&](std::size_t words) {
+      while (targets.lower_bound(code.size() + 1) != targets.lower_bound(code.size() + words)) code.push_back(test::kNop);
+    };
     for (int i = 0; i < 200; ++i) {
-      const uint32_t w = rng() % 6 == 0 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]();
+      const unsigned what = rng() % 24;
+      const auto skip = static_cast<uint32_t>(rng() % std::max(1, std::min(8, 198 - i)));  // stays before the end
+      if (what == 2) {  // a conditional branch over `skip` instructions
+        static constexpr uint32_t kRegimm[] = {0x00, 0x01, 0x10, 0x11};  // BLTZ BGEZ BLTZAL BGEZAL
+        const uint32_t kind = rng() % 8;
+        targets.insert(code.size() + 1 + skip);
+        if (kind < 4)  // BEQ BNE BLEZ BGTZ
+          code.push_back(test::i_type(4 + kind, reg(), kind < 2 ? reg() : 0, skip));
+        else
+          code.push_back(test::i_type(1, reg(), kRegimm[kind - 4], skip));
+        code.push_back(slot());
+        continue;
+      }
+      if (what == 3) {  // J or JAL, or JR or JALR through a register just set, over `skip`
+        const unsigned kind = rng() % 4;
+        if (kind >= 2) room(3);
+        const std::size_t at = code.size() + (kind < 2 ? 1 : 3) + 1 + skip;  // past the delay slot
+        const uint32_t target = code_at + 4 * static_cast<uint32_t>(at);
+        targets.insert(at);
+        if (kind < 2) {
+          code.push_back((kind == 0 ? 0x02u : 0x03u) << 26 | (target >> 2 & 0x3ffffff));
+        } else {
+          uint32_t to = 0;
+          while (to == 0) to = reg();
+          const uint32_t link = reg() == to ? 0 : 31;  // JALR's rd: never its rs
+          code.push_back(test::i_type(0x0f, 0, to, target >> 16));
+          code.push_back(test::i_type(0x0d, to, to, target & 0xffff));
+          code.push_back(kind == 2 ? to << 21 | 0x08 : to << 21 | link << 11 | 0x09);
+        }
+        code.push_back(slot());
+        continue;
+      }
+      if (what == 0) {  // the base moves a word, within its range
+        const int16_t step = drift == 0 || (drift < kDrift && rng() % 2 == 0) ? 4 : -4;
+        drift += static_cast<uint32_t>(step);
+        code.push_back(test::i_type(0b001001, kBase, kBase, step));  // addiu
+        continue;
+      }
+      if (what == 1) {  // the base stored, then loaded over and set again: rt = rs
+        room(3);
+        const auto offset = static_cast<int16_t>(4 * (rng() % 64));
+        code.push_back(test::i_type(rng() % 2 ? 0b101011 : 0b100011, kBase, kBase, offset));  // sw or lw
+        code.push_back(test::i_type(0b001111, 0, kBase, static_cast<uint16_t>((segment | kData) >> 16)));  // lui
+        code.push_back(test::i_type(0b001101, kBase, kBase, static_cast<int16_t>(drift)));  // ori
+        continue;
+      }
+      const uint32_t w = what < 6 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]();
       ASSERT_NE(decode(w).op, Op::Reserved) << std::hex << w;
       code.push_back(w);
     }
     code.push_back(test::i_type(0b000100, 0, 0, -1));  // b .
     code.push_back(test::kNop);
-    test::KsegCpu compiled(0, false, 0x80010000u), stepped(0, false, 0x80010000u);
+    test::KsegCpu compiled(0, kuseg, code_at), stepped(0, kuseg, code_at);
     for (test::KsegCpu* t : {&compiled, &stepped}) {
       std::mt19937 state(round);
       for (unsigned g = 1; g < 32; ++g) t->v.gpr[g] = state() >> (state() % 32);
-      t->v.gpr[kBase] = 0x80020000u;
+      t->v.gpr[kBase] = segment | kData;
       t->v.hi = state();
       t->v.lo = state();
       for (uint32_t a = 0x20000; a < 0x20000 + 4 * 130; a += 4) t->memory.set_word(a, state());
@@ -419,13 +483,13 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     }
     compiled.interpreter.set_compiling(true, 0);
     FakeHitPath hit;
-    const auto ram = static_cast<Ram>(round % 3);
+    const auto ram = static_cast<Ram>(round / 2 % 3);
     if (ram != Ram::Calls) compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, ram == Ram::AllHit));
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 300, stats);
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
     while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
-    const std::string what = "round " + std::to_string(round);
+    const std::string what = "round " + std::to_string(round) + (kuseg ? " (kuseg)" : " (kseg0)");
     expect_same(compiled.v, stepped.v, what);
     for (uint32_t a = 0x20000; a < 0x20000 + 4 * 130; a += 4) {
       uint32_t x = 0, y = 0;
