@@ -105,6 +105,15 @@ bool is_checked(const Decoded& d) {
   }
 }
 
+// Where a branch or jump at `pc` goes when taken, where the instruction says (not JR, JALR).
+std::optional<uint32_t> taken_target(const Decoded& d, uint32_t pc) {
+  switch (d.op) {
+    case Op::J: case Op::JAL: return ((pc + 4) & 0xf0000000u) | d.target() << 2;
+    case Op::JR: case Op::JALR: return std::nullopt;
+    default: return pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
+  }
+}
+
 bool is_inline_branch(Op op) {
   switch (op) {
     case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BGEZ: case Op::BLTZAL:
@@ -128,6 +137,14 @@ bool is_inline_branch(Op op) {
 // registers hold in every block, so a chained block enters past the prologue.
 class Emitter {
  public:
+  static constexpr unsigned kCacheRegs = 5, kR12 = 3, kR13 = 4;  // cache_reg()'s r12d and r13d
+  // What the cache holds at one point of the block: the guest register in each host register
+  // (-1: none), and whether it changed since it was loaded.
+  struct Cache {
+    std::array<int, kCacheRegs> reg;
+    std::array<bool, kCacheRegs> dirty;
+  };
+
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
           const DirectRam* ram, const uint8_t* host_base, const SoftTlbView* soft_tlb, const JumpEntry* jumps,
           const uint64_t* code_generation, std::size_t& prologue_bytes)
@@ -150,6 +167,11 @@ class Emitter {
     for (const auto& cold : cold_) cold();
   }
 
+  // A block that branches to its own start: the cache its back edge had in an emission before
+  // (back_edge()), which the start then holds, so that the loop keeps those registers.
+  void set_loop_head(const Cache& head) { loop_head_ = head; }
+  const std::optional<Cache>& back_edge() const { return back_edge_; }
+
   void body() {
     using namespace Xbyak::util;
     const std::size_t start = g_.getSize();
@@ -166,14 +188,22 @@ class Emitter {
     g_.xor_(r15d, r15d);
     pinned();
     prologue_bytes_ = g_.getSize() - start;  // the same every time: chaining enters past it
+    if (loop_head_) {  // the registers the back edge keeps, loaded on the way in
+      load_all(*loop_head_);
+      cached_ = loop_head_->reg;
+      for (unsigned k = 0; k < kCacheRegs; ++k) dirty_[k] = cached_[k] >= 0;  // changed, from the 2nd round on
+      g_.L(loop_);
+    }
     for (unsigned i = 0; i < count_; ++i) {
       const Decoded& d = insts_[i];
       const uint32_t pc = pc_ + 4 * i;
       if (d.flags & kBranch) {
         if (is_inline_branch(d.op) && i + 1 < count_) {
-          // The branch and an ALU delay slot keep the cache, less r12d and r13d (the branch's):
-          // a loop's last instruction should not go through memory twice.
-          forget_branch_registers();
+          // The branch and an ALU delay slot keep the cache, less the branch's r13d (and r12d
+          // unless a conditional branch leaves it to materialize_r12()): a loop's last
+          // instruction should not go through memory twice.
+          const bool conditional = taken_target(d, pc) && d.op != Op::J && d.op != Op::JAL;
+          forget_branch_registers(insts_[i + 1], conditional ? kR13 : kR12);
           branch(d, pc);
           ++pending_;
           const Decoded& slot = insts_[i + 1];
@@ -188,12 +218,12 @@ class Emitter {
               alu(slot);
               ++pending_;
             }
-            write_back();
-            const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
-            switch (d.op) {
-              case Op::J: case Op::JAL: end_block(((pc + 4) & 0xf0000000u) | d.target() << 2, std::nullopt); break;
-              case Op::JR: case Op::JALR: end_block(std::nullopt, std::nullopt); break;
-              default: end_block(target, pc + 8); break;  // the conditional branches
+            const std::optional<uint32_t> taken = taken_target(d, pc);
+            if (taken == pc_) {
+              end_loop(conditional ? std::optional<uint32_t>(pc + 8) : std::nullopt);
+            } else {
+              write_back();
+              end_block(taken, conditional ? std::optional<uint32_t>(pc + 8) : std::nullopt);
             }
           } else {
             write_back();
@@ -271,17 +301,11 @@ class Emitter {
   // all). Through memory, each of them was a store and a reload: a chain of dependent
   // instructions waited on store-to-load forwarding at every step. r0 is never cached. r12d and
   // r13d are free until the branch, which write_back() precedes.
-  static constexpr unsigned kCacheRegs = 5, kBranchReg = 3;  // r12d and r13d from 3 on
   static const Xbyak::Reg32& cache_reg(unsigned k) {
     using namespace Xbyak::util;
     static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r11d, r12d, r13d};
     return regs[k];
   }
-  // What the cache holds at one point of the block, for a cold path that leaves and rejoins it.
-  struct Cache {
-    std::array<int, kCacheRegs> reg;
-    std::array<bool, kCacheRegs> dirty;
-  };
   Cache cache() const { return {cached_, dirty_}; }
   // The changed registers of `c` stored to the Vcpu (the host registers keep them).
   void store_changed(const Cache& c) {
@@ -699,19 +723,7 @@ class Emitter {
     flush();
     Xbyak::Label& out = labels_.emplace_back();  // cold chain lookups jump here too
     Xbyak::Label masked;
-    g_.cmp(r15d, dword[rbp + kCtxBudget]);  // the clock: it has run its budget in line
-    g_.jae(out, far);
-    g_.cmp(byte[rbp + kCtxCalled], 0);  // no call since the last check: nothing changed
-    g_.je(masked, far);
-    g_.mov(byte[rbp + kCtxCalled], 0);
-    g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
-    g_.mov(ecx, eax);
-    g_.and_(ecx, 7);  // IE, EXL, ERL
-    g_.cmp(ecx, 1);
-    g_.jne(masked);
-    g_.and_(eax, dword[rbx + l_.cause]);
-    g_.test(eax, 0xff00);  // IM & IP
-    g_.jnz(out, far);
+    interrupt_or_clock(out, masked);
     g_.L(masked);
     if (taken && not_taken) {
       Xbyak::Label was_taken;
@@ -726,11 +738,122 @@ class Emitter {
       chain_to_r12(out, to_kuseg);
     }
     g_.L(out);
+    exit_to_dispatcher();
+  }
+
+  // The dispatcher's checks between blocks: to `out` when the clock has run its budget in line
+  // or an interrupt is to be taken, else on to `go_on` (emitted by the caller).
+  void interrupt_or_clock(Xbyak::Label& out, Xbyak::Label& go_on) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    g_.cmp(r15d, dword[rbp + kCtxBudget]);  // the clock: it has run its budget in line
+    g_.jae(out, far);
+    g_.cmp(byte[rbp + kCtxCalled], 0);  // no call since the last check: nothing changed
+    g_.je(go_on, far);
+    g_.mov(byte[rbp + kCtxCalled], 0);
+    g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
+    g_.mov(ecx, eax);
+    g_.and_(ecx, 7);  // IE, EXL, ERL
+    g_.cmp(ecx, 1);
+    g_.jne(go_on, far);
+    g_.and_(eax, dword[rbx + l_.cause]);
+    g_.test(eax, 0xff00);  // IM & IP
+    g_.jnz(out, far);
+  }
+  // The pc pair for the dispatcher, from r12d (and r13b).
+  void exit_to_dispatcher() {
+    using namespace Xbyak::util;
     materialize_r12();
     g_.mov(dword[rbx + l_.pc], r12d);
     g_.lea(eax, ptr[r12 + 4]);
     g_.mov(dword[rbx + l_.next_pc], eax);
     g_.mov(byte[rbx + l_.in_delay_slot], 0);
+  }
+
+  // The end of a block that branches to its own start (a loop; `not_taken` after a conditional
+  // branch): as end_block(), but the way back to the start keeps the guest registers of the
+  // cache in host registers. At the start they are what loop_head_ says (BlockCompiler::compile
+  // learns it from a first emission, whose back edge this records): those in their place stay,
+  // the others are stored and the missing ones loaded. Every other way out writes the cache back.
+  void end_loop(std::optional<uint32_t> not_taken) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    const Cache at_end = cache();
+    back_edge_ = at_end;
+    flush();
+    Xbyak::Label& out = labels_.emplace_back();
+    Xbyak::Label leave_loop, masked;
+    interrupt_or_clock(leave_loop, masked);
+    g_.L(masked);
+    Xbyak::Label other;
+    if (not_taken) {
+      g_.test(r13b, r13b);
+      g_.jz(other, far);
+    }
+    if (loop_head_) {
+      to_loop_head(at_end);
+      g_.jmp(loop_, far);
+    } else {
+      store_changed(at_end);
+      chain_to(pc_, out);
+    }
+    if (not_taken) {
+      g_.L(other);
+      store_changed(at_end);
+      chain_to(*not_taken, out);
+    }
+    g_.L(leave_loop);
+    store_changed(at_end);
+    g_.L(out);
+    exit_to_dispatcher();
+    cached_.fill(-1);  // written back on every way out
+    dirty_.fill(false);
+  }
+
+  // The cache from `at` to loop_head_: registers the head does not hold are stored (when
+  // changed), those it holds elsewhere are moved (eax breaks a cycle), and the rest loaded.
+  void to_loop_head(const Cache& at) {
+    using namespace Xbyak::util;
+    const Cache& head = *loop_head_;
+    const auto where = [&](int r) {  // r's host register in `at`, or -1
+      for (unsigned k = 0; k < kCacheRegs; ++k)
+        if (at.reg[k] == r) return static_cast<int>(k);
+      return -1;
+    };
+    const auto wanted = [&](int r) { return std::find(head.reg.begin(), head.reg.end(), r) != head.reg.end(); };
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (at.reg[k] >= 0 && at.dirty[k] && !wanted(at.reg[k])) g_.mov(gpr(static_cast<unsigned>(at.reg[k])), cache_reg(k));
+    // from[k]: the host register whose value k takes (-1: none to move; kCacheRegs: eax)
+    std::array<int, kCacheRegs> from;
+    for (unsigned k = 0; k < kCacheRegs; ++k) {
+      const int j = head.reg[k] >= 0 ? where(head.reg[k]) : -1;
+      from[k] = j == static_cast<int>(k) ? -1 : j;
+    }
+    const auto source = [&](int j) {
+      for (unsigned k = 0; k < kCacheRegs; ++k)
+        if (from[k] == j) return true;
+      return false;
+    };
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (unsigned k = 0; k < kCacheRegs; ++k) {
+        if (from[k] < 0 || source(static_cast<int>(k))) continue;  // k's value is still to go elsewhere
+        g_.mov(cache_reg(k), from[k] == static_cast<int>(kCacheRegs) ? eax : cache_reg(static_cast<unsigned>(from[k])));
+        from[k] = -1;
+        moved = true;
+      }
+      if (moved) continue;
+      for (unsigned k = 0; k < kCacheRegs; ++k) {
+        if (from[k] < 0) continue;
+        g_.mov(eax, cache_reg(k));  // a cycle: k's value waits in eax
+        for (unsigned i = 0; i < kCacheRegs; ++i)
+          if (from[i] == static_cast<int>(k)) from[i] = static_cast<int>(kCacheRegs);
+        moved = true;
+        break;
+      }
+    }
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (head.reg[k] >= 0 && where(head.reg[k]) < 0) g_.mov(cache_reg(k), gpr(static_cast<unsigned>(head.reg[k])));
   }
 
   // Jumps into the block compiled for `target`, whose slot or jump-cache entry is known now.
@@ -889,11 +1012,11 @@ class Emitter {
 
   // r13b = taken, and r12d = the pc after the delay slot: a conditional branch only says so
   // (materialize_r12()). Links are written here, after rs is read. The cache holds no guest
-  // register in r12d or r13d (forget_branch_registers()).
+  // register in the host registers it sets (forget_branch_registers()).
   void branch(const Decoded& d, uint32_t pc) {
     using namespace Xbyak::util;
     const uint32_t not_taken = pc + 8;
-    const uint32_t target = pc + 4 + (static_cast<uint32_t>(d.simm) << 2);
+    const uint32_t target = taken_target(d, pc).value_or(0);
     switch (d.op) {
       case Op::BEQ: case Op::BNE:
         if (d.rt == 0) {
@@ -917,7 +1040,7 @@ class Emitter {
         lazy_r12_ = {target, not_taken};
         break;
       case Op::J: case Op::JAL:
-        g_.mov(r12d, ((pc + 4) & 0xf0000000u) | d.target() << 2);
+        g_.mov(r12d, target);
         g_.mov(r13d, 1);
         break;
       case Op::JR: case Op::JALR:
@@ -993,7 +1116,7 @@ class Emitter {
     while (k < kCacheRegs && cached_[k] != static_cast<int>(r)) ++k;
     if (k == kCacheRegs) {
       for (unsigned j = 0; j < kCacheRegs; ++j) {  // an empty one, else the least recently used
-        if (hold >> j & 1 || (after_branch_ && j >= kBranchReg)) continue;
+        if (hold >> j & 1 || j >= branch_regs_) continue;
         if (cached_[j] < 0) {
           k = j;
           break;
@@ -1028,10 +1151,29 @@ class Emitter {
     forget(d.rt);
     forget(d.rd);
   }
-  // From the branch on, r12d and r13d are the branch's: their guest registers go back to the Vcpu.
-  void forget_branch_registers() {
-    for (unsigned k = kBranchReg; k < kCacheRegs; ++k) spill(k);
-    after_branch_ = true;
+  // From the branch on, the cache registers from `first` on are the branch's (r13d, and r12d
+  // from kR12): their guest registers leave. The cache keeps the most recently used of its
+  // registers, counting those the delay slot `slot` names as used now: a leaving one used later
+  // than the least recently used of the others takes that one's place.
+  void forget_branch_registers(const Decoded& slot, unsigned first) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] > 0 && (cached_[k] == slot.rs || cached_[k] == slot.rt || cached_[k] == slot.rd)) used_[k] = ++tick_;
+    for (unsigned k = first; k < kCacheRegs; ++k) {
+      unsigned j = 0;
+      for (unsigned i = 1; i < first; ++i)
+        if (cached_[j] >= 0 && (cached_[i] < 0 || used_[i] < used_[j])) j = i;
+      if (cached_[k] >= 0 && (cached_[j] < 0 || used_[j] < used_[k])) {
+        spill(j);
+        g_.mov(cache_reg(j), cache_reg(k));
+        cached_[j] = cached_[k];
+        dirty_[j] = dirty_[k];
+        used_[j] = used_[k];
+        cached_[k] = -1;
+        dirty_[k] = false;
+      }
+      spill(k);
+    }
+    branch_regs_ = first;
   }
   // Guest register r to read: its host register when cached, else its word in the Vcpu (valid
   // until the next call).
@@ -1337,7 +1479,9 @@ class Emitter {
   std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
-  bool after_branch_ = false;  // r12d and r13d hold the branch's state, not guest registers
+  unsigned branch_regs_ = kCacheRegs;  // the cache registers from here on hold the branch's state
+  std::optional<Cache> loop_head_, back_edge_;  // see set_loop_head()
+  Xbyak::Label loop_;  // past the loop head's loads  // r12d and r13d hold the branch's state, not guest registers
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
@@ -1379,9 +1523,28 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
       ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 3 ? &ram_ : nullptr;
   const JumpEntry* jumps =
       code_generation_ != nullptr && (pc >= 0x80000000u || soft_tlb_.load != nullptr) ? jumps_.get() : nullptr;
-  Emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
-          prologue_bytes_)
-      .block();
+  Emitter emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
+                  prologue_bytes_);
+  if (count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc) {
+    // A loop: emissions thrown away say which registers its back edge holds when its start
+    // holds them (the start's cache changes what the body evicts: a few rounds find where they
+    // agree, if they do)
+    if (!scratch_) scratch_ = std::make_unique<Xbyak::CodeGenerator>(kSlotsPerPage * kWorstBytesPerInstruction + kFrameBytes);
+    std::optional<Emitter::Cache> head;
+    for (int round = 0; round < 4; ++round) {
+      scratch_->reset();
+      std::size_t prologue = 0;
+      Emitter probe(*scratch_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
+                    prologue);
+      if (head) probe.set_loop_head(*head);
+      probe.block();
+      const bool same = head && probe.back_edge() && probe.back_edge()->reg == head->reg;
+      head = probe.back_edge();
+      if (same || !head) break;
+    }
+    if (head) emitter.set_loop_head(*head);
+  }
+  emitter.block();
   if (perf_map_)
     fmt::print(perf_map_.get(), "{:x} {:x} guest_{:08x}\n", reinterpret_cast<uintptr_t>(entry),
                code_->getCurr<uintptr_t>() - reinterpret_cast<uintptr_t>(entry), pc);

@@ -177,6 +177,7 @@ class BlockCompiler {
   SoftTlbView soft_tlb_;
   std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads
   std::unique_ptr<Xbyak::CodeGenerator> code_;
+  std::unique_ptr<Xbyak::CodeGenerator> scratch_;  // where a loop is emitted first, to learn its back edge
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> perf_map_{nullptr, std::fclose};
 };
 

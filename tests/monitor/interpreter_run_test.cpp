@@ -347,11 +347,14 @@ TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) {
 // block through kseg0 and in a kuseg block through the soft TLB. The base register moves
 // (changed in the cache when an access reads it), is stored, and is loaded over and set again.
 // Forward branches and jumps (their delay slots random too) end blocks on registers just
-// changed, and link into a register that may be cached (r31 is among the few).
+// changed, and link into a register that may be cached (r31 is among the few); short counted
+// loops (a block that branches to its own start keeps registers across its back edge) run a few
+// rounds, and the clock may stop them anywhere.
 TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   std::mt19937 rng(7);
   const auto reg = [&] { const uint32_t r = rng() % 9; return r == 8 ? 31 : r; };
   constexpr unsigned kBase = 20;  // holds the data's address; reg() never writes it
+  constexpr unsigned kCounter = 21;  // a loop's
   constexpr uint32_t kData = 0x20000, kDrift = 64;  // the base stays within kData + [0, kDrift]
   const auto access = [&](uint32_t op, uint32_t align) {
     return test::i_type(op, kBase, reg(), static_cast<int16_t>((rng() % 64) * align));  // aligned
@@ -421,6 +424,16 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     for (int i = 0; i < 200; ++i) {
       const unsigned what = rng() % 24;
       const auto skip = static_cast<uint32_t>(rng() % std::max(1, std::min(8, 198 - i)));  // stays before the end
+      if (what == 4 && i < 190) {  // a loop of a few rounds, entered only at its start
+        const uint32_t body = 1 + rng() % 6;
+        room(body + 3);
+        code.push_back(test::i_type(0b001001, 0, kCounter, 2 + rng() % 5));  // addiu counter, zero, n
+        for (uint32_t b = 0; b < body; ++b) code.push_back(rng() % 3 == 0 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]());
+        code.push_back(test::i_type(0b001001, kCounter, kCounter, static_cast<uint32_t>(-1)));  // addiu counter, -1
+        code.push_back(test::i_type(0b000101, kCounter, 0, static_cast<uint32_t>(-static_cast<int32_t>(body + 2))));  // bne
+        code.push_back(slot());
+        continue;
+      }
       if (what == 2) {  // a conditional branch over `skip` instructions
         static constexpr uint32_t kRegimm[] = {0x00, 0x01, 0x10, 0x11};  // BLTZ BGEZ BLTZAL BGEZAL
         const uint32_t kind = rng() % 8;
@@ -486,7 +499,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     const auto ram = static_cast<Ram>(round / 2 % 3);
     if (ram != Ram::Calls) compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, ram == Ram::AllHit));
     RunStats stats;
-    compiled.interpreter.run(compiled.v, compiled.memory, 300, stats);
+    compiled.interpreter.run(compiled.v, compiled.memory, 300 + round * 5, stats);
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
     while (stepped.v.cycles < compiled.v.cycles) ASSERT_EQ(stepped.run().exc, Exception::None);
     const std::string what = "round " + std::to_string(round) + (kuseg ? " (kuseg)" : " (kseg0)");
