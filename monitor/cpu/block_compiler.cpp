@@ -131,10 +131,11 @@ bool is_inline_branch(Op op) {
 // settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
 // r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r9 =
 // DirectRam::active, r10 = DirectRam::tags (caller-saved: set
-// again after every call); rax, rcx, rdx scratch. Before the branch, esi, edi, r11d, r12d and
-// r13d hold guest registers (cached(); rsi and rdi are scratch again where the cache is empty:
-// at calls' arguments and the block's end). The guest registers live in the Vcpu. The same
-// registers hold in every block, so a chained block enters past the prologue.
+// again after every call); rax, rcx, rdx scratch. esi, edi, r11d, r12d and r13d hold guest
+// registers (cached(); from the branch on, r13d and perhaps r12d are the branch's; rsi and rdi
+// are scratch again where the cache is written back: at calls' arguments and the block's exits).
+// The guest registers live in the Vcpu. The same registers hold in every block, so a chained
+// block enters past the prologue.
 class Emitter {
  public:
   static constexpr unsigned kCacheRegs = 5, kR12 = 3, kR13 = 4;  // cache_reg()'s r12d and r13d
@@ -300,7 +301,7 @@ class Emitter {
   // anything else reads the Vcpu's (alu() the ones it names; a branch, a call, the block's end
   // all). Through memory, each of them was a store and a reload: a chain of dependent
   // instructions waited on store-to-load forwarding at every step. r0 is never cached. r12d and
-  // r13d are free until the branch, which write_back() precedes.
+  // r13d serve until the branch (forget_branch_registers()).
   static const Xbyak::Reg32& cache_reg(unsigned k) {
     using namespace Xbyak::util;
     static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r11d, r12d, r13d};
@@ -390,7 +391,7 @@ class Emitter {
     Xbyak::Label& miss = labels_.emplace_back();
     Xbyak::Label& done = labels_.emplace_back();
     const bool plain = (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) && !delay_slot;
-    if (!plain) write_back();  // (a delay slot's cache is empty: r12d and r13d hold the branch)
+    if (!plain) write_back();  // (in a delay slot, the branch holds r13d and perhaps r12d: no cached())
     Xbyak::Reg32 vaddr = edx;
     std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
     unsigned hold = 0;
@@ -773,8 +774,8 @@ class Emitter {
   // The end of a block that branches to its own start (a loop; `not_taken` after a conditional
   // branch): as end_block(), but the way back to the start keeps the guest registers of the
   // cache in host registers. At the start they are what loop_head_ says (BlockCompiler::compile
-  // learns it from a first emission, whose back edge this records): those in their place stay,
-  // the others are stored and the missing ones loaded. Every other way out writes the cache back.
+  // learns it from emissions thrown away, whose back edge this records), and to_loop_head()
+  // makes the back edge's cache so. Every other way out writes the cache back.
   void end_loop(std::optional<uint32_t> not_taken) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;

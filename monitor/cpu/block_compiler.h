@@ -3,7 +3,8 @@
 // block that runs again costs no decode, no dispatch and no per-instruction bookkeeping. The
 // integer ALU, shifts, moves, HI/LO, multiplies and the branches and jumps are emitted inline on
 // the vcpu's registers, the most recently used of them held in host registers within a block
-// (across its in-line loads and stores, written back where the block calls out or ends);
+// (across its in-line loads and stores, written back where the block calls out or ends, and kept
+// across the back edge of a block that loops to its own start);
 // loads and stores that hit RAM go in line too (DirectRam: kseg0 for kernel blocks, kuseg through
 // the soft TLB for the others) and call BlockContext::load/store otherwise (LWL/LWR, which have
 // no such call, the interpreter); every other instruction (CP0, FPU, traps, LL/SC, SWL/SWR)
