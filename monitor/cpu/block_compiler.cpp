@@ -140,10 +140,11 @@ class Emitter {
  public:
   static constexpr unsigned kCacheRegs = 5, kR12 = 3, kR13 = 4;  // cache_reg()'s r12d and r13d
   // What the cache holds at one point of the block: the guest register in each host register
-  // (-1: none), and whether it changed since it was loaded.
+  // (-1: none), whether it changed since it was loaded, and when it was last used.
   struct Cache {
     std::array<int, kCacheRegs> reg;
     std::array<bool, kCacheRegs> dirty;
+    std::array<uint32_t, kCacheRegs> used;
   };
 
   Emitter(Xbyak::CodeGenerator& g, uint32_t pc, const Decoded* insts, unsigned count, const BlockSlot* slots,
@@ -172,6 +173,8 @@ class Emitter {
   // (back_edge()), which the start then holds, so that the loop keeps those registers.
   void set_loop_head(const Cache& head) { loop_head_ = head; }
   const std::optional<Cache>& back_edge() const { return back_edge_; }
+  // The host instructions the back edge took to make its cache the head's (with a head).
+  unsigned back_edge_cost() const { return back_edge_cost_; }
 
   void body() {
     using namespace Xbyak::util;
@@ -307,7 +310,7 @@ class Emitter {
     static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r11d, r12d, r13d};
     return regs[k];
   }
-  Cache cache() const { return {cached_, dirty_}; }
+  Cache cache() const { return {cached_, dirty_, used_}; }
   // The changed registers of `c` stored to the Vcpu (the host registers keep them).
   void store_changed(const Cache& c) {
     for (unsigned k = 0; k < kCacheRegs; ++k)
@@ -792,7 +795,7 @@ class Emitter {
       g_.jz(other, far);
     }
     if (loop_head_) {
-      to_loop_head(at_end);
+      back_edge_cost_ = to_loop_head(at_end);
       g_.jmp(loop_, far);
     } else {
       store_changed(at_end);
@@ -813,9 +816,15 @@ class Emitter {
 
   // The cache from `at` to loop_head_: registers the head does not hold are stored (when
   // changed), those it holds elsewhere are moved (eax breaks a cycle), and the rest loaded.
-  void to_loop_head(const Cache& at) {
+  // Answers how many instructions that took.
+  unsigned to_loop_head(const Cache& at) {
     using namespace Xbyak::util;
     const Cache& head = *loop_head_;
+    unsigned instructions = 0;
+    const auto mov = [&](const Xbyak::Operand& to, const Xbyak::Operand& from) {
+      g_.mov(to, from);
+      ++instructions;
+    };
     const auto where = [&](int r) {  // r's host register in `at`, or -1
       for (unsigned k = 0; k < kCacheRegs; ++k)
         if (at.reg[k] == r) return static_cast<int>(k);
@@ -823,7 +832,7 @@ class Emitter {
     };
     const auto wanted = [&](int r) { return std::find(head.reg.begin(), head.reg.end(), r) != head.reg.end(); };
     for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (at.reg[k] >= 0 && at.dirty[k] && !wanted(at.reg[k])) g_.mov(gpr(static_cast<unsigned>(at.reg[k])), cache_reg(k));
+      if (at.reg[k] >= 0 && at.dirty[k] && !wanted(at.reg[k])) mov(gpr(static_cast<unsigned>(at.reg[k])), cache_reg(k));
     // from[k]: the host register whose value k takes (-1: none to move; kCacheRegs: eax)
     std::array<int, kCacheRegs> from;
     for (unsigned k = 0; k < kCacheRegs; ++k) {
@@ -839,14 +848,14 @@ class Emitter {
       moved = false;
       for (unsigned k = 0; k < kCacheRegs; ++k) {
         if (from[k] < 0 || source(static_cast<int>(k))) continue;  // k's value is still to go elsewhere
-        g_.mov(cache_reg(k), from[k] == static_cast<int>(kCacheRegs) ? eax : cache_reg(static_cast<unsigned>(from[k])));
+        mov(cache_reg(k), from[k] == static_cast<int>(kCacheRegs) ? eax : cache_reg(static_cast<unsigned>(from[k])));
         from[k] = -1;
         moved = true;
       }
       if (moved) continue;
       for (unsigned k = 0; k < kCacheRegs; ++k) {
         if (from[k] < 0) continue;
-        g_.mov(eax, cache_reg(k));  // a cycle: k's value waits in eax
+        mov(eax, cache_reg(k));  // a cycle: k's value waits in eax
         for (unsigned i = 0; i < kCacheRegs; ++i)
           if (from[i] == static_cast<int>(k)) from[i] = static_cast<int>(kCacheRegs);
         moved = true;
@@ -854,7 +863,8 @@ class Emitter {
       }
     }
     for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (head.reg[k] >= 0 && where(head.reg[k]) < 0) g_.mov(cache_reg(k), gpr(static_cast<unsigned>(head.reg[k])));
+      if (head.reg[k] >= 0 && where(head.reg[k]) < 0) mov(cache_reg(k), gpr(static_cast<unsigned>(head.reg[k])));
+    return instructions;
   }
 
   // Jumps into the block compiled for `target`, whose slot or jump-cache entry is known now.
@@ -1482,6 +1492,7 @@ class Emitter {
   uint32_t tick_ = 0;
   unsigned branch_regs_ = kCacheRegs;  // the cache registers from here on hold the branch's state
   std::optional<Cache> loop_head_, back_edge_;  // see set_loop_head()
+  unsigned back_edge_cost_ = 0;
   Xbyak::Label loop_;  // past the loop head's loads  // r12d and r13d hold the branch's state, not guest registers
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
@@ -1528,20 +1539,24 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
                   prologue_bytes_);
   if (count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc) {
     // A loop: emissions thrown away say which registers its back edge holds when its start
-    // holds them (the start's cache changes what the body evicts: a few rounds find where they
-    // agree, if they do)
+    // holds what an emission before ended with; the start that costs its back edge the fewest
+    // instructions to restore is kept.
     if (!scratch_) scratch_ = std::make_unique<Xbyak::CodeGenerator>(kSlotsPerPage * kWorstBytesPerInstruction + kFrameBytes);
-    std::optional<Emitter::Cache> head;
-    for (int round = 0; round < 4; ++round) {
+    std::optional<Emitter::Cache> head, try_head;
+    unsigned best = ~0u;
+    for (int round = 0; round < 4 && best != 0; ++round) {
       scratch_->reset();
       std::size_t prologue = 0;
       Emitter probe(*scratch_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
                     prologue);
-      if (head) probe.set_loop_head(*head);
+      if (try_head) probe.set_loop_head(*try_head);
       probe.block();
-      const bool same = head && probe.back_edge() && probe.back_edge()->reg == head->reg;
-      head = probe.back_edge();
-      if (same || !head) break;
+      if (try_head && probe.back_edge_cost() < best) {
+        best = probe.back_edge_cost();
+        head = try_head;
+      }
+      try_head = probe.back_edge();
+      if (!try_head) break;
     }
     if (head) emitter.set_loop_head(*head);
   }
