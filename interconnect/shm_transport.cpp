@@ -10,10 +10,10 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
-#include <string_view>
 #include <cstring>
 #include <stdexcept>
 #include <map>
+#include <string_view>
 #include <memory>
 #include <mutex>
 #include <thread>

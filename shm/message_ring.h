@@ -72,8 +72,8 @@ class MessageRing {
   bool stalled() const;
   // True when the process that last claimed space in the ring no longer exists: a stalled ring
   // then waits on a record no one will publish. Call it after stalled(), whose acquire makes the
-  // pid the claimer's. (A ring written by two processes -- a node and a
-  // tool injecting frames as that node -- names only the later claimer.)
+  // pid the claimer's. (A ring written by two processes -- a node and a tool injecting frames as
+  // that node -- names only the later claimer.)
   bool producer_gone() const;
   // True when the positions say what no producer can have done: more claimed than the ring
   // holds past the consumer, or less claimed than consumed (a flipped bit in a control block).

@@ -311,6 +311,12 @@ class Emitter {
     return regs[k];
   }
   Cache cache() const { return {cached_, dirty_, used_}; }
+  // The host register of `regs` that holds guest register r, or -1.
+  static int holding(const std::array<int, kCacheRegs>& regs, int r) {
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (regs[k] == r) return static_cast<int>(k);
+    return -1;
+  }
   // The changed registers of `c` stored to the Vcpu (the host registers keep them).
   void store_changed(const Cache& c) {
     for (unsigned k = 0; k < kCacheRegs; ++k)
@@ -405,8 +411,7 @@ class Emitter {
       else
         g_.lea(edx, ptr[base.cvt64() + d.simm]);
     } else {
-      g_.mov(edx, gpr(d.rs));
-      if (d.simm != 0) g_.add(edx, static_cast<uint32_t>(d.simm));
+      address_from_vcpu(edx, d);
     }
     if (plain && d.rt != 0) rt = cached(d.rt, store_slot(d.op) >= 0, hold);  // a load's: written after
     if (is_partial_load(d.op)) {
@@ -436,8 +441,7 @@ class Emitter {
         // it, r15 = -packed() so that the flushes to come count them once.
         const uint64_t counted = packed();
         add_r15(counted);
-        g_.mov(esi, gpr(d.rs));  // the address again: the in-line path's registers are gone
-        if (d.simm != 0) g_.add(esi, static_cast<uint32_t>(d.simm));
+        address_from_vcpu(esi, d);  // again: the in-line path's registers are gone
         g_.mov(rdi, rbp);
         Xbyak::Label failed;
         if (load >= 0) {
@@ -540,6 +544,12 @@ class Emitter {
     add_r15(-(uint64_t{hits} << 32 | (pending + 1)));
     load_all(cached);
     g_.jmp(done, Xbyak::CodeGenerator::T_NEAR);
+  }
+
+  // `to` = the address of access `d`, its base read from the Vcpu.
+  void address_from_vcpu(const Xbyak::Reg32& to, const Decoded& d) {
+    g_.mov(to, gpr(d.rs));
+    if (d.simm != 0) g_.add(to, static_cast<uint32_t>(d.simm));
   }
 
   // Back from a call that did the access to the in-line path's `done`: that path's hit is
@@ -825,14 +835,9 @@ class Emitter {
       g_.mov(to, from);
       ++instructions;
     };
-    const auto where = [&](int r) {  // r's host register in `at`, or -1
-      for (unsigned k = 0; k < kCacheRegs; ++k)
-        if (at.reg[k] == r) return static_cast<int>(k);
-      return -1;
-    };
-    const auto wanted = [&](int r) { return std::find(head.reg.begin(), head.reg.end(), r) != head.reg.end(); };
+    const auto where = [&](int r) { return holding(at.reg, r); };
     for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (at.reg[k] >= 0 && at.dirty[k] && !wanted(at.reg[k])) mov(gpr(static_cast<unsigned>(at.reg[k])), cache_reg(k));
+      if (at.reg[k] >= 0 && at.dirty[k] && holding(head.reg, at.reg[k]) < 0) mov(gpr(static_cast<unsigned>(at.reg[k])), cache_reg(k));
     // from[k]: the host register whose value k takes (-1: none to move; kCacheRegs: eax)
     std::array<int, kCacheRegs> from;
     for (unsigned k = 0; k < kCacheRegs; ++k) {
@@ -1123,8 +1128,8 @@ class Emitter {
   // The host register holding guest register `r`, brought in (loaded when `load`) and kept from
   // eviction for the instruction at hand (`hold`); the least recently used one makes room.
   Xbyak::Reg32 cached(unsigned r, bool load, unsigned& hold) {
-    unsigned k = 0;
-    while (k < kCacheRegs && cached_[k] != static_cast<int>(r)) ++k;
+    const int at = holding(cached_, static_cast<int>(r));
+    unsigned k = at < 0 ? kCacheRegs : static_cast<unsigned>(at);
     if (k == kCacheRegs) {
       for (unsigned j = 0; j < kCacheRegs; ++j) {  // an empty one, else the least recently used
         if (hold >> j & 1 || j >= branch_regs_) continue;
@@ -1143,8 +1148,7 @@ class Emitter {
     return cache_reg(k);
   }
   void dirty(unsigned r) {
-    for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (cached_[k] == static_cast<int>(r)) dirty_[k] = true;
+    if (const int k = holding(cached_, static_cast<int>(r)); k >= 0) dirty_[k] = true;
   }
   // Host register k forgets its guest register, storing it first when it changed.
   void spill(unsigned k) {
@@ -1189,14 +1193,12 @@ class Emitter {
   // Guest register r to read: its host register when cached, else its word in the Vcpu (valid
   // until the next call).
   const Xbyak::Operand& read(unsigned r) {
-    for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (cached_[k] == static_cast<int>(r)) return cache_reg(k);
+    if (const int k = holding(cached_, static_cast<int>(r)); k >= 0) return cache_reg(static_cast<unsigned>(k));
     return read_address_.emplace(gpr(r));
   }
   // Guest register r no longer cached (stored first when it changed).
   void forget(unsigned r) {
-    for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (cached_[k] == static_cast<int>(r)) spill(k);
+    if (const int k = holding(cached_, static_cast<int>(r)); k >= 0) spill(static_cast<unsigned>(k));
   }
   // `d` through the cache when it is one of the simplest ALU instructions and names no r0.
   bool cached_alu(const Decoded& d) {
@@ -1535,8 +1537,11 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
       ram_.host_base != nullptr && ram_.tag_mask < (1u << 30) && ram_.line_shift >= 3 ? &ram_ : nullptr;
   const JumpEntry* jumps =
       code_generation_ != nullptr && (pc >= 0x80000000u || soft_tlb_.load != nullptr) ? jumps_.get() : nullptr;
-  Emitter emitter(*code_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
-                  prologue_bytes_);
+  const auto emitter_on = [&](Xbyak::CodeGenerator& g, std::size_t& prologue_bytes) {
+    return Emitter(g, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
+                   prologue_bytes);
+  };
+  Emitter emitter = emitter_on(*code_, prologue_bytes_);
   if (count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc) {
     // A loop: emissions thrown away say which registers its back edge holds when its start
     // holds what an emission before ended with; the start that costs its back edge the fewest
@@ -1547,8 +1552,7 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
     for (int round = 0; round < 4 && best != 0; ++round) {
       scratch_->reset();
       std::size_t prologue = 0;
-      Emitter probe(*scratch_, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
-                    prologue);
+      Emitter probe = emitter_on(*scratch_, prologue);
       if (try_head) probe.set_loop_head(*try_head);
       probe.block();
       if (try_head && probe.back_edge_cost() < best) {
