@@ -24,7 +24,7 @@ namespace {
 // Where the compiled code finds the vcpu's fields (Vcpu is not standard-layout, so offsetof is
 // not guaranteed: measured on an instance instead).
 struct Layout {
-  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, entry_hi, hwrena,
+  int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, hwrena,
       user_local, fpr;
 };
 Vcpu& layout_vcpu() {
@@ -40,7 +40,7 @@ const Layout& layout() {
     return Layout{at(&v.gpr[0]), at(&v.hi),          at(&v.lo),
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
-                  at(&v.cp0.raw(cp0::EntryHi)), at(&v.cp0.raw(cp0::HWREna)),
+                  at(&v.cp0.raw(cp0::HWREna)),
                   at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
   }();
   return l;
@@ -54,6 +54,7 @@ constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
 constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
+constexpr int32_t kCtxAsidKey = offsetof(BlockContext, asid_key);
 constexpr int32_t kCtxCp0Moves = offsetof(BlockContext, cp0_moves);
 constexpr int32_t kCtxCache = offsetof(BlockContext, cache);
 constexpr int32_t kSlotCode = offsetof(BlockSlot, code);
@@ -114,6 +115,24 @@ std::optional<uint32_t> taken_target(const Decoded& d, uint32_t pc) {
   }
 }
 
+// Where an instruction that writes one register without reading it first names that register:
+// the register cache's guess at what a block still needs (the rest: kNone, though they may write).
+enum class Destination { kNone, kRt, kRd };
+Destination plain_destination(Op op) {
+  switch (op) {
+    case Op::ADDIU: case Op::SLTI: case Op::SLTIU: case Op::ANDI: case Op::ORI: case Op::XORI: case Op::LUI:
+    case Op::LB: case Op::LH: case Op::LW: case Op::LBU: case Op::LHU: case Op::EXT:
+      return Destination::kRt;
+    case Op::SLL: case Op::SRL: case Op::ROTR: case Op::SRA: case Op::SLLV: case Op::SRLV: case Op::ROTRV:
+    case Op::SRAV: case Op::MFHI: case Op::MFLO: case Op::ADDU: case Op::SUBU: case Op::AND: case Op::OR:
+    case Op::XOR: case Op::NOR: case Op::SLT: case Op::SLTU: case Op::MUL: case Op::CLZ: case Op::CLO:
+    case Op::WSBH: case Op::SEB: case Op::SEH:
+      return Destination::kRd;
+    default:
+      return Destination::kNone;
+  }
+}
+
 bool is_inline_branch(Op op) {
   switch (op) {
     case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BGEZ: case Op::BLTZAL:
@@ -122,6 +141,11 @@ bool is_inline_branch(Op op) {
     default:
       return false;
   }
+}
+
+// Whether the block of `count` instructions at `pc` ends in a branch to its own start (a loop).
+bool loops_to_start(uint32_t pc, const Decoded* insts, unsigned count) {
+  return count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc;
 }
 
 // Emits one block. Registers: rbx = the Vcpu, rbp = the BlockContext, r12d = where control goes
@@ -160,6 +184,7 @@ class Emitter {
         host_base_(host_base),
         soft_tlb_(soft_tlb),
         user_(pc < 0x80000000u),
+        loops_(loops_to_start(pc, insts, count)),
         jumps_(jumps),
         code_generation_(code_generation),
         prologue_bytes_(prologue_bytes) {}
@@ -199,6 +224,7 @@ class Emitter {
       g_.L(loop_);
     }
     for (unsigned i = 0; i < count_; ++i) {
+      at_ = i;
       const Decoded& d = insts_[i];
       const uint32_t pc = pc_ + 4 * i;
       if (d.flags & kBranch) {
@@ -207,9 +233,10 @@ class Emitter {
           // unless a conditional branch leaves it to materialize_r12()): a loop's last
           // instruction should not go through memory twice.
           const bool conditional = taken_target(d, pc) && d.op != Op::J && d.op != Op::JAL;
-          forget_branch_registers(insts_[i + 1], conditional ? kR13 : kR12);
+          forget_branch_registers(conditional ? kR13 : kR12);
           branch(d, pc);
           ++pending_;
+          at_ = i + 1;
           const Decoded& slot = insts_[i + 1];
           const bool memory = is_access(slot.op);
           if (memory || BlockCompiler::inline_op(slot.op)) {
@@ -562,7 +589,7 @@ class Emitter {
 
   // The in-line path of access() for the address in `vaddr` (edx or a cached guest register, which
   // it keeps): on to the cold `call` unless it is
-  // aligned, in kseg0 (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
+  // aligned, in kseg0 and RAM (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
   // plain access's rt is in `rt` when cached: a store's value, a load's destination. Clobbers
@@ -575,25 +602,31 @@ class Emitter {
     const unsigned size = is_partial_load(d.op) || d.op == Op::LWC1 || d.op == Op::SWC1 ? 4
                           : d.op == Op::LDC1 || d.op == Op::SDC1                       ? 8
                                                                                        : access_bytes(d.op);  // LWL/LWR: aligned
-    const int k = std::countr_zero(size);  // log2 of the size
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     if (fpu) {  // Coprocessor Unusable is the interpreter's to raise
       g_.test(dword[rbx + l_.status], StatusBits::CU1);
       g_.jz(call, far);
     }
+    // eax (zero-extended in rax) = physical >> k from here on
+    int k = 0;
     if (!user_) {
       g_.lea(eax, ptr[vaddr.cvt64() - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
+      // One check for alignment and RAM: rotated right by log2(size), an aligned address is
+      // physical >> k, a misaligned one has its top bits set and fails the compare.
+      k = std::countr_zero(size);
+      if (k != 0) g_.ror(eax, k);
+      g_.cmp(eax, ram_->ram_bytes >> k);
+      g_.jae(call, far);
     } else {
+      if (size > 1) {  // the alignment; the soft TLB maps only pages of RAM (translate_mapped)
+        g_.test(vaddr, size - 1);
+        g_.jnz(call, far);
+      }
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
       // and so do kernel addresses, whose keys never match: a user's address error, or kseg2)
       soft_tlb_offset(vaddr, store, call);
       g_.add(eax, vaddr);  // physical
     }
-    // One check for alignment and RAM: rotated right by log2(size), an aligned address is
-    // physical >> k, a misaligned one has its top bits set and fails the compare.
-    if (k != 0) g_.ror(eax, k);
-    g_.cmp(eax, ram_->ram_bytes >> k);
-    g_.jae(call, far);  // eax (zero-extended in rax) = physical >> k from here
     // A kernel store to a page with predecode calls, to drop it; a kuseg store need not look:
     // the soft TLB's store half never maps such a page (Interpreter::translate_mapped, page_at).
     const bool linear = ram_->linear_base != ~uint64_t{0};
@@ -657,18 +690,18 @@ class Emitter {
       if (size == 2) g_.mov(word[at], value.cvt16());
       if (size == 1) g_.mov(byte[at], value.cvt8());
     } else {
-      if (d.op == Op::LW || is_partial_load(d.op)) g_.mov(eax, dword[at]);
-      if (d.op == Op::LH) g_.movsx(eax, word[at]);
-      if (d.op == Op::LHU) g_.movzx(eax, word[at]);
-      if (d.op == Op::LB) g_.movsx(eax, byte[at]);
-      if (d.op == Op::LBU) g_.movzx(eax, byte[at]);
+      // a plain load's rt in the cache takes the value straight (the address is in rax by now)
+      const Xbyak::Reg32 to = rt && !is_partial_load(d.op) ? *rt : eax;
+      if (d.op == Op::LW || is_partial_load(d.op)) g_.mov(to, dword[at]);
+      if (d.op == Op::LH) g_.movsx(to, word[at]);
+      if (d.op == Op::LHU) g_.movzx(to, word[at]);
+      if (d.op == Op::LB) g_.movsx(to, byte[at]);
+      if (d.op == Op::LBU) g_.movzx(to, byte[at]);
     }
     g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (is_partial_load(d.op)) {
       if (d.rt != 0) merge_partial(d);
-    } else if (!store && !fpu && rt) {
-      g_.mov(*rt, eax);
-    } else if (!store && !fpu && d.rt != 0) {
+    } else if (!store && !fpu && !rt && d.rt != 0) {
       g_.mov(gpr(d.rt), eax);
     }
   }
@@ -713,8 +746,7 @@ class Emitter {
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     g_.mov(eax, vaddr);
     g_.shr(eax, 12);
-    g_.movzx(ecx, byte[rbx + l_.entry_hi]);  // the ASID
-    g_.shl(ecx, 20);
+    g_.mov(ecx, dword[rbp + kCtxAsidKey]);
     g_.or_(ecx, eax);  // the key
     g_.and_(eax, SoftTlbView::kEntries - 1);
     const auto half = static_cast<int32_t>(reinterpret_cast<const char*>(soft_tlb_->store) -
@@ -1126,18 +1158,19 @@ class Emitter {
   }
 
   // The host register holding guest register `r`, brought in (loaded when `load`) and kept from
-  // eviction for the instruction at hand (`hold`); the least recently used one makes room.
+  // eviction for the instruction at hand (`hold`); an empty one, else the one needed latest
+  // (evicted_first()), makes room.
   Xbyak::Reg32 cached(unsigned r, bool load, unsigned& hold) {
     const int at = holding(cached_, static_cast<int>(r));
     unsigned k = at < 0 ? kCacheRegs : static_cast<unsigned>(at);
     if (k == kCacheRegs) {
-      for (unsigned j = 0; j < kCacheRegs; ++j) {  // an empty one, else the least recently used
+      for (unsigned j = 0; j < kCacheRegs; ++j) {
         if (hold >> j & 1 || j >= branch_regs_) continue;
         if (cached_[j] < 0) {
           k = j;
           break;
         }
-        if (k == kCacheRegs || used_[j] < used_[k]) k = j;
+        if (k == kCacheRegs || evicted_first(j, k, at_)) k = j;
       }
       spill(k);
       cached_[k] = static_cast<int>(r);
@@ -1146,6 +1179,33 @@ class Emitter {
     used_[k] = ++tick_;
     hold |= 1u << k;
     return cache_reg(k);
+  }
+  // How many instructions from insts_[from] on until one reads guest register r (counting on
+  // through the start of a block that loops); ~0 when none does, or one overwrites it first. The
+  // register allocation's guide (Belady's rule): a guess from the fields, enough for that.
+  uint32_t next_use(int r, unsigned from) const {
+    const auto use = [&](unsigned j) {  // 1 read, -1 overwritten unread, 0 neither
+      const Decoded& d = insts_[j];
+      if (d.op == Op::J || d.op == Op::JAL) return 0;  // their fields are the target
+      const Destination to = plain_destination(d.op);
+      if (d.rs == r || (d.rt == r && to != Destination::kRt)) return 1;
+      return (to == Destination::kRt ? d.rt : to == Destination::kRd ? d.rd : -1) == r ? -1 : 0;
+    };
+    for (unsigned j = from; j < count_; ++j)
+      if (const int u = use(j); u != 0) return u > 0 ? j - from : ~0u;
+    if (loops_)
+      for (unsigned j = 0; j < std::min(from, count_); ++j)
+        if (const int u = use(j); u != 0) return u > 0 ? count_ - from + j : ~0u;
+    return ~0u;
+  }
+  // Whether host register j's guest register should leave the cache before k's: it is needed
+  // later (from insts_[from] on), or as late and unchanged, or as late, as changed and less
+  // recently used.
+  bool evicted_first(unsigned j, unsigned k, unsigned from) const {
+    const uint32_t nj = next_use(cached_[j], from), nk = next_use(cached_[k], from);
+    if (nj != nk) return nj > nk;
+    if (dirty_[j] != dirty_[k]) return !dirty_[j];
+    return used_[j] < used_[k];
   }
   void dirty(unsigned r) {
     if (const int k = holding(cached_, static_cast<int>(r)); k >= 0) dirty_[k] = true;
@@ -1167,17 +1227,14 @@ class Emitter {
     forget(d.rd);
   }
   // From the branch on, the cache registers from `first` on are the branch's (r13d, and r12d
-  // from kR12): their guest registers leave. The cache keeps the most recently used of its
-  // registers, counting those the delay slot `slot` names as used now: a leaving one used later
-  // than the least recently used of the others takes that one's place.
-  void forget_branch_registers(const Decoded& slot, unsigned first) {
-    for (unsigned k = 0; k < kCacheRegs; ++k)
-      if (cached_[k] > 0 && (cached_[k] == slot.rs || cached_[k] == slot.rt || cached_[k] == slot.rd)) used_[k] = ++tick_;
+  // from kR12): their guest registers leave. A leaving one needed sooner (from the branch itself
+  // on: its operands, then the delay slot's) than one of the others takes that one's place.
+  void forget_branch_registers(unsigned first) {
     for (unsigned k = first; k < kCacheRegs; ++k) {
       unsigned j = 0;
       for (unsigned i = 1; i < first; ++i)
-        if (cached_[j] >= 0 && (cached_[i] < 0 || used_[i] < used_[j])) j = i;
-      if (cached_[k] >= 0 && (cached_[j] < 0 || used_[j] < used_[k])) {
+        if (cached_[j] >= 0 && (cached_[i] < 0 || evicted_first(i, j, at_))) j = i;
+      if (cached_[k] >= 0 && (cached_[j] < 0 || evicted_first(j, k, at_))) {
         spill(j);
         g_.mov(cache_reg(j), cache_reg(k));
         cached_[j] = cached_[k];
@@ -1484,6 +1541,7 @@ class Emitter {
   const uint8_t* host_base_;  // the compiler's DirectRam::host_base, in r14 in every block
   const SoftTlbView* soft_tlb_;
   bool user_;  // a kuseg block: direct() goes through the soft TLB
+  bool loops_;  // the block ends in a branch to its own start (end_loop())
   const JumpEntry* jumps_;  // the jump cache, for a kernel block; or nullptr
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
@@ -1492,10 +1550,11 @@ class Emitter {
   std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
+  unsigned at_ = 0;  // the instruction being emitted, by its index in insts_
   unsigned branch_regs_ = kCacheRegs;  // the cache registers from here on hold the branch's state
   std::optional<Cache> loop_head_, back_edge_;  // see set_loop_head()
   unsigned back_edge_cost_ = 0;
-  Xbyak::Label loop_;  // past the loop head's loads  // r12d and r13d hold the branch's state, not guest registers
+  Xbyak::Label loop_;  // past the loop head's loads
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
@@ -1542,7 +1601,7 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
                    prologue_bytes);
   };
   Emitter emitter = emitter_on(*code_, prologue_bytes_);
-  if (count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc) {
+  if (loops_to_start(pc, insts, count)) {
     // A loop: emissions thrown away say which registers its back edge holds when its start
     // holds what an emission before ended with; the start that costs its back edge the fewest
     // instructions to restore is kept.

@@ -2,7 +2,7 @@
 // CP0 instruction that Interpreter::ends_block() or a page's end) to x86-64 host code, so a
 // block that runs again costs no decode, no dispatch and no per-instruction bookkeeping. The
 // integer ALU, shifts, moves, HI/LO, multiplies and the branches and jumps are emitted inline on
-// the vcpu's registers, the most recently used of them held in host registers within a block
+// the vcpu's registers, those needed soonest held in host registers within a block
 // (across its in-line loads and stores, written back where the block calls out or ends, and kept
 // across the back edge of a block that loops to its own start);
 // loads and stores that hit RAM go in line too (DirectRam: kseg0 for kernel blocks, kuseg through
@@ -68,6 +68,11 @@ struct BlockContext {
   // the next pc (the store dropped predecoded code, perhaps this block's: leave now).
   uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t after) = {};
   uint32_t discard = 0;  // where a load into r0 goes
+  // The ASID << 20, as kuseg blocks key the soft TLB (SoftTlbView): run() sets it before it
+  // enters a block, and the fallback after every instruction it runs (the one way from a kernel
+  // block into a kuseg one is an ERET's fallback; in a chain of kuseg blocks, whatever writes
+  // EntryHi ends the block back in run()).
+  uint32_t asid_key = 0;
   // CP0 moves done in line (Cp0::plain_read/plain_write, DI, EI): run() tells a monitor, for
   // which they are special-page accesses.
   uint64_t cp0_moves = 0;
@@ -108,7 +113,8 @@ struct BlockSlot {
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
 // 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, physical - virtual address
 // (mod 2^32)}; a kseg2 page's key also has bit 31 set, so a kernel address never hits a key
-// computed this way and the code need not test the segment. The run loop enters a kuseg block
+// computed this way and the code need not test the segment; only pages of RAM (DirectRam::
+// ram_bytes) are entered, so the code tests alignment only. The run loop enters a kuseg block
 // only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL clear), and nothing in
 // a chain of kuseg blocks changes either, so the code checks neither.
 struct SoftTlbView {

@@ -138,6 +138,8 @@ void Interpreter::set_direct_ram(DirectRam ram) {
   drop_compiled();
   ram.code_pages = has_page_.data();
   compiler_->set_direct_ram(ram);
+  soft_ram_bytes_ = ram.ram_bytes;
+  flush_translations();  // pages beyond it may be in the soft TLB
 }
 
 void Interpreter::compiled_cache(BlockContext* c, uint32_t pc) {
@@ -239,7 +241,8 @@ bool Interpreter::translate_mapped(Vcpu& v, uint32_t vaddr, bool store, uint32_t
   paddr = t.paddr;
   // The store half never maps a page with predecode: a store there must drop it (snoop_store),
   // and compiled stores that hit in line do not look.
-  if (!store || !has_page_[t.paddr >> kPageShift])
+  // Nor does either half map a page outside RAM: compiled kuseg accesses need not look.
+  if ((!store || !has_page_[t.paddr >> kPageShift]) && t.paddr >> kPageShift < soft_ram_bytes_ >> kPageShift)
     (store ? soft_store_ : soft_load_)[(vaddr >> kPageShift) % kSoftTlbEntries] = {
         .key = soft_key(vaddr, asid), .offset = t.paddr - vaddr};
   return true;

@@ -348,12 +348,15 @@ class Interpreter {
   static uint32_t soft_key(uint32_t vaddr, uint32_t asid) {
     return vaddr >> kPageShift | asid << 20 | (vaddr & 0x80000000u);
   }
+  // The ASID's part of a kuseg key (BlockContext::asid_key).
+  static uint32_t asid_key(const Vcpu& v) { return (v.cp0.raw(cp0::EntryHi) & kAsidMask) << 20; }
   static constexpr uint32_t kNoKey = ~0u;
   static constexpr uint32_t kSoftVpnMask = (1u << 20) - 1;  // the key's vaddr >> 12
   static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;
   static constexpr uint64_t kNoGeneration = ~uint64_t{0};  // matches no Tlb::generation: refill first
   std::array<SoftTlbEntry, kSoftTlbEntries> soft_load_{}, soft_store_{};
   uint64_t soft_tlb_generation_ = 0;  // the Tlb::generation the soft TLB was filled under
+  uint32_t soft_ram_bytes_ = ~0u;  // the soft TLB maps only physical pages below (DirectRam::ram_bytes)
 
   TrapHandler* trap_ = nullptr;
   uint64_t guest_errors_ = 0;

@@ -671,6 +671,7 @@ uint32_t Interpreter::compiled_fallback(BlockContext* c, const Decoded* d) {
   ++self.fallbacks_by_op_[static_cast<unsigned>(d->op)];
   const StepResult r = self.retire(*c->vcpu, *static_cast<Memory*>(c->memory), *d, c->instructions, c->exceptions);
   if (r.exc != Exception::None) return 1;
+  c->asid_key = asid_key(*c->vcpu);  // an ERET's block may go on into a kuseg one
   if (r.waiting) c->exit = static_cast<uint8_t>(RunExit::Waiting);
   if (r.timer_moved) c->exit = static_cast<uint8_t>(RunExit::TimerMoved);
   // An ERET's block goes on into the one it returned to, a kuseg block only with the soft TLB in
@@ -759,6 +760,7 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
       }
       if (block != nullptr) {
         set_budget(context);
+        context.asid_key = asid_key(v);
         block(&context);
         settle(context);
         if (context.exit != 0) return finish(static_cast<RunExit>(context.exit));

@@ -52,6 +52,17 @@ void expect_same(const Vcpu& a, const Vcpu& b, const std::string& what) {
     EXPECT_EQ(a.cp0.raw(id), b.cp0.raw(id)) << what << " cp0 " << int{id.reg} << "," << int{id.sel};
 }
 
+// Runs both to the same clock limits, `step` apart up to `end`, and compares them at each.
+void run_side_by_side(test::KsegCpu& compiled, test::KsegCpu& interpreted, uint64_t end, uint64_t step) {
+  for (uint64_t until = 5; until < end; until += step) {
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      RunStats stats;
+      t->interpreter.run(t->v, t->memory, until, stats);
+    }
+    expect_same(compiled.v, interpreted.v, fmt::format("clock {}", until));
+  }
+}
+
 // lui rt, value >> 16; ori rt, rt, value & 0xffff.
 std::vector<uint32_t> li(uint32_t rt, uint32_t value) {
   return {test::i_type(0b001111, 0, rt, value >> 16), test::i_type(0b001101, rt, rt, value & 0xffff)};
@@ -869,6 +880,85 @@ TEST(InterpreterRun, AnEretIntoUserCodeFollowsTheTlbAsItIsNow) {
     EXPECT_GT(compiled.v.gpr[2], 200u) << "the new page's code ran";
     EXPECT_NE(compiled.v.gpr[2] % 100, 0u) << "after the old one's";
   }
+}
+
+// Compiled kuseg accesses key the soft TLB with the ASID as it is when the block runs: a
+// kernel handler that switches EntryHi's ASID and ERETs into the same user loop must make its
+// load reach the other address space's page at once, as the interpreter's does.
+TEST(InterpreterRun, AnAsidSwitchedBeforeAnEretSelectsTheUserLoadsPage) {
+  using test::i_type;
+  const std::vector<uint32_t> user_code = {
+      i_type(0b100011, 4, 3, 0),          // lw v1, 0(a0): 1 under ASID 1, 0x10000 under ASID 2
+      test::r_type(2, 3, 2, 0x21),        // addu v0, v0, v1
+      i_type(0b100011, 4, 3, 0),          // again: in line, the first having filled the soft TLB
+      test::r_type(2, 3, 2, 0x21),
+      test::kSyscall,
+      i_type(0b000100, 0, 0, -6), test::kNop};  // b back to the first lw
+  const std::vector<uint32_t> handler = {
+      test::mfc0(26, cp0::EPC),     i_type(0b001001, 26, 26, 4), test::mtc0(26, cp0::EPC),
+      test::mfc0(27, cp0::EntryHi), i_type(0b001110, 27, 27, 3), test::mtc0(27, cp0::EntryHi),  // ASID 1 <-> 2
+      test::kEret};
+  const auto map = [](Vcpu& v, unsigned index, uint32_t entry_hi, uint32_t physical, uint32_t global) {
+    Cp0 scratch;
+    scratch.raw(cp0::EntryHi) = entry_hi;
+    scratch.raw(cp0::EntryLo0) = physical >> 12 << EntryLoBits::PfnShift | EntryLoBits::V | global;
+    scratch.raw(cp0::EntryLo1) = global;
+    v.tlb.write(scratch, index);
+  };
+  test::KsegCpu compiled(0x10, false, 0x10000u), interpreted(0x10, false, 0x10000u);
+  compiled.interpreter.set_compiling(true, 0);
+  FakeHitPath hit;
+  compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, true));  // the load in line
+  for (test::KsegCpu* t : {&compiled, &interpreted}) {
+    t->code(user_code, 0x80020000u);  // physical 0x20000
+    t->code(handler, 0x80000180u);
+    t->memory.set_word(0x50000u, 1);
+    t->memory.set_word(0x60000u, 0x10000u);
+    map(t->v, 0, 0x10000u, 0x20000u, EntryLoBits::G);  // the code, in every address space
+    map(t->v, 1, 0x40000u | 1, 0x50000u, 0);
+    map(t->v, 2, 0x40000u | 2, 0x60000u, 0);
+    t->v.cp0.raw(cp0::EntryHi) = 1;
+    t->v.gpr[4] = 0x40000u;
+    t->v.jump_to(0x10000u);
+  }
+  run_side_by_side(compiled, interpreted, 1500, 37);
+  EXPECT_GT(hit.hits, 0u);
+  EXPECT_GT(compiled.v.gpr[2] & 0xffff, 10u) << "ASID 1's page was read";
+  EXPECT_GT(compiled.v.gpr[2] >> 16, 10u) << "so was ASID 2's";
+}
+
+// A user page the TLB maps beyond RAM is a bus error for every access to it, compiled ones too:
+// the soft TLB never keeps such a page, so a compiled access that found it there would reach
+// whatever lies past the guest's RAM (here the pcpu's cache claims that line too).
+TEST(InterpreterRun, AUserPageMappedBeyondRamIsABusErrorForCompiledAccesses) {
+  using test::i_type;
+  constexpr uint32_t kBeyond = test::kMemorySize + 0x1000;
+  const std::vector<uint32_t> user_code = {
+      i_type(0b100011, 4, 3, 0), i_type(0b100011, 4, 3, 4),  // lw v1, 0(a0); lw v1, 4(a0)
+      i_type(0b001001, 2, 2, 1),                             // addiu v0, 1
+      i_type(0b000100, 0, 0, -4), test::kNop};                // b back to the first lw
+  test::KsegCpu compiled(0x10, false, 0x10000u), interpreted(0x10, false, 0x10000u);
+  compiled.interpreter.set_compiling(true, 0);
+  FakeHitPath hit;
+  DirectRam ram = hit.ram(compiled.memory, true);
+  ram.linear_base = 0;
+  const uint64_t line = kBeyond >> FakeHitPath::kLineShift;
+  hit.tags[2 * (line % FakeHitPath::kLines)] = hit.tags[2 * (line % FakeHitPath::kLines) + 1] = line;
+  compiled.interpreter.set_direct_ram(ram);
+  for (test::KsegCpu* t : {&compiled, &interpreted}) {
+    t->code(user_code, 0x80020000u);  // physical 0x20000
+    t->code(kSkipHandler, 0x80000180u);
+    Cp0 scratch;
+    scratch.raw(cp0::EntryHi) = 0x10000u;
+    scratch.raw(cp0::EntryLo0) = 0x20000u >> 12 << EntryLoBits::PfnShift | EntryLoBits::V | EntryLoBits::G;
+    scratch.raw(cp0::EntryLo1) = kBeyond >> 12 << EntryLoBits::PfnShift | EntryLoBits::V | EntryLoBits::G;
+    t->v.tlb.write(scratch, 0);
+    t->v.gpr[4] = 0x11000u;  // the odd page: beyond RAM
+    t->v.jump_to(0x10000u);
+  }
+  run_side_by_side(compiled, interpreted, 600, 23);
+  EXPECT_GT(compiled.v.gpr[2], 10u) << "the loop went round";
+  EXPECT_EQ(compiled.exc_code(), 7u) << "DBE";
 }
 
 TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
