@@ -167,7 +167,7 @@ class MemoryPort {
   // What code generated at run time needs to do this port's hit path itself, exactly as load()
   // and store() do: store the line to `active`, compare entries[line & mask].rd (a load) or .wr
   // (a store) with the line, access host_base + address, store PcpuFilter::kNone (~0) to
-  // `active`, add 1 to `hits`
+  // `active` (which lies just ahead of `entries`), add 1 to `hits`
   // (this pcpu is its only writer). A tag that differs leaves it to load()/store().
   struct HitPath {
     uint8_t* host_base;

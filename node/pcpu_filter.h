@@ -16,6 +16,10 @@
 namespace disco {
 
 class PcpuFilter {
+  // Entries of 16 bytes ahead of the tags, the first holding the announcement: 512 bytes, as its
+  // stores slowed a loop's tag checks nearby (within 128 bytes) on an AMD EPYC.
+  static constexpr unsigned kHead = 32;
+
  public:
   static constexpr LineAddr kNone = ~LineAddr{0};
   struct Entry {
@@ -24,7 +28,12 @@ class PcpuFilter {
   };
 
   explicit PcpuFilter(uint32_t entries_pow2)
-      : mask_(entries_pow2 - 1), entries_(std::make_unique<Entry[]>(entries_pow2)) {}
+      : mask_(entries_pow2 - 1),
+        block_(std::make_unique<Entry[]>(kHead + entries_pow2)),
+        active_(block_[0].rd),
+        entries_(block_.get() + kHead) {}
+  PcpuFilter(const PcpuFilter&) = delete;
+  PcpuFilter& operator=(const PcpuFilter&) = delete;
 
   // The hit path: announce the access, then check the tag. On true the caller performs its
   // access and calls end(); on false nothing is announced any more.
@@ -66,9 +75,10 @@ class PcpuFilter {
   }
   bool in_access(LineAddr line) const { return active_.load(std::memory_order_acquire) == line; }
 
-  // For code generated at run time that does begin()/end() itself (MemoryPort::HitPath).
+  // For code generated at run time that does begin()/end() itself (MemoryPort::HitPath). The
+  // announcement lies just ahead of the entries, so such code reaches both from one register.
   std::atomic<LineAddr>* active() { return &active_; }
-  const Entry* entries() const { return entries_.get(); }
+  const Entry* entries() const { return entries_; }
   LineAddr mask() const { return mask_; }
 
   // LL/SC: the link names the line of the last LL; losing the line clears it.
@@ -77,10 +87,12 @@ class PcpuFilter {
   void unlink() { link_.store(kNone, std::memory_order_relaxed); }
 
  private:
-  alignas(64) std::atomic<LineAddr> active_{kNone};  // the line being accessed, or kNone
+  // The announcement and the entries in one allocation, the announcement kHead entries ahead.
   std::atomic<LineAddr> link_{kNone};
   const LineAddr mask_;
-  std::unique_ptr<Entry[]> entries_;
+  std::unique_ptr<Entry[]> block_;
+  std::atomic<LineAddr>& active_;  // the line being accessed, or kNone: block_[0].rd
+  Entry* const entries_;           // block_ + kHead
 };
 
 }  // namespace disco

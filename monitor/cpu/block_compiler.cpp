@@ -153,16 +153,16 @@ bool loops_to_start(uint32_t pc, const Decoded* insts, unsigned count) {
 // r13b = whether the branch was taken (the delay slot's in_delay_slot, as
 // the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not yet
 // settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
-// r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r9 =
-// DirectRam::active, r10 = DirectRam::tags (caller-saved: set
-// again after every call); rax, rcx, rdx scratch. esi, edi, r11d, r12d and r13d hold guest
+// r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r10 =
+// DirectRam::tags (and DirectRam::active from it; caller-saved: set again after every call);
+// rax, rcx, rdx scratch. esi, edi, r9d, r11d, r12d and r13d hold guest
 // registers (cached(); from the branch on, r13d and perhaps r12d are the branch's; rsi and rdi
 // are scratch again where the cache is written back: at calls' arguments and the block's exits).
 // The guest registers live in the Vcpu. The same registers hold in every block, so a chained
 // block enters past the prologue.
 class Emitter {
  public:
-  static constexpr unsigned kCacheRegs = 5, kR12 = 3, kR13 = 4;  // cache_reg()'s r12d and r13d
+  static constexpr unsigned kCacheRegs = 6, kR12 = 4, kR13 = 5;  // cache_reg()'s r12d and r13d
   // What the cache holds at one point of the block: the guest register in each host register
   // (-1: none), whether it changed since it was loaded, and when it was last used.
   struct Cache {
@@ -327,14 +327,14 @@ class Emitter {
   Xbyak::Address fpr_pair(unsigned r) { return Xbyak::util::qword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r & 30))]; }
 
   // The simplest ALU instructions and the plain loads and stores keep the guest registers they
-  // use in host registers (esi, edi, r11d, r12d, r13d) and write the changed ones back before
+  // use in host registers (esi, edi, r9d, r11d, r12d, r13d) and write the changed ones back before
   // anything else reads the Vcpu's (alu() the ones it names; a branch, a call, the block's end
   // all). Through memory, each of them was a store and a reload: a chain of dependent
   // instructions waited on store-to-load forwarding at every step. r0 is never cached. r12d and
   // r13d serve until the branch (forget_branch_registers()).
   static const Xbyak::Reg32& cache_reg(unsigned k) {
     using namespace Xbyak::util;
-    static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r11d, r12d, r13d};
+    static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r9d, r11d, r12d, r13d};
     return regs[k];
   }
   Cache cache() const { return {cached_, dirty_, used_}; }
@@ -373,13 +373,18 @@ class Emitter {
     add_r15(packed());
     pending_ = pending_hits_ = 0;
   }
+  // DirectRam::active, from DirectRam::tags in r10 (BlockCompiler::set_direct_ram).
+  Xbyak::Address announcement() const {
+    const auto from_tags = static_cast<int32_t>(reinterpret_cast<const char*>(ram_->active) -
+                                                reinterpret_cast<const char*>(ram_->tags));
+    return Xbyak::util::qword[Xbyak::util::r10 + from_tags];
+  }
   // The in-line RAM path's pointers, after a call clobbered them.
   void pinned() {
     using namespace Xbyak::util;
     if (user_ && soft_tlb_->load != nullptr) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
     if (ram_ == nullptr) return;
     if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(ram_->code_pages));
-    g_.mov(r9, reinterpret_cast<uintptr_t>(ram_->active));
     g_.mov(r10, reinterpret_cast<uintptr_t>(ram_->tags));
   }
 
@@ -458,7 +463,7 @@ class Emitter {
       pending_hits_ = pending_hits;
       if (ram_ != nullptr) {
         g_.L(miss);
-        g_.mov(qword[r9], -1);  // no longer announced
+        g_.mov(announcement(), -1);  // no longer announced
       }
       g_.L(call);
       store_changed(at_access);  // the Vcpu's registers exact for the call and the interpreter
@@ -661,7 +666,7 @@ class Emitter {
     }
     g_.mov(rcx, rax);
     g_.shr(rcx, static_cast<int>(ram_->line_shift) - scale_shift);  // the line
-    g_.mov(qword[r9], rcx);  // announced
+    g_.mov(announcement(), rcx);  // announced
     g_.lea(edx, ptr[rcx + rcx]);  // 2 * (line & mask): the entry's read tag, in 8-byte words
     g_.and_(edx, static_cast<uint32_t>(2 * ram_->tag_mask));
     g_.cmp(qword[r10 + rdx * 8 + (store ? 8 : 0)], rcx);
@@ -698,7 +703,7 @@ class Emitter {
       if (d.op == Op::LB) g_.movsx(to, byte[at]);
       if (d.op == Op::LBU) g_.movzx(to, byte[at]);
     }
-    g_.mov(qword[r9], -1);  // done (PcpuFilter::kNone): x86 stores are release stores
+    g_.mov(announcement(), -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (is_partial_load(d.op)) {
       if (d.rt != 0) merge_partial(d);
     } else if (!store && !fpu && !rt && d.rt != 0) {
@@ -1546,7 +1551,7 @@ class Emitter {
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
-  std::array<int, kCacheRegs> cached_ = {-1, -1, -1, -1, -1};  // cached_alu(): the guest register in each
+  std::array<int, kCacheRegs> cached_ = {-1, -1, -1, -1, -1, -1};  // cached_alu(): the guest register in each
   std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
@@ -1628,6 +1633,13 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
     fmt::print(perf_map_.get(), "{:x} {:x} guest_{:08x}\n", reinterpret_cast<uintptr_t>(entry),
                code_->getCurr<uintptr_t>() - reinterpret_cast<uintptr_t>(entry), pc);
   return entry;
+}
+
+void BlockCompiler::set_direct_ram(const DirectRam& ram) {
+  const int64_t from_tags = reinterpret_cast<const char*>(ram.active) - reinterpret_cast<const char*>(ram.tags);
+  if (ram.host_base != nullptr && from_tags != static_cast<int32_t>(from_tags))
+    throw std::invalid_argument("the pcpu's announcement is over 2 GiB from its cache's tags");
+  ram_ = ram;
 }
 
 void BlockCompiler::set_soft_tlb(const SoftTlbView& tlb) {

@@ -94,7 +94,7 @@ struct DirectRam {
   uint64_t linear_base = ~uint64_t{0};     // or, when every page is at this base + its address, that
   uint8_t* host_base = nullptr;            // machine address 0 in this process
   uint32_t line_shift = 0;
-  uint64_t* active = nullptr;  // the pcpu's announcement of its access: the line, or ~0
+  uint64_t* active = nullptr;  // the pcpu's announcement of its access: the line, or ~0 (near `tags`)
   const uint64_t* tags = nullptr;  // per filter entry: the read tag, then the write tag
   uint64_t tag_mask = 0;
   uint64_t* hits = nullptr;              // the hit counter (one writer: this pcpu)
@@ -162,7 +162,9 @@ class BlockCompiler {
 
   // From now on, blocks reach RAM in line (drops nothing already compiled: call before): kernel
   // blocks through kseg0, the others through kuseg and the soft TLB.
-  void set_direct_ram(const DirectRam& ram) { ram_ = ram; }
+  // `active` must lie within 2 GiB of `tags` (PcpuFilter keeps them together): compiled code
+  // addresses it from them.
+  void set_direct_ram(const DirectRam& ram);
   uint64_t* hits() const { return ram_.hits; }
   // The store half must lie within 2 GiB of the load half: compiled code addresses it from it.
   void set_soft_tlb(const SoftTlbView& tlb);

@@ -147,8 +147,11 @@ TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
 struct FakeHitPath {
   static constexpr unsigned kLineShift = 6;
   static constexpr uint64_t kLines = test::kMemorySize >> kLineShift;
-  std::vector<uint64_t> pages, tags = std::vector<uint64_t>(2 * kLines, ~uint64_t{0});
-  uint64_t active = ~uint64_t{0}, hits = 0;  // active: PcpuFilter::kNone
+  // The announcement, then the tags: together, as PcpuFilter keeps them (BlockCompiler::set_direct_ram).
+  std::vector<uint64_t> pages, words = std::vector<uint64_t>(64 + 2 * kLines, ~uint64_t{0});
+  uint64_t& active = words[0];  // PcpuFilter::kNone
+  uint64_t* const tags = words.data() + 64;
+  uint64_t hits = 0;
   // The guest's RAM at machine address `base` (host_base is offset to match).
   DirectRam ram(test::KsegMemory& memory, bool lines_held, uint64_t base = 0) {
     for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(base + p * 4096);
@@ -156,7 +159,7 @@ struct FakeHitPath {
       for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l)
         tags[2 * (l % kLines)] = tags[2 * (l % kLines) + 1] = l;
     return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data() - base,
-            .line_shift = kLineShift, .active = &active, .tags = tags.data(), .tag_mask = kLines - 1, .hits = &hits};
+            .line_shift = kLineShift, .active = &active, .tags = tags, .tag_mask = kLines - 1, .hits = &hits};
   }
 };
 
