@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "monitor/cpu/interpreter_run.h"
+#include "node/pcpu_filter.h"
 
 namespace {
 
@@ -84,13 +85,15 @@ void BM_CompiledCpuloop(benchmark::State& state) {
   v.tlb.write(scratch, 0);
   v.cp0.raw(cp0::Status) = StatusBits::UM;
   const uint64_t lines = ram.size() >> kLineShift;
-  std::vector<uint64_t> tags(2 * lines);
-  for (uint64_t l = 0; l < lines; ++l) tags[2 * l] = tags[2 * l + 1] = l;  // every line held, read and write
-  uint64_t active = ~uint64_t{0}, hits = 0;
+  disco::PcpuFilter filter(static_cast<uint32_t>(lines));
+  for (uint64_t l = 0; l < lines; ++l) filter.fill(l, true);  // every line held, read and write
+  uint64_t hits = 0;
   Interpreter interp;
   interp.set_compiling(true, 0);
   interp.set_direct_ram({.ram_bytes = ram.size(), .linear_base = 0, .host_base = ram.data(), .line_shift = kLineShift,
-                         .active = &active, .tags = tags.data(), .tag_mask = lines - 1, .hits = &hits});
+                         .active = reinterpret_cast<uint64_t*>(filter.active()),
+                         .tags = reinterpret_cast<const uint64_t*>(filter.entries()), .tag_mask = filter.mask(),
+                         .hits = &hits});
   uint64_t instructions = 0;
   for (auto _ : state) {
     v.gpr[5] = kIterations;  // a1: the count

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "monitor/cpu/interpreter_run.h"
+#include "node/pcpu_filter.h"
 #include "tests/monitor/kseg_memory.h"
 
 namespace disco::mips {
@@ -147,19 +148,19 @@ TEST_P(InterpreterRunModes, AStoreIntoItsOwnBlockTakesEffectAtOnce) {
 struct FakeHitPath {
   static constexpr unsigned kLineShift = 6;
   static constexpr uint64_t kLines = test::kMemorySize >> kLineShift;
-  // The announcement, then the tags: together, as PcpuFilter keeps them (BlockCompiler::set_direct_ram).
-  std::vector<uint64_t> pages, words = std::vector<uint64_t>(64 + 2 * kLines, ~uint64_t{0});
-  uint64_t& active = words[0];  // PcpuFilter::kNone
-  uint64_t* const tags = words.data() + 64;
+  std::vector<uint64_t> pages;
+  PcpuFilter filter{kLines};  // the pcpu's, as a node's cache controller fills it
   uint64_t hits = 0;
+  // Whether an access is announced (PcpuFilter::begin's announcement not taken back).
+  bool announced() const { return !filter.in_access(PcpuFilter::kNone); }
   // The guest's RAM at machine address `base` (host_base is offset to match).
   DirectRam ram(test::KsegMemory& memory, bool lines_held, uint64_t base = 0) {
     for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(base + p * 4096);
     if (lines_held)
-      for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l)
-        tags[2 * (l % kLines)] = tags[2 * (l % kLines) + 1] = l;
+      for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l) filter.fill(l, true);
     return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data() - base,
-            .line_shift = kLineShift, .active = &active, .tags = tags, .tag_mask = kLines - 1, .hits = &hits};
+            .line_shift = kLineShift, .active = reinterpret_cast<uint64_t*>(filter.active()),
+            .tags = reinterpret_cast<const uint64_t*>(filter.entries()), .tag_mask = filter.mask(), .hits = &hits};
   }
 };
 
@@ -220,7 +221,7 @@ void check_in_line_accesses(bool kuseg) {
     } else {
       EXPECT_EQ(hit.hits, 100u * 13);
     }
-    EXPECT_EQ(hit.active, ~uint64_t{0}) << "no access left announced";
+    EXPECT_FALSE(hit.announced()) << "no access left announced";
     for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) {
       uint32_t x = 0, y = 0;
       compiled.memory.load(a, 4, x);
@@ -258,7 +259,7 @@ TEST(InterpreterRun, CompiledBlocksStopWhereInterpretedOnesDoForEveryClockLimit)
       ASSERT_EQ(in_line.cpu.v.pc, interpreted.cpu.v.pc) << what;
       ASSERT_EQ(got_called.instructions, want.instructions) << what;
       ASSERT_EQ(got_in_line.instructions, want.instructions) << what;
-      ASSERT_EQ(hit.active, ~uint64_t{0}) << what;
+      ASSERT_FALSE(hit.announced()) << what;
     }
     expect_same(called.cpu.v, interpreted.cpu.v, program);
     expect_same(in_line.cpu.v, interpreted.cpu.v, program);
@@ -946,7 +947,7 @@ TEST(InterpreterRun, AUserPageMappedBeyondRamIsABusErrorForCompiledAccesses) {
   DirectRam ram = hit.ram(compiled.memory, true);
   ram.linear_base = 0;
   const uint64_t line = kBeyond >> FakeHitPath::kLineShift;
-  hit.tags[2 * (line % FakeHitPath::kLines)] = hit.tags[2 * (line % FakeHitPath::kLines) + 1] = line;
+  hit.filter.fill(line, true);
   compiled.interpreter.set_direct_ram(ram);
   for (test::KsegCpu* t : {&compiled, &interpreted}) {
     t->code(user_code, 0x80020000u);  // physical 0x20000
