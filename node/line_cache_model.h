@@ -14,10 +14,10 @@ namespace disco {
 struct CacheConfig {
   uint64_t size_bytes = 1 << 20;
   uint32_t ways = 8;
-  // Per pcpu, a power of two: a line for each of the default cache's (128-byte lines). 1024 sent
-  // 2 % of a CPU-bound loop's host time down the miss path, its lines and the kernel's ticks
-  // evicting each other there.
-  uint32_t filter_entries = 8192;
+  // Per pcpu, a power of two. 8192 took 2 % of cpuloop's host time off the miss path but doubled
+  // pagewalk's: a line the node's cache evicts while a pcpu's filter still holds it is revoked
+  // (membarrier(2)), and a larger filter holds more of them.
+  uint32_t filter_entries = 1024;
   std::string check(uint32_t line_bytes, uint32_t pcpus) const;  // empty if usable
 };
 
