@@ -1307,10 +1307,12 @@ class Emitter {
       const Xbyak::Reg32 rs = cached(d.rs, true, hold);
       const Xbyak::Reg32 rt = with_rt ? cached(d.rt, true, hold) : rs;
       const Xbyak::Reg32 out = cached(dest, false, hold);
-      g_.xor_(eax, eax);
+      const bool apart = out != rs && out != rt;  // zeroed before the compare, it is set in place
+      const Xbyak::Reg32& to = apart ? out : eax;
+      g_.xor_(to, to);
       cmp(rs, rt);
-      setcc();
-      g_.mov(out, eax);
+      setcc(to.cvt8());
+      if (!apart) g_.mov(out, eax);
       dirty(dest);
       return true;
     };
@@ -1333,10 +1335,10 @@ class Emitter {
         dirty(d.rt);
         return true;
       }
-      case Op::SLT: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&] { g_.setl(al); });
-      case Op::SLTU: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&] { g_.setb(al); });
-      case Op::SLTI: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&] { g_.setl(al); });
-      case Op::SLTIU: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&] { g_.setb(al); });
+      case Op::SLT: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&](const Xbyak::Reg8& b) { g_.setl(b); });
+      case Op::SLTU: return set(d.rd, [&](R x, R y) { g_.cmp(x, y); }, [&](const Xbyak::Reg8& b) { g_.setb(b); });
+      case Op::SLTI: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&](const Xbyak::Reg8& b) { g_.setl(b); });
+      case Op::SLTIU: return set(d.rt, [&](R x, R) { g_.cmp(x, simm); }, [&](const Xbyak::Reg8& b) { g_.setb(b); });
       case Op::SLL: return shift([&](R x, int sa) { g_.shl(x, sa); });
       case Op::SRL: return shift([&](R x, int sa) { g_.shr(x, sa); });
       case Op::SRA: return shift([&](R x, int sa) { g_.sar(x, sa); });
