@@ -163,6 +163,9 @@ bool loops_to_start(uint32_t pc, const Decoded* insts, unsigned count) {
 class Emitter {
  public:
   static constexpr unsigned kCacheRegs = 6, kR12 = 4, kR13 = 5;  // cache_reg()'s r12d and r13d
+  // The frame below the pushes: [rsp] LWL/LWR's byte offset, [rsp + 8] an access group's
+  // address (kGroupAddress); 24 keeps calls 16-byte aligned.
+  static constexpr int32_t kFrame = 24, kGroupAddress = 8;
   // What the cache holds at one point of the block: the guest register in each host register
   // (-1: none), whether it changed since it was loaded, and when it was last used.
   struct Cache {
@@ -187,7 +190,9 @@ class Emitter {
         loops_(loops_to_start(pc, insts, count)),
         jumps_(jumps),
         code_generation_(code_generation),
-        prologue_bytes_(prologue_bytes) {}
+        prologue_bytes_(prologue_bytes) {
+    if (ram_ != nullptr) find_access_groups();
+  }
 
   void block() {
     body();
@@ -210,7 +215,7 @@ class Emitter {
     g_.push(r13);
     g_.push(r14);
     g_.push(r15);
-    g_.sub(rsp, 8);  // six pushes and this: the stack is 16-byte aligned for the calls
+    g_.sub(rsp, kFrame);  // six pushes and this: the stack is 16-byte aligned for the calls
     g_.mov(rbp, rdi);
     g_.mov(rbx, qword[rbp + kCtxVcpu]);
     g_.mov(r14, reinterpret_cast<uintptr_t>(host_base_));
@@ -420,6 +425,71 @@ class Emitter {
     pinned();
   }
 
+  // Access groups: a plain load or store, then others of no more bytes at the same base and
+  // offset, with nothing between them but inline_op() instructions that name no register of the
+  // base (so nothing that calls, leaves the block or accesses memory). They reach the same word,
+  // so the first (the leader) does the checks for all (the soft TLB's store half and the write
+  // tag when one of them stores) and keeps the line announced until the last is done; the others
+  // take its address from the frame. The window holds at most a block's straight-line code, so a
+  // revocation waits no longer for it than for one access.
+  void find_access_groups() {
+    const auto plain = [&](unsigned i) {
+      const Decoded& d = insts_[i];
+      const bool in_delay_slot = i > 0 && (insts_[i - 1].flags & kBranch);
+      return (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) && d.rs != 0 && !in_delay_slot;
+    };
+    for (unsigned i = 0; i < count_; ++i) {
+      const Decoded& a = insts_[i];
+      if (!plain(i) || leader_of_[i] >= 0 || (load_slot(a.op) >= 0 && a.rt == a.rs)) continue;
+      bool writes = store_slot(a.op) >= 0;
+      for (unsigned j = i + 1; j < count_; ++j) {
+        const Decoded& b = insts_[j];
+        if (b.flags & kBranch) break;
+        if (is_access(b.op)) {
+          if (!plain(j) || b.rs != a.rs || b.simm != a.simm || access_bytes(b.op) > access_bytes(a.op)) break;
+          leader_of_[j] = static_cast<int>(i);
+          group_last_[i] = j;
+          writes |= store_slot(b.op) >= 0;
+          if (load_slot(b.op) >= 0 && b.rt == a.rs) break;
+          continue;
+        }
+        if (!BlockCompiler::inline_op(b.op) || b.rt == a.rs || b.rd == a.rs) break;
+      }
+      group_writes_[i] = writes;
+    }
+  }
+  bool leads_group(unsigned i) const { return group_last_[i] > i; }
+
+  // A member of an access group after its leader: the leader's address from the frame, unless
+  // the leader went through its cold path (which leaves nothing announced); then this one's own.
+  void group_member(const Decoded& d, unsigned i, const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call) {
+    using namespace Xbyak::util;
+    g_.cmp(announcement(), -1);
+    g_.je(call, Xbyak::CodeGenerator::T_NEAR);
+    g_.mov(rax, qword[rsp + kGroupAddress]);
+    const Xbyak::RegExp at = r14 + rax * (1 << group_scale_);
+    if (store_slot(d.op) >= 0) {
+      const Xbyak::Reg32 value = rt.value_or(edx);
+      if (!rt) g_.mov(edx, gpr(d.rt));
+      if (d.op == Op::SW) g_.mov(dword[at], value);
+      if (d.op == Op::SH) g_.mov(word[at], value.cvt16());
+      if (d.op == Op::SB) g_.mov(byte[at], value.cvt8());
+    } else {
+      const Xbyak::Reg32 to = rt.value_or(eax);
+      load_into(d.op, to, at);
+      if (!rt && d.rt != 0) g_.mov(gpr(d.rt), eax);
+    }
+    if (group_last_[static_cast<unsigned>(leader_of_[i])] == i) g_.mov(announcement(), -1);
+  }
+  void load_into(Op op, const Xbyak::Reg32& to, const Xbyak::RegExp& at) {
+    using namespace Xbyak::util;
+    if (op == Op::LW || is_partial_load(op)) g_.mov(to, dword[at]);
+    if (op == Op::LH) g_.movsx(to, word[at]);
+    if (op == Op::LHU) g_.movzx(to, word[at]);
+    if (op == Op::LB) g_.movsx(to, byte[at]);
+    if (op == Op::LBU) g_.movzx(to, byte[at]);
+  }
+
   // A load or store: in line when it hits RAM through kseg0 (direct()), else through
   // BlockContext::load/store; when that cannot complete it simply, the interpreter runs the
   // instruction (and raises what it must) and the block ends there. The calls are cold code,
@@ -433,10 +503,13 @@ class Emitter {
     Xbyak::Label& done = labels_.emplace_back();
     const bool plain = (load_slot(d.op) >= 0 || store_slot(d.op) >= 0) && !delay_slot;
     if (!plain) write_back();  // (in a delay slot, the branch holds r13d and perhaps r12d: no cached())
+    const bool member = plain && leader_of_[i] >= 0;
     Xbyak::Reg32 vaddr = edx;
     std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
     unsigned hold = 0;
-    if (plain && d.rs != 0) {
+    if (member) {
+      // no address: the leader's is in the frame
+    } else if (plain && d.rs != 0) {
       const Xbyak::Reg32 base = cached(d.rs, true, hold);
       if (d.simm == 0)
         vaddr = base;
@@ -451,8 +524,10 @@ class Emitter {
       g_.and_(edx, ~3u);
     }
     const Cache at_access = cache();
-    if (ram_ != nullptr)
-      direct(d, vaddr, rt, call, miss);
+    if (member)
+      group_member(d, i, rt, call);
+    else if (ram_ != nullptr)
+      direct(d, plain && leads_group(i) ? std::optional<unsigned>(i) : std::nullopt, vaddr, rt, call, miss);
     else
       g_.jmp(call, Xbyak::CodeGenerator::T_NEAR);
     g_.L(done);
@@ -461,7 +536,7 @@ class Emitter {
     cold_.push_back([=, this, &call, &miss, &done] {
       pending_ = pending;  // as at the access
       pending_hits_ = pending_hits;
-      if (ram_ != nullptr) {
+      if (ram_ != nullptr && !member) {
         g_.L(miss);
         g_.mov(announcement(), -1);  // no longer announced
       }
@@ -597,13 +672,15 @@ class Emitter {
   // aligned, in kseg0 and RAM (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
-  // plain access's rt is in `rt` when cached: a store's value, a load's destination. Clobbers
-  // rax, rcx and rdx.
-  void direct(const Decoded& d, const Xbyak::Reg32& vaddr, const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call,
-              Xbyak::Label& miss) {
+  // plain access's rt is in `rt` when cached: a store's value, a load's destination. The
+  // `leader` of an access group checks for all of it, leaves its address in the frame and the
+  // line announced. Clobbers rax, rcx and rdx.
+  void direct(const Decoded& d, std::optional<unsigned> leader, const Xbyak::Reg32& vaddr,
+              const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool fpu = is_fpu_access(d.op);
     const bool store = store_slot(d.op) >= 0 || d.op == Op::SWC1 || d.op == Op::SDC1;
+    const bool write = store || (leader && group_writes_[*leader]);  // the permission checked
     const unsigned size = is_partial_load(d.op) || d.op == Op::LWC1 || d.op == Op::SWC1 ? 4
                           : d.op == Op::LDC1 || d.op == Op::SDC1                       ? 8
                                                                                        : access_bytes(d.op);  // LWL/LWR: aligned
@@ -629,13 +706,13 @@ class Emitter {
       }
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
       // and so do kernel addresses, whose keys never match: a user's address error, or kseg2)
-      soft_tlb_offset(vaddr, store, call);
+      soft_tlb_offset(vaddr, write, call);
       g_.add(eax, vaddr);  // physical
     }
     // A kernel store to a page with predecode calls, to drop it; a kuseg store need not look:
     // the soft TLB's store half never maps such a page (Interpreter::translate_mapped, page_at).
     const bool linear = ram_->linear_base != ~uint64_t{0};
-    const bool code_check = store && !user_;
+    const bool code_check = write && !user_;
     if (code_check || !linear) {
       g_.mov(ecx, eax);
       g_.shr(ecx, 12 - k);  // the guest page
@@ -669,8 +746,12 @@ class Emitter {
     g_.mov(announcement(), rcx);  // announced
     g_.lea(edx, ptr[rcx + rcx]);  // 2 * (line & mask): the entry's read tag, in 8-byte words
     g_.and_(edx, static_cast<uint32_t>(2 * ram_->tag_mask));
-    g_.cmp(qword[r10 + rdx * 8 + (store ? 8 : 0)], rcx);
+    g_.cmp(qword[r10 + rdx * 8 + (write ? 8 : 0)], rcx);
     g_.jne(miss, far);
+    if (leader) {
+      g_.mov(qword[rsp + kGroupAddress], rax);
+      group_scale_ = scale_shift;
+    }
     const Xbyak::RegExp at = r14 + rax * (1 << scale_shift);
     if (fpu && store) {
       if (size == 8) {
@@ -696,14 +777,9 @@ class Emitter {
       if (size == 1) g_.mov(byte[at], value.cvt8());
     } else {
       // a plain load's rt in the cache takes the value straight (the address is in rax by now)
-      const Xbyak::Reg32 to = rt && !is_partial_load(d.op) ? *rt : eax;
-      if (d.op == Op::LW || is_partial_load(d.op)) g_.mov(to, dword[at]);
-      if (d.op == Op::LH) g_.movsx(to, word[at]);
-      if (d.op == Op::LHU) g_.movzx(to, word[at]);
-      if (d.op == Op::LB) g_.movsx(to, byte[at]);
-      if (d.op == Op::LBU) g_.movzx(to, byte[at]);
+      load_into(d.op, rt && !is_partial_load(d.op) ? *rt : eax, at);
     }
-    g_.mov(announcement(), -1);  // done (PcpuFilter::kNone): x86 stores are release stores
+    if (!leader) g_.mov(announcement(), -1);  // done (PcpuFilter::kNone): x86 stores are release stores
     if (is_partial_load(d.op)) {
       if (d.rt != 0) merge_partial(d);
     } else if (!store && !fpu && !rt && d.rt != 0) {
@@ -1041,7 +1117,7 @@ class Emitter {
     using namespace Xbyak::util;
     g_.L(exit_);
     g_.mov(qword[rbp + kCtxPending], r15);
-    g_.add(rsp, 8);
+    g_.add(rsp, kFrame);
     g_.pop(r15);
     g_.pop(r14);
     g_.pop(r13);
@@ -1193,7 +1269,7 @@ class Emitter {
       const Decoded& d = insts_[j];
       if (d.op == Op::J || d.op == Op::JAL) return 0;  // their fields are the target
       const Destination to = plain_destination(d.op);
-      if (d.rs == r || (d.rt == r && to != Destination::kRt)) return 1;
+      if ((d.rs == r && leader_of_[j] < 0) || (d.rt == r && to != Destination::kRt)) return 1;
       return (to == Destination::kRt ? d.rt : to == Destination::kRd ? d.rd : -1) == r ? -1 : 0;
     };
     for (unsigned j = from; j < count_; ++j)
@@ -1566,6 +1642,12 @@ class Emitter {
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
+  // Access groups (find_access_groups()): for each instruction, the leader whose check it
+  // shares (-1: none); for a leader, its last member and whether any member stores.
+  std::vector<int> leader_of_ = std::vector<int>(count_, -1);
+  std::vector<unsigned> group_last_ = std::vector<unsigned>(count_, 0);
+  std::vector<bool> group_writes_ = std::vector<bool>(count_, false);
+  int group_scale_ = 0;  // how the leader's address in the frame is scaled (direct()'s scale_shift)
   std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
   std::vector<std::function<void()>> cold_;  // emitted after the body
   Xbyak::Label exit_;

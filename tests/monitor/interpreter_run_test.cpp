@@ -187,10 +187,11 @@ void check_in_line_accesses(bool kuseg) {
       i_type(0b100110, 8, 14, 3),       // lwr t6, 3(t0): offset 0, the whole word
       test::r_type(10, 11, 15, 0x21),   // addu t7, t2, t3
       i_type(0b101011, 8, 15, 3),       // sw t7, 3(t0)
+      i_type(0b100100, 8, 24, 3),       // lbu t8, 3(t0): the store's group, its address scaled for a byte
       i_type(0b101001, 8, 13, 7),       // sh t5, 7(t0)
       i_type(0b100011, 8, 0, 3),        // lw zero, 3(t0): r0 stays 0
       i_type(0b001001, 9, 9, -1),       // addiu t1, -1
-      i_type(0b000101, 9, 0, -16),      // bne t1, zero, loop
+      i_type(0b000101, 9, 0, -17),      // bne t1, zero, loop
       i_type(0b101000, 8, 12, 10),      // sb t4, 10(t0), in the delay slot
       i_type(0b000100, 0, 0, -1),       // b . (spins)
       test::kNop};
@@ -217,9 +218,9 @@ void check_in_line_accesses(bool kuseg) {
     if (!lines_held) {
       EXPECT_EQ(hit.hits, 0u);
     } else if (kuseg) {  // each page's first access fills the soft TLB through the call
-      EXPECT_GT(hit.hits, 100u * 13 - 20);
+      EXPECT_GT(hit.hits, 100u * 14 - 20);
     } else {
-      EXPECT_EQ(hit.hits, 100u * 13);
+      EXPECT_EQ(hit.hits, 100u * 14);
     }
     EXPECT_FALSE(hit.announced()) << "no access left announced";
     for (uint32_t a = 0x20000; a < 0x20000 + 12 * 100 + 16; a += 4) {
@@ -371,8 +372,12 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   constexpr unsigned kBase = 20;  // holds the data's address; reg() never writes it
   constexpr unsigned kCounter = 21;  // a loop's
   constexpr uint32_t kData = 0x20000, kDrift = 64;  // the base stays within kData + [0, kDrift]
+  // Aligned; every other access at the offset of the one before when that suits it, so that
+  // some share a base and offset (an access group, when nothing between moves the base).
+  uint32_t last_offset = 0;
   const auto access = [&](uint32_t op, uint32_t align) {
-    return test::i_type(op, kBase, reg(), static_cast<int16_t>((rng() % 64) * align));  // aligned
+    if (rng() % 2 == 0 || last_offset % align != 0) last_offset = (rng() % 64) * align;
+    return test::i_type(op, kBase, reg(), static_cast<int16_t>(last_offset));
   };
   const auto r = [&](uint32_t funct, uint32_t sa = 0) {
     return reg() << 21 | reg() << 16 | reg() << 11 | sa << 6 | funct;
@@ -420,7 +425,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       // the interpreter's in the block's hot path, writing a register: LL, SC
       [&] { return access(0b110000, 4); }, [&] { return access(0b111000, 4); },
   };
-  enum class Ram { Calls, AllHit, AllMiss };
+  enum class Ram { Calls, AllHit, AllMiss, ReadOnly };
   for (int round = 0; round < 120; ++round) {
     const bool kuseg = round % 2 == 1;
     const uint32_t segment = kuseg ? 0 : 0x80000000u;
@@ -433,6 +438,11 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     // Where the branches go: never into the middle of a sequence that sets a register in two
     // instructions (nops go first until none lands inside the next `words`).
     std::set<std::size_t> targets;
+    const auto step_base = [&] {  // addiu base, +-4, within its range
+      const int16_t step = drift == 0 || (drift < kDrift && rng() % 2 == 0) ? 4 : -4;
+      drift += static_cast<uint32_t>(step);
+      code.push_back(test::i_type(0b001001, kBase, kBase, step));
+    };
     const auto room = [&](std::size_t words) {
       while (targets.lower_bound(code.size() + 1) != targets.lower_bound(code.size() + words)) code.push_back(test::kNop);
     };
@@ -480,9 +490,18 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
         continue;
       }
       if (what == 0) {  // the base moves a word, within its range
-        const int16_t step = drift == 0 || (drift < kDrift && rng() % 2 == 0) ? 4 : -4;
-        drift += static_cast<uint32_t>(step);
-        code.push_back(test::i_type(0b001001, kBase, kBase, step));  // addiu
+        step_base();
+        continue;
+      }
+      if (what == 6 && drift + 4 <= kDrift) {  // a group's load reloads the base, a word on
+        room(4);
+        const auto offset = static_cast<int16_t>(4 * (rng() % 64));
+        const uint32_t next = 1 + rng() % 8;  // a register of reg()'s, holding the base + 4
+        code.push_back(test::i_type(0b001001, kBase, next, 4));  // addiu next, base, 4
+        code.push_back(test::i_type(0b101011, kBase, next, offset));  // sw next, offset(base)
+        code.push_back(test::i_type(0b100011, kBase, kBase, offset));  // lw base, offset(base)
+        code.push_back(test::i_type(0b101011, kBase, reg(), offset));  // sw: at the new base, no group's
+        drift += 4;
         continue;
       }
       if (what == 1) {  // the base stored, then loaded over and set again: rt = rs
@@ -491,6 +510,20 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
         code.push_back(test::i_type(rng() % 2 ? 0b101011 : 0b100011, kBase, kBase, offset));  // sw or lw
         code.push_back(test::i_type(0b001111, 0, kBase, static_cast<uint16_t>((segment | kData) >> 16)));  // lui
         code.push_back(test::i_type(0b001101, kBase, kBase, static_cast<int16_t>(drift)));  // ori
+        continue;
+      }
+      if (what == 5) {  // a read-modify-write at one offset (an access group): load, change, store, load
+        static constexpr uint32_t kLoad[] = {0b100011, 0b100000, 0b100100, 0b100101};  // LW LB LBU LHU
+        static constexpr uint32_t kStore[] = {0b101011, 0b101000, 0b101000, 0b101001};  // SW SB SB SH
+        static constexpr uint32_t kAlign[] = {4, 1, 1, 2};
+        const unsigned kind = rng() % 4;
+        const uint32_t value = reg();
+        const auto offset = static_cast<int16_t>((rng() % 64) * kAlign[kind]);
+        code.push_back(test::i_type(kLoad[kind], kBase, value, offset));
+        for (uint32_t k = rng() % 3; k > 0; --k) code.push_back(makers[rng() % makers.size()]());
+        if (rng() % 4 == 0) step_base();  // no group: the store goes elsewhere
+        code.push_back(test::i_type(kStore[kind], kBase, rng() % 2 ? value : reg(), offset));
+        if (rng() % 2) code.push_back(test::i_type(0b100100, kBase, reg(), offset));  // LBU: narrower still
         continue;
       }
       const uint32_t w = what < 6 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]();
@@ -511,8 +544,10 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     }
     compiled.interpreter.set_compiling(true, 0);
     FakeHitPath hit;
-    const auto ram = static_cast<Ram>(round / 2 % 3);
+    const auto ram = static_cast<Ram>(round / 2 % 4);
     if (ram != Ram::Calls) compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, ram == Ram::AllHit));
+    if (ram == Ram::ReadOnly)
+      for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) hit.filter.fill(l, false);
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 300 + round * 5, stats);
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
@@ -894,7 +929,7 @@ TEST(InterpreterRun, AnAsidSwitchedBeforeAnEretSelectsTheUserLoadsPage) {
   const std::vector<uint32_t> user_code = {
       i_type(0b100011, 4, 3, 0),          // lw v1, 0(a0): 1 under ASID 1, 0x10000 under ASID 2
       test::r_type(2, 3, 2, 0x21),        // addu v0, v0, v1
-      i_type(0b100011, 4, 3, 0),          // again: in line, the first having filled the soft TLB
+      i_type(0b100011, 4, 3, 4),          // the next word: in line, the first having filled the soft TLB
       test::r_type(2, 3, 2, 0x21),
       test::kSyscall,
       i_type(0b000100, 0, 0, -6), test::kNop};  // b back to the first lw
@@ -916,8 +951,10 @@ TEST(InterpreterRun, AnAsidSwitchedBeforeAnEretSelectsTheUserLoadsPage) {
   for (test::KsegCpu* t : {&compiled, &interpreted}) {
     t->code(user_code, 0x80020000u);  // physical 0x20000
     t->code(handler, 0x80000180u);
-    t->memory.set_word(0x50000u, 1);
-    t->memory.set_word(0x60000u, 0x10000u);
+    for (const uint32_t offset : {0u, 4u}) {
+      t->memory.set_word(0x50000u + offset, 1);
+      t->memory.set_word(0x60000u + offset, 0x10000u);
+    }
     map(t->v, 0, 0x10000u, 0x20000u, EntryLoBits::G);  // the code, in every address space
     map(t->v, 1, 0x40000u | 1, 0x50000u, 0);
     map(t->v, 2, 0x40000u | 2, 0x60000u, 0);
@@ -965,17 +1002,115 @@ TEST(InterpreterRun, AUserPageMappedBeyondRamIsABusErrorForCompiledAccesses) {
   EXPECT_EQ(compiled.exc_code(), 7u) << "DBE";
 }
 
-TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
-  test::KsegCpu t(0, false, 0x80001000u);
+// An access group (a load, then a store and a narrower load at the same base and offset) is
+// checked once, by its first access, for what all of them need: the soft TLB's store half and
+// the line's write tag. So a clean page (TLB Modified on the store) and a line held read-only
+// send the whole group to its calls, and only a dirty page with a writable line stays in line;
+// compiled and interpreted alike in all three.
+TEST(InterpreterRun, AnAccessGroupIsCheckedOnceForWhatAllItsAccessesNeed) {
+  using test::i_type;
+  const std::vector<uint32_t> user_code = {
+      i_type(0b100011, 4, 3, 8),        // lw v1, 8(a0)
+      i_type(0b001001, 3, 3, 0x101),    // addiu v1, 0x101
+      i_type(0b101011, 4, 3, 8),        // sw v1, 8(a0)
+      i_type(0b100100, 4, 8, 8),        // lbu t0, 8(a0)
+      test::r_type(2, 8, 2, 0x21),      // addu v0, v0, t0
+      i_type(0b000100, 0, 0, -6), test::kNop};  // b back to the lw
+  const auto map = [](Vcpu& v, bool dirty) {
+    Cp0 scratch;
+    scratch.raw(cp0::EntryHi) = 0x40000u;
+    scratch.raw(cp0::EntryLo0) = 0x50000u >> 12 << EntryLoBits::PfnShift | EntryLoBits::V | EntryLoBits::G |
+                                 (dirty ? EntryLoBits::D : 0);
+    scratch.raw(cp0::EntryLo1) = EntryLoBits::G;
+    v.tlb.write(scratch, 1);
+  };
+  test::KsegCpu compiled(0x10, false, 0x10000u), interpreted(0x10, false, 0x10000u);
+  compiled.interpreter.set_compiling(true, 0);
   FakeHitPath hit;
-  t.interpreter.set_compiling(true, 0);
-  t.interpreter.set_direct_ram(hit.ram(t.memory, true));
-  std::vector<uint32_t> program = store_addiu_v0_2_setup(0x80001014u);
-  for (uint32_t w : {test::sw(9, 8, 0), test::i_type(0b001001, 0, 2, 1), test::kNop}) program.push_back(w);
-  t.code(program);
-  RunStats stats;
-  t.interpreter.run(t.v, t.memory, 7, stats);
-  EXPECT_EQ(t.v.gpr[2], 2u);
+  compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, false));
+  const auto hold_lines = [&](bool writable) {
+    for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) {
+      hit.filter.fill(l, writable);
+      if (!writable) hit.filter.revoke(l, true);  // a write tag kept from before goes
+    }
+  };
+  for (test::KsegCpu* t : {&compiled, &interpreted}) {
+    t->code(user_code, 0x80020000u);  // physical 0x20000
+    t->code(kSkipHandler, 0x80000180u);
+    Cp0 scratch;  // the code
+    scratch.raw(cp0::EntryHi) = 0x10000u;
+    scratch.raw(cp0::EntryLo0) = 0x20000u >> 12 << EntryLoBits::PfnShift | EntryLoBits::V | EntryLoBits::G;
+    scratch.raw(cp0::EntryLo1) = EntryLoBits::G;
+    t->v.tlb.write(scratch, 0);
+    map(t->v, false);
+    t->v.gpr[4] = 0x40000u;
+    t->v.jump_to(0x10000u);
+  }
+  hold_lines(true);
+  // A clean page: every store raises TLB Modified and is skipped, so the loaded word stays as it
+  // was (a store done in line would change what the next round loads). The skip enters the
+  // block at the narrower load, which is then no group's and may hit.
+  run_side_by_side(compiled, interpreted, 400, 13);
+  EXPECT_EQ(compiled.exc_code(), 1u) << "TLB Modified";
+  EXPECT_EQ(compiled.v.gpr[3], 0x101u) << "the word was never written";
+  for (test::KsegCpu* t : {&compiled, &interpreted}) map(t->v, true);
+  const uint64_t lone_hits = hit.hits;
+  hold_lines(false);
+  run_side_by_side(compiled, interpreted, 800, 11);  // a dirty page, lines held for reading only
+  EXPECT_EQ(hit.hits, lone_hits) << "the lines are readable, but not writable";
+  hold_lines(true);
+  run_side_by_side(compiled, interpreted, 1200, 17);
+  EXPECT_GT(hit.hits, 40u) << "in line at last";
+  uint32_t word = 0;
+  compiled.memory.load(0x50008u, 4, word);
+  EXPECT_GT(word, 0x101u * 20) << "the stores went round";
+  uint32_t stepped_word = 0;
+  interpreted.memory.load(0x50008u, 4, stepped_word);
+  EXPECT_EQ(word, stepped_word);
+  EXPECT_FALSE(hit.announced()) << "the group's line is no longer announced";
+}
+
+// A wider access at the same base and offset is no member of the group before it: it checks its
+// own alignment, and a misaligned word is an address error as in the interpreter.
+TEST(InterpreterRun, AWiderAccessAtTheSameAddressChecksItsOwnAlignment) {
+  using test::i_type;
+  test::KsegCpu compiled(0, false, 0x80001000u), interpreted(0, false, 0x80001000u);
+  FakeHitPath hit;
+  compiled.interpreter.set_compiling(true, 0);
+  compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, true));
+  std::vector<uint32_t> program = li(8, 0x80003000u);
+  for (uint32_t w : {i_type(0b100100, 8, 9, 1), i_type(0b100011, 8, 10, 1), i_type(0b001001, 0, 2, 5),
+                     i_type(0b000100, 0, 0, -1), test::kNop})
+    program.push_back(w);  // lbu t1, 1(t0); lw t2, 1(t0); addiu v0, zero, 5; b .
+  for (test::KsegCpu* t : {&compiled, &interpreted}) {
+    t->memory.set_word(0x3000u, 0x11223344u);
+    t->code(kSkipHandler, 0x80000180u);
+    t->code(program);
+  }
+  run_side_by_side(compiled, interpreted, 40, 3);
+  EXPECT_EQ(compiled.exc_code(), 4u) << "AdEL";
+  EXPECT_EQ(compiled.v.gpr[9], 0x33u);
+  EXPECT_EQ(compiled.v.gpr[2], 5u);
+}
+
+// An in-line store into predecoded code drops it, and the next instruction runs as stored; so
+// does a store in an access group whose first access, a load, checked for it.
+TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
+  for (const bool group : {false, true}) {
+    test::KsegCpu t(0, false, 0x80001000u);
+    FakeHitPath hit;
+    t.interpreter.set_compiling(true, 0);
+    t.interpreter.set_direct_ram(hit.ram(t.memory, true));
+    const uint32_t next = group ? 0x80001018u : 0x80001014u;  // the addiu after the store
+    std::vector<uint32_t> program = store_addiu_v0_2_setup(next);
+    if (group) program.push_back(test::i_type(0b100011, 8, 10, 0));  // lw t2, 0(t0)
+    for (uint32_t w : {test::sw(9, 8, 0), test::i_type(0b001001, 0, 2, 1), test::kNop}) program.push_back(w);
+    t.code(program);
+    RunStats stats;
+    t.interpreter.run(t.v, t.memory, group ? 8 : 7, stats);
+    EXPECT_EQ(t.v.gpr[2], 2u) << (group ? "in a group" : "alone");
+    if (group) EXPECT_EQ(t.v.gpr[10], test::i_type(0b001001, 0, 2, 1)) << "the load saw the code as it was";
+  }
 }
 
 TEST_P(InterpreterRunModes, StopsAtWaitAndAtTimerWrites) {
