@@ -238,11 +238,17 @@ class Emitter {
           // unless a conditional branch leaves it to materialize_r12()): a loop's last
           // instruction should not go through memory twice.
           const bool conditional = taken_target(d, pc) && d.op != Op::J && d.op != Op::JAL;
-          forget_branch_registers(conditional ? kR13 : kR12);
-          branch(d, pc);
+          const Decoded& slot = insts_[i + 1];
+          if (loops_ && condition_waits(d, slot)) {
+            // the loop's back edge compares (end_loop()); r13d and r12d stay the cache's
+            lazy_r12_ = {pc_, pc + 8};
+            waiting_condition_ = d;
+          } else {
+            forget_branch_registers(conditional ? kR13 : kR12);
+            branch(d, pc);
+          }
           ++pending_;
           at_ = i + 1;
-          const Decoded& slot = insts_[i + 1];
           const bool memory = is_access(slot.op);
           if (memory || BlockCompiler::inline_op(slot.op)) {
             if (memory) {
@@ -913,24 +919,39 @@ class Emitter {
     interrupt_or_clock(leave_loop, masked);
     g_.L(masked);
     Xbyak::Label other;
-    if (not_taken) {
-      g_.test(r13b, r13b);
-      g_.jz(other, far);
-    }
-    if (loop_head_) {
-      back_edge_cost_ = to_loop_head(at_end);
-      g_.jmp(loop_, far);
+    // With the branch's condition waiting (condition_waits()), the ways out set r13b after the
+    // cache is written back, for chain_to()'s lookups and exit_to_dispatcher().
+    const auto taken_is = [&](bool taken) {
+      if (waiting_condition_) g_.mov(r13b, taken);
+    };
+    if (waiting_condition_ && not_taken && loop_head_ && to_loop_head(at_end, false) == 0) {
+      jump_if(*waiting_condition_, true, loop_);  // a back edge without moves: the compare's jump
+      back_edge_cost_ = 0;
     } else {
-      store_changed(at_end);
-      chain_to(pc_, out);
+      if (not_taken && waiting_condition_) {
+        jump_if(*waiting_condition_, false, other);
+      } else if (not_taken) {
+        g_.test(r13b, r13b);
+        g_.jz(other, far);
+      }
+      if (loop_head_) {
+        back_edge_cost_ = to_loop_head(at_end);
+        g_.jmp(loop_, far);
+      } else {
+        store_changed(at_end);
+        taken_is(true);
+        chain_to(pc_, out);
+      }
     }
     if (not_taken) {
       g_.L(other);
       store_changed(at_end);
+      taken_is(false);
       chain_to(*not_taken, out);
     }
     g_.L(leave_loop);
     store_changed(at_end);
+    if (waiting_condition_) set_taken(*waiting_condition_);  // from the registers just stored
     g_.L(out);
     exit_to_dispatcher();
     cached_.fill(-1);  // written back on every way out
@@ -940,12 +961,12 @@ class Emitter {
   // The cache from `at` to loop_head_: registers the head does not hold are stored (when
   // changed), those it holds elsewhere are moved (eax breaks a cycle), and the rest loaded.
   // Answers how many instructions that took.
-  unsigned to_loop_head(const Cache& at) {
+  unsigned to_loop_head(const Cache& at, bool emit = true) {
     using namespace Xbyak::util;
     const Cache& head = *loop_head_;
     unsigned instructions = 0;
     const auto mov = [&](const Xbyak::Operand& to, const Xbyak::Operand& from) {
-      g_.mov(to, from);
+      if (emit) g_.mov(to, from);
       ++instructions;
     };
     const auto where = [&](int r) { return holding(at.reg, r); };
@@ -1147,25 +1168,9 @@ class Emitter {
     const uint32_t not_taken = pc + 8;
     const uint32_t target = taken_target(d, pc).value_or(0);
     switch (d.op) {
-      case Op::BEQ: case Op::BNE:
-        if (d.rt == 0) {
-          g_.cmp(read(d.rs), 0);
-        } else {
-          g_.mov(eax, read(d.rs));
-          g_.cmp(eax, read(d.rt));
-        }
-        if (d.op == Op::BEQ)
-          g_.sete(r13b);
-        else
-          g_.setne(r13b);
-        lazy_r12_ = {target, not_taken};
-        break;
-      case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BLTZAL: case Op::BGEZ: case Op::BGEZAL:
-        g_.cmp(read(d.rs), 0);
-        if (d.op == Op::BLEZ) g_.setle(r13b);
-        if (d.op == Op::BGTZ) g_.setg(r13b);
-        if (d.op == Op::BLTZ || d.op == Op::BLTZAL) g_.setl(r13b);
-        if (d.op == Op::BGEZ || d.op == Op::BGEZAL) g_.setge(r13b);
+      case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BLTZAL: case Op::BGEZ:
+      case Op::BGEZAL:
+        set_taken(d);
         lazy_r12_ = {target, not_taken};
         break;
       case Op::J: case Op::JAL:
@@ -1187,6 +1192,64 @@ class Emitter {
       forget(d.rd);
       g_.mov(gpr(d.rd), not_taken);
     }
+  }
+
+  // The x86 condition under which conditional branch `d` is taken, its operands compared.
+  enum class Taken { E, NE, LE, G, L, GE };
+  Taken compare(const Decoded& d) {
+    using namespace Xbyak::util;
+    if ((d.op == Op::BEQ || d.op == Op::BNE) && d.rt != 0) {
+      g_.mov(eax, read(d.rs));
+      g_.cmp(eax, read(d.rt));
+    } else if (const int k = holding(cached_, static_cast<int>(d.rs)); k >= 0) {
+      g_.test(cache_reg(static_cast<unsigned>(k)), cache_reg(static_cast<unsigned>(k)));
+    } else {
+      g_.cmp(gpr(d.rs), 0);
+    }
+    switch (d.op) {
+      case Op::BEQ: return Taken::E;
+      case Op::BNE: return Taken::NE;
+      case Op::BLEZ: return Taken::LE;
+      case Op::BGTZ: return Taken::G;
+      case Op::BLTZ: case Op::BLTZAL: return Taken::L;
+      default: return Taken::GE;  // BGEZ, BGEZAL
+    }
+  }
+  // r13b = whether conditional branch `d` is taken.
+  void set_taken(const Decoded& d) {
+    using namespace Xbyak::util;
+    switch (compare(d)) {
+      case Taken::E: g_.sete(r13b); break;
+      case Taken::NE: g_.setne(r13b); break;
+      case Taken::LE: g_.setle(r13b); break;
+      case Taken::G: g_.setg(r13b); break;
+      case Taken::L: g_.setl(r13b); break;
+      case Taken::GE: g_.setge(r13b); break;
+    }
+  }
+  // To `to` when conditional branch `d` is taken (`taken`), or when it is not.
+  void jump_if(const Decoded& d, bool taken, Xbyak::Label& to) {
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    switch (compare(d)) {
+      case Taken::E: taken ? g_.je(to, far) : g_.jne(to, far); break;
+      case Taken::NE: taken ? g_.jne(to, far) : g_.je(to, far); break;
+      case Taken::LE: taken ? g_.jle(to, far) : g_.jg(to, far); break;
+      case Taken::G: taken ? g_.jg(to, far) : g_.jle(to, far); break;
+      case Taken::L: taken ? g_.jl(to, far) : g_.jge(to, far); break;
+      case Taken::GE: taken ? g_.jge(to, far) : g_.jl(to, far); break;
+    }
+  }
+  // Whether a loop's conditional branch `d` can compare at the back edge, after its delay slot:
+  // the slot is an ALU instruction done in line (no cold path reads r13b) that writes neither
+  // operand (its register fields name neither), and the branch links nothing.
+  static bool condition_waits(const Decoded& d, const Decoded& slot) {
+    switch (d.op) {
+      case Op::BEQ: case Op::BNE: case Op::BLEZ: case Op::BGTZ: case Op::BLTZ: case Op::BGEZ: break;
+      default: return false;
+    }
+    if (is_access(slot.op) || !BlockCompiler::inline_op(slot.op)) return false;
+    const auto names = [&](unsigned r) { return r != 0 && (slot.rt == r || slot.rd == r); };
+    return !names(d.rs) && !((d.op == Op::BEQ || d.op == Op::BNE) && names(d.rt));
   }
 
   // A CACHE that changes nothing the guest sees, in a kernel block (kernel mode: CP0 is usable):
@@ -1640,6 +1703,7 @@ class Emitter {
   Xbyak::Label loop_;  // past the loop head's loads
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
+  std::optional<Decoded> waiting_condition_;  // a loop's branch that compares at the back edge
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   // Access groups (find_access_groups()): for each instruction, the leader whose check it

@@ -370,7 +370,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   std::mt19937 rng(7);
   const auto reg = [&] { const uint32_t r = rng() % 9; return r == 8 ? 31 : r; };
   constexpr unsigned kBase = 20;  // holds the data's address; reg() never writes it
-  constexpr unsigned kCounter = 21;  // a loop's
+  constexpr unsigned kCounter = 21, kDone = 22;  // a loop's, and its end reached (BEQ's loop)
   constexpr uint32_t kData = 0x20000, kDrift = 64;  // the base stays within kData + [0, kDrift]
   // Aligned; every other access at the offset of the one before when that suits it, so that
   // some share a base and offset (an access group, when nothing between moves the base).
@@ -450,13 +450,23 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
       const unsigned what = rng() % 24;
       const auto skip = static_cast<uint32_t>(rng() % std::max(1, std::min(8, 198 - i)));  // stays before the end
       if (what == 4 && i < 190) {  // a loop of a few rounds, entered only at its start
-        const uint32_t body = 1 + rng() % 6;
-        room(body + 3);
-        code.push_back(test::i_type(0b001001, 0, kCounter, 2 + rng() % 5));  // addiu counter, zero, n
+        // Its branch: BNE, BGTZ, BGEZ counting down; BLTZ, BLEZ counting up from -n; BNE whose
+        // delay slot counts down (the compare cannot wait past it); BEQ on a register set from
+        // the count.
+        const unsigned kind = rng() % 7;
+        const bool up = kind == 3 || kind == 4;
+        const uint32_t body = 1 + rng() % 6, n = 2 + rng() % 5;
+        room(body + 5);
+        code.push_back(test::i_type(0b001001, 0, kCounter, up ? -n : n));  // addiu counter, zero, n
+        const std::size_t start = code.size();
         for (uint32_t b = 0; b < body; ++b) code.push_back(rng() % 3 == 0 ? accesses[rng() % accesses.size()]() : makers[rng() % makers.size()]());
-        code.push_back(test::i_type(0b001001, kCounter, kCounter, static_cast<uint32_t>(-1)));  // addiu counter, -1
-        code.push_back(test::i_type(0b000101, kCounter, 0, static_cast<uint32_t>(-static_cast<int32_t>(body + 2))));  // bne
-        code.push_back(slot());
+        if (kind != 5) code.push_back(test::i_type(0b001001, kCounter, kCounter, up ? 1 : -1));  // addiu counter, +-1
+        if (kind == 6) code.push_back(test::i_type(0b001011, kCounter, kDone, 1));  // sltiu done, counter, 1
+        const auto back = static_cast<uint32_t>(static_cast<int32_t>(start) - static_cast<int32_t>(code.size() + 1));
+        static constexpr uint32_t kOp[] = {0b000101, 0b000111, 0b000001, 0b000001, 0b000110, 0b000101, 0b000100};
+        static constexpr uint32_t kRt[] = {0, 0, 1, 0, 0, 0, 0};  // REGIMM's BGEZ, BLTZ
+        code.push_back(test::i_type(kOp[kind], kind == 6 ? kDone : kCounter, kRt[kind], back));
+        code.push_back(kind == 5 ? test::i_type(0b001001, kCounter, kCounter, static_cast<uint32_t>(-1)) : slot());
         continue;
       }
       if (what == 2) {  // a conditional branch over `skip` instructions
@@ -1109,7 +1119,9 @@ TEST(InterpreterRun, AnInLineStoreIntoPredecodedCodeDropsIt) {
     RunStats stats;
     t.interpreter.run(t.v, t.memory, group ? 8 : 7, stats);
     EXPECT_EQ(t.v.gpr[2], 2u) << (group ? "in a group" : "alone");
-    if (group) EXPECT_EQ(t.v.gpr[10], test::i_type(0b001001, 0, 2, 1)) << "the load saw the code as it was";
+    if (group) {
+      EXPECT_EQ(t.v.gpr[10], test::i_type(0b001001, 0, 2, 1)) << "the load saw the code as it was";
+    }
   }
 }
 
