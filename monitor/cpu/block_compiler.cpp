@@ -1308,13 +1308,14 @@ class Emitter {
     const int at = holding(cached_, static_cast<int>(r));
     unsigned k = at < 0 ? kCacheRegs : static_cast<unsigned>(at);
     if (k == kCacheRegs) {
+      const auto distance = distances(at_);
       for (unsigned j = 0; j < kCacheRegs; ++j) {
         if (hold >> j & 1 || j >= branch_regs_) continue;
         if (cached_[j] < 0) {
           k = j;
           break;
         }
-        if (k == kCacheRegs || evicted_first(j, k, at_)) k = j;
+        if (k == kCacheRegs || evicted_first(j, k, distance)) k = j;
       }
       spill(k);
       cached_[k] = static_cast<int>(r);
@@ -1336,17 +1337,24 @@ class Emitter {
       return (to == Destination::kRt ? d.rt : to == Destination::kRd ? d.rd : -1) == r ? -1 : 0;
     };
     for (unsigned j = from; j < count_; ++j)
-      if (const int u = use(j); u != 0) return u > 0 ? j - from : ~0u;
+      if (const int u = use(j); u != 0) return u > 0 || j == from ? j - from : ~0u;  // the instruction at hand writes it: in use
     if (loops_)
       for (unsigned j = 0; j < std::min(from, count_); ++j)
         if (const int u = use(j); u != 0) return u > 0 ? count_ - from + j : ~0u;
     return ~0u;
   }
+  // next_use() of every cached register from insts_[from] on, once for one choice.
+  std::array<uint32_t, kCacheRegs> distances(unsigned from) const {
+    std::array<uint32_t, kCacheRegs> d{};
+    for (unsigned k = 0; k < kCacheRegs; ++k)
+      if (cached_[k] >= 0) d[k] = next_use(cached_[k], from);
+    return d;
+  }
   // Whether host register j's guest register should leave the cache before k's: it is needed
-  // later (from insts_[from] on), or as late and unchanged, or as late, as changed and less
+  // later (`distance`: distances()), or as late and unchanged, or as late, as changed and less
   // recently used.
-  bool evicted_first(unsigned j, unsigned k, unsigned from) const {
-    const uint32_t nj = next_use(cached_[j], from), nk = next_use(cached_[k], from);
+  bool evicted_first(unsigned j, unsigned k, const std::array<uint32_t, kCacheRegs>& distance) const {
+    const uint32_t nj = distance[j], nk = distance[k];
     if (nj != nk) return nj > nk;
     if (dirty_[j] != dirty_[k]) return !dirty_[j];
     return used_[j] < used_[k];
@@ -1374,13 +1382,15 @@ class Emitter {
   // from kR12): their guest registers leave. A leaving one needed sooner (from the branch itself
   // on: its operands, then the delay slot's) than one of the others takes that one's place.
   void forget_branch_registers(unsigned first) {
+    auto distance = distances(at_);
     for (unsigned k = first; k < kCacheRegs; ++k) {
       unsigned j = 0;
       for (unsigned i = 1; i < first; ++i)
-        if (cached_[j] >= 0 && (cached_[i] < 0 || evicted_first(i, j, at_))) j = i;
-      if (cached_[k] >= 0 && (cached_[j] < 0 || evicted_first(j, k, at_))) {
+        if (cached_[j] >= 0 && (cached_[i] < 0 || evicted_first(i, j, distance))) j = i;
+      if (cached_[k] >= 0 && (cached_[j] < 0 || evicted_first(j, k, distance))) {
         spill(j);
         g_.mov(cache_reg(j), cache_reg(k));
+        distance[j] = distance[k];
         cached_[j] = cached_[k];
         dirty_[j] = dirty_[k];
         used_[j] = used_[k];
@@ -1405,8 +1415,28 @@ class Emitter {
   bool cached_alu(const Decoded& d) {
     using namespace Xbyak::util;
     unsigned hold = 0;
+    // A source into a destination of its own: from its host register, or else straight from the
+    // Vcpu (not brought into the cache, where it would cost an eviction).
+    std::optional<Xbyak::Address> in_vcpu[2];
+    const auto source = [&](unsigned r, unsigned which) -> const Xbyak::Operand& {
+      if (const int k = holding(cached_, static_cast<int>(r)); k >= 0) {
+        hold |= 1u << k;
+        used_[static_cast<unsigned>(k)] = ++tick_;
+        return cache_reg(static_cast<unsigned>(k));
+      }
+      return in_vcpu[which].emplace(gpr(r));
+    };
     const auto three = [&](auto&& op, bool commutative) {  // rd = rs op rt
       if (d.rd == 0 || d.rs == 0 || d.rt == 0) return false;
+      if (d.rd != d.rs && d.rd != d.rt) {
+        const Xbyak::Operand& rs = source(d.rs, 0);
+        const Xbyak::Operand& rt = source(d.rt, 1);
+        const Xbyak::Reg32 rd = cached(d.rd, false, hold);
+        g_.mov(rd, rs);
+        op(rd, rt);
+        dirty(d.rd);
+        return true;
+      }
       const Xbyak::Reg32 rs = cached(d.rs, true, hold), rt = cached(d.rt, true, hold);
       const Xbyak::Reg32 rd = cached(d.rd, false, hold);
       if (d.rd == d.rs) {
@@ -1457,13 +1487,14 @@ class Emitter {
     };
     const auto simm = static_cast<uint32_t>(d.simm);
     using R = const Xbyak::Reg32&;
+    using O = const Xbyak::Operand&;
     switch (d.op) {
-      case Op::ADDU: return three([&](R x, R y) { g_.add(x, y); }, true);
-      case Op::SUBU: return three([&](R x, R y) { g_.sub(x, y); }, false);
-      case Op::AND: return three([&](R x, R y) { g_.and_(x, y); }, true);
-      case Op::OR: return three([&](R x, R y) { g_.or_(x, y); }, true);
-      case Op::XOR: return three([&](R x, R y) { g_.xor_(x, y); }, true);
-      case Op::MUL: return three([&](R x, R y) { g_.imul(x, y); }, true);
+      case Op::ADDU: return three([&](R x, O y) { g_.add(x, y); }, true);
+      case Op::SUBU: return three([&](R x, O y) { g_.sub(x, y); }, false);
+      case Op::AND: return three([&](R x, O y) { g_.and_(x, y); }, true);
+      case Op::OR: return three([&](R x, O y) { g_.or_(x, y); }, true);
+      case Op::XOR: return three([&](R x, O y) { g_.xor_(x, y); }, true);
+      case Op::MUL: return three([&](R x, O y) { g_.imul(x, y); }, true);
       case Op::ADDIU: return immediate([&](R x) { g_.add(x, simm); });
       case Op::ANDI: return immediate([&](R x) { g_.and_(x, uint32_t{d.imm}); });
       case Op::ORI: return immediate([&](R x) { g_.or_(x, uint32_t{d.imm}); });
