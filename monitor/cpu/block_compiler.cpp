@@ -25,7 +25,7 @@ namespace {
 // not guaranteed: measured on an instance instead).
 struct Layout {
   int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, hwrena,
-      user_local, fpr;
+      user_local, fpr, count_base, cycles_base;
 };
 Vcpu& layout_vcpu() {
   static Vcpu v;
@@ -41,7 +41,8 @@ const Layout& layout() {
                   at(&v.pc),     at(&v.next_pc),     at(&v.in_delay_slot),
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
                   at(&v.cp0.raw(cp0::HWREna)),
-                  at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0])};
+                  at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0]),
+                  at(&v.cp0.count_base()),  at(&v.cp0.cycles_base())};
   }();
   return l;
 }
@@ -202,6 +203,7 @@ class Emitter {
   // A block that branches to its own start: the cache its back edge had in an emission before
   // (back_edge()), which the start then holds, so that the loop keeps those registers.
   void set_loop_head(const Cache& head) { loop_head_ = head; }
+  void set_count_in_line(bool on) { count_in_line_ = on; }  // BlockCompiler::set_count_in_line()
   const std::optional<Cache>& back_edge() const { return back_edge_; }
   // The host instructions the back edge took to make its cache the head's (with a head).
   unsigned back_edge_cost() const { return back_edge_cost_; }
@@ -249,10 +251,14 @@ class Emitter {
           }
           ++pending_;
           at_ = i + 1;
-          const bool memory = is_access(slot.op);
-          if (memory || BlockCompiler::inline_op(slot.op)) {
+          const bool memory = is_access(slot.op), cp0 = in_line_cp0(slot);
+          if (memory || cp0 || BlockCompiler::inline_op(slot.op)) {
             if (memory) {
               access(slot, i + 1, pc + 4, true);
+            } else if (cp0) {  // (DI in `jr ra`'s slot: local_irq_save's return)
+              forget(slot.rt);  // the move reads or writes rt in the Vcpu
+              cp0_move(slot);
+              ++pending_;
             } else if (cached_alu(slot)) {
               ++pending_;
             } else {
@@ -1270,10 +1276,22 @@ class Emitter {
 
   // MFC0 and MTC0 of the registers where they are a plain load or masked store, and DI/EI, in
   // kseg0/kseg1 blocks: those run in kernel mode only, where CP0 is usable.
-  bool in_line_cp0(const Decoded& d) const { return pc_ - 0x80000000u < 0x40000000u && plain_cp0_move(d); }
+  // And MFC0 Count in bare mode (count_in_line_; a monitor intercepts it).
+  bool in_line_cp0(const Decoded& d) const {
+    return pc_ - 0x80000000u < 0x40000000u && (plain_cp0_move(d) || (count_in_line_ && reads_count(d)));
+  }
+  static bool reads_count(const Decoded& d) { return d.op == Op::MFC0 && cp0_register(d) == cp0::Count; }
   void cp0_move(const Decoded& d) {
     using namespace Xbyak::util;
-    if (d.op == Op::DI || d.op == Op::EI) {  // rt = Status; Status.IE cleared or set
+    if (reads_count(d)) {  // Cp0::count() of the cycles now: the Vcpu's and those run in line since
+      g_.mov(eax, r15d);
+      g_.add(eax, pending_);
+      g_.add(rax, qword[rbx + l_.cycles]);
+      g_.sub(rax, qword[rbx + l_.cycles_base]);
+      g_.shr(rax, 1);
+      g_.add(eax, dword[rbx + l_.count_base]);
+      if (d.rt != 0) g_.mov(gpr(d.rt), eax);
+    } else if (d.op == Op::DI || d.op == Op::EI) {  // rt = Status; Status.IE cleared or set
       g_.mov(eax, dword[rbx + l_.status]);
       if (d.rt != 0) g_.mov(gpr(d.rt), eax);
       if (d.op == Op::DI) {
@@ -1735,6 +1753,7 @@ class Emitter {
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   std::optional<Decoded> waiting_condition_;  // a loop's branch that compares at the back edge
+  bool count_in_line_ = false;
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   // Access groups (find_access_groups()): for each instruction, the leader whose check it
@@ -1781,8 +1800,9 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
   const JumpEntry* jumps =
       code_generation_ != nullptr && (pc >= 0x80000000u || soft_tlb_.load != nullptr) ? jumps_.get() : nullptr;
   const auto emitter_on = [&](Xbyak::CodeGenerator& g, std::size_t& prologue_bytes) {
-    return Emitter(g, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_,
-                   prologue_bytes);
+    Emitter e(g, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_, prologue_bytes);
+    e.set_count_in_line(count_in_line_);
+    return e;
   };
   Emitter emitter = emitter_on(*code_, prologue_bytes_);
   if (loops_to_start(pc, insts, count)) {

@@ -111,6 +111,9 @@ class Cp0 {
   void raise_timer();
 
   uint32_t count(uint64_t cycles) const { return count_base_ + static_cast<uint32_t>((cycles - cycles_base_) / 2); }
+  // count()'s terms, where compiled code reads them to do MFC0 Count in line.
+  const uint32_t& count_base() const { return count_base_; }
+  const uint64_t& cycles_base() const { return cycles_base_; }
 
  private:
   static int index_of(Cp0Id id);

@@ -196,6 +196,10 @@ class Interpreter {
   void set_trap_handler(TrapHandler* handler) {
     trap_ = handler;
     flush_translations();
+    if (compiler_ != nullptr) {  // compiled MFC0 Count is bare mode's
+      drop_compiled();
+      compiler_->set_count_in_line(trap_ == nullptr);
+    }
   }
   // Drops every cached translation (the soft TLB), or one page's in address space `asid`: the
   // monitor's machine TLB lost them. Translations otherwise die when vcpu.tlb is written.
