@@ -203,7 +203,7 @@ class Emitter {
   // A block that branches to its own start: the cache its back edge had in an emission before
   // (back_edge()), which the start then holds, so that the loop keeps those registers.
   void set_loop_head(const Cache& head) { loop_head_ = head; }
-  void set_count_in_line(bool on) { count_in_line_ = on; }  // BlockCompiler::set_count_in_line()
+  void set_bare(bool on) { bare_ = on; }  // BlockCompiler::set_bare()
   const std::optional<Cache>& back_edge() const { return back_edge_; }
   // The host instructions the back edge took to make its cache the head's (with a head).
   unsigned back_edge_cost() const { return back_edge_cost_; }
@@ -308,6 +308,9 @@ class Emitter {
       write_back();
       if (is_checked(d)) {
         checked(d, i, pc);
+      } else if (writes_status(d) && i + 1 == count_) {
+        status_write(d, i, pc);
+        ++pending_;
       } else if (in_line_cp0(d)) {
         cp0_move(d);
         ++pending_;
@@ -1276,9 +1279,44 @@ class Emitter {
 
   // MFC0 and MTC0 of the registers where they are a plain load or masked store, and DI/EI, in
   // kseg0/kseg1 blocks: those run in kernel mode only, where CP0 is usable.
-  // And MFC0 Count in bare mode (count_in_line_; a monitor intercepts it).
+  // And MFC0 Count in bare mode (a monitor intercepts it).
   bool in_line_cp0(const Decoded& d) const {
-    return pc_ - 0x80000000u < 0x40000000u && (plain_cp0_move(d) || (count_in_line_ && reads_count(d)));
+    return pc_ - 0x80000000u < 0x40000000u && (plain_cp0_move(d) || (bare_ && reads_count(d)));
+  }
+  // MTC0 Status in a kernel block, bare mode: in line unless it enters user mode (whose
+  // accounting, Interpreter::user_mode_may_have_begun, is the interpreter's). The block ends
+  // after it, as the interpreter's does, and its end looks for an interrupt it unmasked
+  // (BlockContext::called); the next block is a kernel one, whatever else changed.
+  bool writes_status(const Decoded& d) const {
+    return bare_ && pc_ - 0x80000000u < 0x40000000u && d.op == Op::MTC0 && cp0_register(d) == cp0::Status;
+  }
+  void status_write(const Decoded& d, unsigned i, uint32_t pc) {
+    using namespace Xbyak::util;
+    const auto far = Xbyak::CodeGenerator::T_NEAR;
+    Xbyak::Label& cold = labels_.emplace_back();
+    Xbyak::Label kernel;
+    g_.mov(eax, gpr(d.rt));  // Cp0::write: the bits of the mask from rt, the rest kept
+    g_.mov(ecx, dword[rbx + l_.status]);
+    g_.xor_(eax, ecx);
+    g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(cp0::Status))]);
+    g_.xor_(ecx, eax);  // the new Status: user mode unless EXL or ERL, or KSU says kernel
+    g_.test(ecx, StatusBits::EXL | StatusBits::ERL);
+    g_.jnz(kernel);
+    g_.mov(edx, ecx);
+    g_.and_(edx, StatusBits::KSU);
+    g_.cmp(edx, StatusBits::UM);
+    g_.je(cold, far);
+    g_.L(kernel);
+    g_.mov(dword[rbx + l_.status], ecx);
+    g_.mov(byte[rbp + kCtxCalled], 1);
+    const uint32_t pending = pending_, pending_hits = pending_hits_;
+    cold_.push_back([=, this, &cold] {
+      pending_ = pending;  // as at the instruction
+      pending_hits_ = pending_hits;
+      g_.L(cold);
+      fallback(i, pc, false);
+      g_.jmp(exit_, far);  // committed by the interpreter: the block's last instruction
+    });
   }
   static bool reads_count(const Decoded& d) { return d.op == Op::MFC0 && cp0_register(d) == cp0::Count; }
   void cp0_move(const Decoded& d) {
@@ -1753,7 +1791,7 @@ class Emitter {
   std::optional<Xbyak::Address> read_address_;  // read()'s answer when in the Vcpu
   std::optional<std::pair<uint32_t, uint32_t>> lazy_r12_;  // the branch's {taken, not taken} pcs
   std::optional<Decoded> waiting_condition_;  // a loop's branch that compares at the back edge
-  bool count_in_line_ = false;
+  bool bare_ = false;  // set_bare()
   uint32_t pending_ = 0;  // inline instructions not yet added to r15
   uint32_t pending_hits_ = 0;  // in-line RAM hits not yet added to r15
   // Access groups (find_access_groups()): for each instruction, the leader whose check it
@@ -1801,7 +1839,7 @@ CompiledBlock BlockCompiler::compile(uint32_t pc, const Decoded* insts, unsigned
       code_generation_ != nullptr && (pc >= 0x80000000u || soft_tlb_.load != nullptr) ? jumps_.get() : nullptr;
   const auto emitter_on = [&](Xbyak::CodeGenerator& g, std::size_t& prologue_bytes) {
     Emitter e(g, pc, insts, count, page_slots, ram, ram_.host_base, &soft_tlb_, jumps, code_generation_, prologue_bytes);
-    e.set_count_in_line(count_in_line_);
+    e.set_bare(bare_);
     return e;
   };
   Emitter emitter = emitter_on(*code_, prologue_bytes_);

@@ -168,8 +168,8 @@ class BlockCompiler {
   uint64_t* hits() const { return ram_.hits; }
   // The store half must lie within 2 GiB of the load half: compiled code addresses it from it.
   void set_soft_tlb(const SoftTlbView& tlb);
-  // Kernel blocks read Count in line (bare mode); under a monitor MFC0 Count traps to it.
-  void set_count_in_line(bool on) { count_in_line_ = on; }
+  // Bare mode: kernel blocks read Count and write Status in line; under a monitor both trap to it.
+  void set_bare(bool on) { bare_ = on; }
 
   // Names every block compiled from now on in /tmp/perf-<pid>.map, the file `perf report` reads
   // to name code generated at run time (QEMU's -perfmap alike). False if it cannot be opened or
@@ -187,7 +187,7 @@ class BlockCompiler {
   DirectRam ram_;
   SoftTlbView soft_tlb_;
   std::size_t prologue_bytes_ = 0;  // what chaining skips: the entry's pushes and context loads
-  bool count_in_line_ = false;
+  bool bare_ = false;
   std::unique_ptr<Xbyak::CodeGenerator> code_;
   std::unique_ptr<Xbyak::CodeGenerator> scratch_;  // where a loop is emitted first, to learn its back edge
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> perf_map_{nullptr, std::fclose};

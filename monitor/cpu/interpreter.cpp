@@ -130,7 +130,7 @@ void Interpreter::set_compiling(bool on, uint32_t compile_after) {
     compiler_->set_code_generation(&page_generation_);
     static_assert(sizeof(SoftTlbEntry) == 8);
     compiler_->set_soft_tlb({.load = &soft_load_[0].key, .store = &soft_store_[0].key});
-    compiler_->set_count_in_line(trap_ == nullptr);
+    compiler_->set_bare(trap_ == nullptr);
   }
 }
 

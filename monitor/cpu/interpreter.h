@@ -196,9 +196,9 @@ class Interpreter {
   void set_trap_handler(TrapHandler* handler) {
     trap_ = handler;
     flush_translations();
-    if (compiler_ != nullptr) {  // compiled MFC0 Count is bare mode's
+    if (compiler_ != nullptr) {  // compiled MFC0 Count and MTC0 Status are bare mode's
       drop_compiled();
-      compiler_->set_count_in_line(trap_ == nullptr);
+      compiler_->set_bare(trap_ == nullptr);
     }
   }
   // Drops every cached translation (the soft TLB), or one page's in address space `asid`: the

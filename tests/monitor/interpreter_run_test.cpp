@@ -735,6 +735,52 @@ TEST(InterpreterRun, CompiledCp0MovesMatchTheInterpreterAndAreCountedForAMonitor
   }
 }
 
+// MTC0 Status, which ends its block, in line in bare mode while the vcpu stays in kernel mode:
+// setting EXL, clearing it (an interrupt it unmasks is taken right after it, also where its
+// block chains on, in the loop's second round), and the kernel handler's return to EXL alone;
+// into user mode at a kernel pc (the next fetch an address error) is the interpreter's.
+// Compiled against interpreted, a cycle, a few or many at a time.
+TEST(InterpreterRun, InLineStatusWritesEndTheirBlocksWhereTheInterpretersDo) {
+  using test::i_type;
+  using test::mtc0;
+  const auto addiu = [](uint32_t rt, uint32_t rs, int16_t imm) { return i_type(0b001001, rs, rt, static_cast<uint16_t>(imm)); };
+  std::vector<uint32_t> program = {addiu(20, 0, 2)};  // s4: two rounds
+  const auto add = [&](const std::vector<uint32_t>& words) { program.insert(program.end(), words.begin(), words.end()); };
+  const auto loop = static_cast<int32_t>(program.size());
+  add(li(8, StatusBits::EXL | StatusBits::IE | 1u << 8));  // EXL set, IE and IM0: in line
+  add({mtc0(8, cp0::Status)});
+  add(li(9, 1u << 8));  // a software interrupt, held off by EXL
+  add({mtc0(9, cp0::Cause), addiu(2, 2, 1), addiu(2, 2, 1)});
+  add({i_type(0b000100, 0, 0, 1), test::kNop});  // b: a block end that chains on (its calls looked at)
+  add(li(8, StatusBits::IE | 1u << 8));  // EXL cleared: the interrupt is taken after the write
+  add({mtc0(8, cp0::Status), addiu(2, 2, 1), addiu(20, 20, -1)});
+  add({i_type(0b000101, 20, 0, static_cast<uint16_t>(loop - static_cast<int32_t>(program.size()) - 1)), test::kNop});
+  add(li(8, StatusBits::UM));  // user mode at a kernel pc: the interpreter's
+  add({mtc0(8, cp0::Status), addiu(2, 2, 100), addiu(3, 3, 1), i_type(0b000100, 0, 0, -1), test::kNop});
+  const std::vector<uint32_t> handler = {
+      test::mfc0(26, cp0::Cause), i_type(0b001100, 26, 26, 0x7c), test::r_type(16, 26, 16, 0x21),  // s0 += ExcCode << 2
+      test::mfc0(26, cp0::EPC), test::r_type(18, 26, 18, 0x21),  // s2 += EPC: where each was taken
+      addiu(17, 17, 1), mtc0(0, cp0::Cause),  // s1 counts; the software interrupt cleared
+      addiu(27, 0, StatusBits::EXL), mtc0(27, cp0::Status),  // kernel mode on return (in line)
+      test::kEret};
+  for (const uint64_t step : {1u, 6u, 150u}) {
+    test::KsegCpu compiled(0, false, 0x80001000u), interpreted(0, false, 0x80001000u);
+    compiled.interpreter.set_compiling(true, 0);
+    for (test::KsegCpu* t : {&compiled, &interpreted}) {
+      t->code(handler, 0x80000180u);
+      t->code(program, 0x80001000u);
+    }
+    run_side_by_side(compiled, interpreted, 600, step);
+    EXPECT_EQ(compiled.v.gpr[17], 3u) << "two interrupts and the address error";
+    EXPECT_EQ(compiled.v.gpr[16], uint32_t{4} << 2) << "ExcCode 0, 0 and 4";
+    EXPECT_EQ(compiled.v.gpr[2], 106u) << "the handler returned to kernel mode";
+    EXPECT_EQ(compiled.v.gpr[3], 1u);
+    // in line: the program's two writes a round and the handler's three; the Cause writes and
+    // the one into user mode are the interpreter's
+    EXPECT_EQ(compiled.interpreter.fallbacks_by_op()[static_cast<unsigned>(Op::MTC0)], 6u);
+  }
+}
+
 // A kernel's cache flush loop (CACHE other than Hit_Invalidate_I, which changes nothing a guest
 // sees) is one block that runs on past its CACHEs: compiled as nothing in bare mode, and under a
 // monitor each one told at its own pc, compiled as interpreted. Hit_Invalidate_I still ends its
