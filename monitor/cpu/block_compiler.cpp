@@ -445,8 +445,9 @@ class Emitter {
   // base (so nothing that calls, leaves the block or accesses memory). They reach the same word,
   // so the first (the leader) does the checks for all (the soft TLB's store half and the write
   // tag when one of them stores) and keeps the line announced until the last is done; the others
-  // take its address from the frame. The window holds at most a block's straight-line code, so a
-  // revocation waits no longer for it than for one access.
+  // take its address from the frame. The window is straight-line code of at most kGroupWindow
+  // instructions, so a revocation waits for it about as long as for one access.
+  static constexpr unsigned kGroupWindow = 32;
   void find_access_groups() {
     const auto plain = [&](unsigned i) {
       const Decoded& d = insts_[i];
@@ -457,7 +458,7 @@ class Emitter {
       const Decoded& a = insts_[i];
       if (!plain(i) || leader_of_[i] >= 0 || (load_slot(a.op) >= 0 && a.rt == a.rs)) continue;
       bool writes = store_slot(a.op) >= 0;
-      for (unsigned j = i + 1; j < count_; ++j) {
+      for (unsigned j = i + 1; j < count_ && j - i <= kGroupWindow; ++j) {
         const Decoded& b = insts_[j];
         if (b.flags & kBranch) break;
         if (is_access(b.op)) {

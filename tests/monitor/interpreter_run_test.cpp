@@ -1138,6 +1138,27 @@ TEST(InterpreterRun, AnAccessGroupIsCheckedOnceForWhatAllItsAccessesNeed) {
   EXPECT_FALSE(hit.announced()) << "the group's line is no longer announced";
 }
 
+// A store too far after a load at the same address (past the group's window, which bounds how
+// long a line stays announced) checks for itself: on a line held for reading only, the load
+// hits in line and the store goes to its call.
+TEST(InterpreterRun, AnAccessFarAfterAnotherAtItsAddressChecksForItself) {
+  using test::i_type;
+  test::KsegCpu t(0, false, 0x80001000u);
+  FakeHitPath hit;
+  t.interpreter.set_compiling(true, 0);
+  t.interpreter.set_direct_ram(hit.ram(t.memory, false));
+  for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) hit.filter.fill(l, false);
+  std::vector<uint32_t> program = li(8, 0x80003000u);
+  program.push_back(i_type(0b100011, 8, 9, 0));  // lw t1, 0(t0)
+  for (int k = 0; k < 40; ++k) program.push_back(i_type(0b001001, 10, 10, 1));  // addiu t2, 1
+  for (uint32_t w : {test::sw(9, 8, 0), i_type(0b000100, 0, 0, -1), test::kNop}) program.push_back(w);
+  t.code(program);
+  RunStats stats;
+  t.interpreter.run(t.v, t.memory, 60, stats);
+  EXPECT_EQ(t.v.gpr[10], 40u);
+  EXPECT_EQ(hit.hits, 1u) << "the load in line, the store by its call";
+}
+
 // A wider access at the same base and offset is no member of the group before it: it checks its
 // own alignment, and a misaligned word is an address error as in the interpreter.
 TEST(InterpreterRun, AWiderAccessAtTheSameAddressChecksItsOwnAlignment) {
