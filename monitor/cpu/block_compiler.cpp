@@ -483,7 +483,14 @@ class Emitter {
     g_.cmp(announcement(), -1);
     g_.je(call, Xbyak::CodeGenerator::T_NEAR);
     g_.mov(rax, qword[rsp + kGroupAddress]);
-    const Xbyak::RegExp at = r14 + rax * (1 << group_scale_);
+    plain_access(d, r14 + rax * (1 << group_scale_), rt);
+    if (group_last_[static_cast<unsigned>(leader_of_[i])] == i) g_.mov(announcement(), -1);
+  }
+  // A plain load or store at host address `at`, once its checks passed (rax may hold the
+  // address): rt from or into its host register when cached (a load's straight, no eax), else
+  // the Vcpu's.
+  void plain_access(const Decoded& d, const Xbyak::RegExp& at, const std::optional<Xbyak::Reg32>& rt) {
+    using namespace Xbyak::util;
     if (store_slot(d.op) >= 0) {
       const Xbyak::Reg32 value = rt.value_or(edx);
       if (!rt) g_.mov(edx, gpr(d.rt));
@@ -491,11 +498,9 @@ class Emitter {
       if (d.op == Op::SH) g_.mov(word[at], value.cvt16());
       if (d.op == Op::SB) g_.mov(byte[at], value.cvt8());
     } else {
-      const Xbyak::Reg32 to = rt.value_or(eax);
-      load_into(d.op, to, at);
+      load_into(d.op, rt.value_or(eax), at);
       if (!rt && d.rt != 0) g_.mov(gpr(d.rt), eax);
     }
-    if (group_last_[static_cast<unsigned>(leader_of_[i])] == i) g_.mov(announcement(), -1);
   }
   void load_into(Op op, const Xbyak::Reg32& to, const Xbyak::RegExp& at) {
     using namespace Xbyak::util;
@@ -785,22 +790,13 @@ class Emitter {
         g_.mov(eax, dword[at]);
         g_.mov(fpr(d.rt), eax);
       }
-    } else if (store) {
-      const Xbyak::Reg32 value = rt.value_or(edx);
-      if (!rt) g_.mov(edx, gpr(d.rt));
-      if (size == 4) g_.mov(dword[at], value);
-      if (size == 2) g_.mov(word[at], value.cvt16());
-      if (size == 1) g_.mov(byte[at], value.cvt8());
+    } else if (is_partial_load(d.op)) {
+      load_into(d.op, eax, at);
     } else {
-      // a plain load's rt in the cache takes the value straight (the address is in rax by now)
-      load_into(d.op, rt && !is_partial_load(d.op) ? *rt : eax, at);
+      plain_access(d, at, rt);
     }
     if (!leader) g_.mov(announcement(), -1);  // done (PcpuFilter::kNone): x86 stores are release stores
-    if (is_partial_load(d.op)) {
-      if (d.rt != 0) merge_partial(d);
-    } else if (!store && !fpu && !rt && d.rt != 0) {
-      g_.mov(gpr(d.rt), eax);
-    }
+    if (is_partial_load(d.op) && d.rt != 0) merge_partial(d);
   }
 
   // LWL/LWR's merge of the word in eax into rt, b = the address's byte offset (in the frame's
@@ -1296,11 +1292,7 @@ class Emitter {
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     Xbyak::Label& cold = labels_.emplace_back();
     Xbyak::Label kernel;
-    g_.mov(eax, gpr(d.rt));  // Cp0::write: the bits of the mask from rt, the rest kept
-    g_.mov(ecx, dword[rbx + l_.status]);
-    g_.xor_(eax, ecx);
-    g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(cp0::Status))]);
-    g_.xor_(ecx, eax);  // the new Status: user mode unless EXL or ERL, or KSU says kernel
+    written(d, cp0::Status);  // the new Status: user mode unless EXL or ERL, or KSU says kernel
     g_.test(ecx, StatusBits::EXL | StatusBits::ERL);
     g_.jnz(kernel);
     g_.mov(edx, ecx);
@@ -1320,6 +1312,17 @@ class Emitter {
     });
   }
   static bool reads_count(const Decoded& d) { return d.op == Op::MFC0 && cp0_register(d) == cp0::Count; }
+  // ecx = what MTC0 `d` makes CP0 register `id`, as Cp0::write does: the bits of the mask from
+  // rt, the rest kept. Clobbers eax.
+  const Xbyak::Reg32& written(const Decoded& d, Cp0Id id) {
+    using namespace Xbyak::util;
+    g_.mov(eax, gpr(d.rt));
+    g_.mov(ecx, dword[rbx + at(&layout_vcpu().cp0.raw(id))]);
+    g_.xor_(eax, ecx);
+    g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(id))]);
+    g_.xor_(ecx, eax);
+    return ecx;
+  }
   void cp0_move(const Decoded& d) {
     using namespace Xbyak::util;
     if (reads_count(d)) {  // Cp0::count() of the cycles now: the Vcpu's and those run in line since
@@ -1348,11 +1351,8 @@ class Emitter {
           g_.mov(eax, dword[rbx + value]);
           g_.mov(gpr(d.rt), eax);
         }
-      } else {  // Cp0::write: the bits of the mask from rt, the rest kept
-        g_.mov(eax, gpr(d.rt));
-        g_.xor_(eax, dword[rbx + value]);
-        g_.and_(eax, dword[rbx + at(&layout_vcpu().cp0.write_mask(id))]);
-        g_.xor_(dword[rbx + value], eax);
+      } else {
+        g_.mov(dword[rbx + value], written(d, id));
       }
     }
     g_.add(qword[rbp + kCtxCp0Moves], 1);
@@ -1500,13 +1500,10 @@ class Emitter {
         op(rd, rt);
       } else if (d.rd == d.rt && commutative) {
         op(rd, rs);
-      } else if (d.rd == d.rt) {
+      } else {  // rd == rt, not commutative
         g_.mov(eax, rs);
         op(eax, rt);
         g_.mov(rd, eax);
-      } else {
-        g_.mov(rd, rs);
-        op(rd, rt);
       }
       dirty(d.rd);
       return true;

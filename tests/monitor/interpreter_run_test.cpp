@@ -153,11 +153,18 @@ struct FakeHitPath {
   uint64_t hits = 0;
   // Whether an access is announced (PcpuFilter::begin's announcement not taken back).
   bool announced() const { return !filter.in_access(PcpuFilter::kNone); }
+  // Every line of the guest's RAM at machine address `base` held, for reading and writing or for
+  // reading only (a write tag held before goes).
+  void hold_lines(bool writable, uint64_t base = 0) {
+    for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l) {
+      filter.fill(l, writable);
+      if (!writable) filter.revoke(l, true);
+    }
+  }
   // The guest's RAM at machine address `base` (host_base is offset to match).
   DirectRam ram(test::KsegMemory& memory, bool lines_held, uint64_t base = 0) {
     for (uint64_t p = 0; p < test::kMemorySize / 4096; ++p) pages.push_back(base + p * 4096);
-    if (lines_held)
-      for (uint64_t l = base >> kLineShift; l < (base >> kLineShift) + kLines; ++l) filter.fill(l, true);
+    if (lines_held) hold_lines(true, base);
     return {.ram_bytes = test::kMemorySize, .machine_page = pages.data(), .host_base = memory.data() - base,
             .line_shift = kLineShift, .active = reinterpret_cast<uint64_t*>(filter.active()),
             .tags = reinterpret_cast<const uint64_t*>(filter.entries()), .tag_mask = filter.mask(), .hits = &hits};
@@ -565,8 +572,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
     FakeHitPath hit;
     const auto ram = static_cast<Ram>(round / 2 % 4);
     if (ram != Ram::Calls) compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, ram == Ram::AllHit));
-    if (ram == Ram::ReadOnly)
-      for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) hit.filter.fill(l, false);
+    if (ram == Ram::ReadOnly) hit.hold_lines(false);
     RunStats stats;
     compiled.interpreter.run(compiled.v, compiled.memory, 300 + round * 5, stats);
     EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
@@ -1096,12 +1102,6 @@ TEST(InterpreterRun, AnAccessGroupIsCheckedOnceForWhatAllItsAccessesNeed) {
   compiled.interpreter.set_compiling(true, 0);
   FakeHitPath hit;
   compiled.interpreter.set_direct_ram(hit.ram(compiled.memory, false));
-  const auto hold_lines = [&](bool writable) {
-    for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) {
-      hit.filter.fill(l, writable);
-      if (!writable) hit.filter.revoke(l, true);  // a write tag kept from before goes
-    }
-  };
   for (test::KsegCpu* t : {&compiled, &interpreted}) {
     t->code(user_code, 0x80020000u);  // physical 0x20000
     t->code(kSkipHandler, 0x80000180u);
@@ -1114,7 +1114,7 @@ TEST(InterpreterRun, AnAccessGroupIsCheckedOnceForWhatAllItsAccessesNeed) {
     t->v.gpr[4] = 0x40000u;
     t->v.jump_to(0x10000u);
   }
-  hold_lines(true);
+  hit.hold_lines(true);
   // A clean page: every store raises TLB Modified and is skipped, so the loaded word stays as it
   // was (a store done in line would change what the next round loads). The skip enters the
   // block at the narrower load, which is then no group's and may hit.
@@ -1123,10 +1123,10 @@ TEST(InterpreterRun, AnAccessGroupIsCheckedOnceForWhatAllItsAccessesNeed) {
   EXPECT_EQ(compiled.v.gpr[3], 0x101u) << "the word was never written";
   for (test::KsegCpu* t : {&compiled, &interpreted}) map(t->v, true);
   const uint64_t lone_hits = hit.hits;
-  hold_lines(false);
+  hit.hold_lines(false);
   run_side_by_side(compiled, interpreted, 800, 11);  // a dirty page, lines held for reading only
   EXPECT_EQ(hit.hits, lone_hits) << "the lines are readable, but not writable";
-  hold_lines(true);
+  hit.hold_lines(true);
   run_side_by_side(compiled, interpreted, 1200, 17);
   EXPECT_GT(hit.hits, 40u) << "in line at last";
   uint32_t word = 0;
@@ -1147,7 +1147,7 @@ TEST(InterpreterRun, AnAccessFarAfterAnotherAtItsAddressChecksForItself) {
   FakeHitPath hit;
   t.interpreter.set_compiling(true, 0);
   t.interpreter.set_direct_ram(hit.ram(t.memory, false));
-  for (uint64_t l = 0; l < FakeHitPath::kLines; ++l) hit.filter.fill(l, false);
+  hit.hold_lines(false);
   std::vector<uint32_t> program = li(8, 0x80003000u);
   program.push_back(i_type(0b100011, 8, 9, 0));  // lw t1, 0(t0)
   for (int k = 0; k < 40; ++k) program.push_back(i_type(0b001001, 10, 10, 1));  // addiu t2, 1
