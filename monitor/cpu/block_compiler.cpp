@@ -54,7 +54,7 @@ constexpr int32_t kCtxVcpu = offsetof(BlockContext, vcpu);
 constexpr int32_t kCtxLoad = offsetof(BlockContext, load);
 constexpr int32_t kCtxStore = offsetof(BlockContext, store);
 constexpr int32_t kCtxDiscard = offsetof(BlockContext, discard);
-constexpr int32_t kCtxCalled = offsetof(BlockContext, called);
+constexpr int32_t kCtxLimit = offsetof(BlockContext, limit);
 constexpr int32_t kCtxAsidKey = offsetof(BlockContext, asid_key);
 constexpr int32_t kCtxCp0Moves = offsetof(BlockContext, cp0_moves);
 constexpr int32_t kCtxCache = offsetof(BlockContext, cache);
@@ -861,9 +861,7 @@ class Emitter {
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     flush();
     Xbyak::Label& out = labels_.emplace_back();  // cold chain lookups jump here too
-    Xbyak::Label masked;
-    interrupt_or_clock(out, masked);
-    g_.L(masked);
+    interrupt_or_clock(out);
     if (taken && not_taken) {
       Xbyak::Label was_taken;
       g_.test(r13b, r13b);
@@ -880,24 +878,34 @@ class Emitter {
     exit_to_dispatcher();
   }
 
-  // The dispatcher's checks between blocks: to `out` when the clock has run its budget in line
-  // or an interrupt is to be taken, else on to `go_on` (emitted by the caller).
-  void interrupt_or_clock(Xbyak::Label& out, Xbyak::Label& go_on) {
+  // The dispatcher's checks between blocks: to `out` (a cold-path label) when the clock has run
+  // its budget in line or an interrupt is to be taken, else on. One compare while nothing
+  // happened: BlockContext::limit is the budget, or 0 after whatever may have raised or unmasked
+  // an interrupt; the cold path tells which and restores the limit.
+  void interrupt_or_clock(Xbyak::Label& out) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
-    g_.cmp(r15d, dword[rbp + kCtxBudget]);  // the clock: it has run its budget in line
-    g_.jae(out, far);
-    g_.cmp(byte[rbp + kCtxCalled], 0);  // no call since the last check: nothing changed
-    g_.je(go_on, far);
-    g_.mov(byte[rbp + kCtxCalled], 0);
-    g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
-    g_.mov(ecx, eax);
-    g_.and_(ecx, 7);  // IE, EXL, ERL
-    g_.cmp(ecx, 1);
-    g_.jne(go_on, far);
-    g_.and_(eax, dword[rbx + l_.cause]);
-    g_.test(eax, 0xff00);  // IM & IP
-    g_.jnz(out, far);
+    Xbyak::Label& check = labels_.emplace_back();
+    Xbyak::Label& go_on = labels_.emplace_back();
+    g_.cmp(r15d, dword[rbp + kCtxLimit]);
+    g_.jae(check, far);
+    g_.L(go_on);
+    cold_.push_back([=, this, &check, &go_on, &out] {
+      g_.L(check);
+      g_.mov(eax, dword[rbp + kCtxBudget]);
+      g_.cmp(r15d, eax);  // the clock: it has run its budget in line
+      g_.jae(out, far);
+      g_.mov(dword[rbp + kCtxLimit], eax);
+      g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
+      g_.mov(ecx, eax);
+      g_.and_(ecx, 7);  // IE, EXL, ERL
+      g_.cmp(ecx, 1);
+      g_.jne(go_on, far);
+      g_.and_(eax, dword[rbx + l_.cause]);
+      g_.test(eax, 0xff00);  // IM & IP
+      g_.jnz(out, far);
+      g_.jmp(go_on, far);
+    });
   }
   // The pc pair for the dispatcher, from r12d (and r13b).
   void exit_to_dispatcher() {
@@ -921,9 +929,8 @@ class Emitter {
     back_edge_ = at_end;
     flush();
     Xbyak::Label& out = labels_.emplace_back();
-    Xbyak::Label leave_loop, masked;
-    interrupt_or_clock(leave_loop, masked);
-    g_.L(masked);
+    Xbyak::Label& leave_loop = labels_.emplace_back();
+    interrupt_or_clock(leave_loop);
     Xbyak::Label other;
     // With the branch's condition waiting (condition_waits()), the ways out set r13b after the
     // cache is written back, for chain_to()'s lookups and exit_to_dispatcher().
@@ -1283,7 +1290,7 @@ class Emitter {
   // MTC0 Status in a kernel block, bare mode: in line unless it enters user mode (whose
   // accounting, Interpreter::user_mode_may_have_begun, is the interpreter's). The block ends
   // after it, as the interpreter's does, and its end looks for an interrupt it unmasked
-  // (BlockContext::called); the next block is a kernel one, whatever else changed.
+  // (BlockContext::limit); the next block is a kernel one, whatever else changed.
   bool writes_status(const Decoded& d) const {
     return bare_ && pc_ - 0x80000000u < 0x40000000u && d.op == Op::MTC0 && cp0_register(d) == cp0::Status;
   }
@@ -1301,7 +1308,7 @@ class Emitter {
     g_.je(cold, far);
     g_.L(kernel);
     g_.mov(dword[rbx + l_.status], ecx);
-    g_.mov(byte[rbp + kCtxCalled], 1);
+    g_.mov(dword[rbp + kCtxLimit], 0);
     const uint32_t pending = pending_, pending_hits = pending_hits_;
     cold_.push_back([=, this, &cold] {
       pending_ = pending;  // as at the instruction
@@ -1340,7 +1347,7 @@ class Emitter {
         g_.and_(eax, ~StatusBits::IE);
       } else {
         g_.or_(eax, StatusBits::IE);
-        g_.mov(byte[rbp + kCtxCalled], 1);  // an interrupt it unmasks is taken at the block's end
+        g_.mov(dword[rbp + kCtxLimit], 0);  // an interrupt it unmasks is taken at the block's end
       }
       g_.mov(dword[rbx + l_.status], eax);
     } else {
@@ -1537,13 +1544,33 @@ class Emitter {
       setcc(to.cvt8());
       if (!apart) g_.mov(out, eax);
       dirty(dest);
+      if (d.op == Op::SLTU || d.op == Op::SLTIU) carry_ = {at_, dest};
+      return true;
+    };
+    // ADDU right after the SLTU or SLTIU whose result it adds, as multi-word arithmetic does:
+    // the compare's carry flag is that result still (only moves came between), and `adc` adds it
+    // without waiting for the setcc.
+    const auto add_carry = [&]() {
+      const auto [at, c] = carry_;
+      if (at_ == 0 || at + 1 != at_ || d.rd == c || d.rd == 0 || (d.rs == c) == (d.rt == c)) return false;
+      const unsigned other = d.rs == c ? d.rt : d.rs;
+      if (other == 0) return false;
+      if (d.rd == other) {
+        g_.adc(cached(d.rd, true, hold), 0);
+      } else {
+        const Xbyak::Operand& from = source(other, 0);
+        const Xbyak::Reg32 rd = cached(d.rd, false, hold);
+        g_.mov(rd, from);
+        g_.adc(rd, 0);
+      }
+      dirty(d.rd);
       return true;
     };
     const auto simm = static_cast<uint32_t>(d.simm);
     using R = const Xbyak::Reg32&;
     using O = const Xbyak::Operand&;
     switch (d.op) {
-      case Op::ADDU: return three([&](R x, O y) { g_.add(x, y); }, true);
+      case Op::ADDU: return add_carry() || three([&](R x, O y) { g_.add(x, y); }, true);
       case Op::SUBU: return three([&](R x, O y) { g_.sub(x, y); }, false);
       case Op::AND: return three([&](R x, O y) { g_.and_(x, y); }, true);
       case Op::OR: return three([&](R x, O y) { g_.or_(x, y); }, true);
@@ -1782,6 +1809,9 @@ class Emitter {
   std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
   uint32_t tick_ = 0;
   unsigned at_ = 0;  // the instruction being emitted, by its index in insts_
+  // The last SLTU or SLTIU compiled in line (its index, its destination): the host's carry flag
+  // holds its result until the next instruction is emitted (cached_alu()'s add_carry()).
+  std::pair<unsigned, unsigned> carry_{~0u, 0};
   unsigned branch_regs_ = kCacheRegs;  // the cache registers from here on hold the branch's state
   std::optional<Cache> loop_head_, back_edge_;  // see set_loop_head()
   unsigned back_edge_cost_ = 0;

@@ -54,14 +54,16 @@ struct BlockContext {
   // How many more instructions the compiled code may run in line before the clock reaches
   // `until` (capped at 2^31); Interpreter::set_budget() sets it.
   uint32_t budget = 0;
+  // What a block's end compares the instructions run in line with: the budget, or 0 after
+  // anything that may have raised or unmasked an interrupt (every call out of compiled code, an
+  // in-line Status write or EI), so that one compare serves both of the dispatcher's checks
+  // while nothing happened. The end that finds it 0 looks for an interrupt and restores it.
+  uint32_t limit = 0;
   // Executes one instruction through the interpreter at vcpu.pc (which the compiled code has set,
   // with next_pc and in_delay_slot) and commits it or delivers its exception. Nonzero: leave the
   // block now, the vcpu's state is exact (exception, WAIT, timer write, code dropped).
   uint32_t (*fallback)(BlockContext*, const Decoded*) = nullptr;
   uint8_t exit = 0;  // the RunExit that made the fallback leave, when it was one
-  // Set by every call out of compiled code (a device access or a CP0 write may raise or unmask
-  // an interrupt); a block that made none skips the interrupt check at its end.
-  uint8_t called = 0;
   // Compiled LB, LBU, LH, LHU, LW at vaddr into *out: 1 done, 0 not possible simply (fall back).
   uint32_t (*load[5])(BlockContext*, uint32_t vaddr, uint32_t* out) = {};
   // Compiled SB, SH, SW at vaddr: 1 done, 0 fall back, 2 done and committed with `after` as

@@ -263,12 +263,14 @@ class Interpreter {
   // code, and around each block run() enters.
   static void settle(BlockContext& c);
   static void set_budget(BlockContext& c);
-  struct CompiledCall {  // the calls below: settled on the way in, a new budget on the way out
-    explicit CompiledCall(BlockContext* c) : c(*c) {
-      settle(this->c);
-      this->c.called = 1;
+  // The calls below: settled on the way in, a new budget on the way out, and a limit that has
+  // the block's end look for an interrupt (a device access or a CP0 write may raise or unmask one).
+  struct CompiledCall {
+    explicit CompiledCall(BlockContext* c) : c(*c) { settle(this->c); }
+    ~CompiledCall() {
+      set_budget(c);
+      c.limit = 0;
     }
-    ~CompiledCall() { set_budget(c); }
     CompiledCall(const CompiledCall&) = delete;
     CompiledCall& operator=(const CompiledCall&) = delete;
     BlockContext& c;

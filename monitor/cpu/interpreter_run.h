@@ -661,6 +661,7 @@ inline void Interpreter::settle(BlockContext& c) {
 inline void Interpreter::set_budget(BlockContext& c) {
   const uint64_t cycles = c.vcpu->cycles;
   c.budget = cycles >= c.until ? 0 : static_cast<uint32_t>(std::min<uint64_t>(c.until - cycles, 1u << 31));
+  c.limit = c.budget;
 }
 
 template <class Memory>

@@ -369,10 +369,11 @@ TEST(InterpreterRun, CompiledUserAccessesReachKusegInLineAsTheInterpreterDoes) {
 // (each a call and back into the block, which must find its cached registers again); in a kernel
 // block through kseg0 and in a kuseg block through the soft TLB. The base register moves
 // (changed in the cache when an access reads it), is stored, and is loaded over and set again.
-// Forward branches and jumps (their delay slots random too) end blocks on registers just
-// changed, and link into a register that may be cached (r31 is among the few); short counted
-// loops (a block that branches to its own start keeps registers across its back edge) run a few
-// rounds, and the clock may stop them anywhere.
+// A SLTU or SLTIU is often followed by an ADDU of its result (a carry, which the compiled code
+// takes from the host's flags). Forward branches and jumps (their delay slots random too) end
+// blocks on registers just changed, and link into a register that may be cached (r31 is among
+// the few); short counted loops (a block that branches to its own start keeps registers across
+// its back edge) run a few rounds, and the clock may stop them anywhere.
 TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
   std::mt19937 rng(7);
   const auto reg = [&] { const uint32_t r = rng() % 9; return r == 8 ? 31 : r; };
@@ -509,6 +510,13 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
           code.push_back(kind == 2 ? to << 21 | 0x08 : to << 21 | link << 11 | 0x09);
         }
         code.push_back(slot());
+        continue;
+      }
+      if (what == 8) {  // a carry added as multi-word arithmetic adds it: SLTU or SLTIU, then ADDU
+        const uint32_t t = reg(), other = reg(), to = rng() % 3 == 0 ? reg() : other;
+        code.push_back(rng() % 2 ? (reg() << 21 | reg() << 16 | t << 11 | 0x2b)
+                                 : test::i_type(0b001011, reg(), t, static_cast<int16_t>(rng())));
+        code.push_back(rng() % 2 ? (t << 21 | other << 16 | to << 11 | 0x21) : (other << 21 | t << 16 | to << 11 | 0x21));
         continue;
       }
       if (what == 7 && !kuseg) {  // Count, which compiled kernel code works out from its counts
@@ -1350,6 +1358,77 @@ TEST(InterpreterRun, CompiledBlocksTakeTimerInterruptsWhereInterpretedOnesDo) {
   EXPECT_GT(called.interpreter.compiled_blocks(), 1u);
   EXPECT_GT(in_line.interpreter.compiled_blocks(), 1u);
   EXPECT_GT(hit.hits, 0u);
+}
+
+// RAM with a device at one word: a store there sets interrupt line IP2 to the value's low bit,
+// as a device raises or drops its line when the guest writes its register.
+class DoorbellMemory final : public GuestMemory {
+ public:
+  static constexpr uint32_t kDoorbell = 0xa0200000u;
+  DoorbellMemory(test::KsegMemory& ram, Vcpu& v) : ram_(ram), v_(v) {}
+  bool load(uint32_t addr, unsigned size, uint32_t& out) override { return ram_.load(addr, size, out); }
+  bool store(uint32_t addr, unsigned size, uint32_t value) override {
+    if ((addr & 0x1fffffffu) != (kDoorbell & 0x1fffffffu)) return ram_.store(addr, size, value);  // (physical)
+    v_.cp0.set_hw_interrupts(value & 1);
+    return true;
+  }
+  bool load_linked(uint32_t addr, uint32_t& out) override { return ram_.load_linked(addr, out); }
+  bool store_conditional(uint32_t addr, uint32_t value, bool& stored) override {
+    return ram_.store_conditional(addr, value, stored);
+  }
+  bool fetch(uint32_t addr, uint32_t& word) override { return ram_.fetch(addr, word); }
+
+ private:
+  test::KsegMemory& ram_;
+  Vcpu& v_;
+};
+
+// A device access in the middle of a compiled block raises an interrupt (a call out of the
+// block): the block's end takes it, where the interpreter's block ends and takes it, and not
+// some blocks later. The loop rings every third round; the handler logs the EPC and drops the line.
+std::vector<uint32_t> ring_doorbell(test::KsegCpu& t) {
+  using test::i_type;
+  using test::r_type;
+  constexpr uint32_t kK0 = 26, kK1 = 27, kLog = 0x80100000u;
+  t.code({i_type(0b001111, 0, kK1, kLog >> 16), test::lw(kK0, kK1, 0), i_type(0b001001, kK0, kK0, 4),
+          test::sw(kK0, kK1, 0), r_type(kK1, kK0, kK1, 0x21), test::mfc0(kK0, cp0::EPC), test::sw(kK0, kK1, 0),
+          i_type(0b001111, 0, kK1, DoorbellMemory::kDoorbell >> 16),
+          test::sw(0, kK1, 0),  // the line drops
+          test::kEret},
+         0x80000180u);
+  t.code({i_type(0b001111, 0, 16, DoorbellMemory::kDoorbell >> 16),  // lui s0, doorbell
+          i_type(0b001001, 0, 8, 300),                           // addiu t0, zero, 300
+          i_type(0b001001, 8, 8, static_cast<uint32_t>(-1)),     // loop: addiu t0, -1
+          i_type(0b001001, 0, 10, 3),                            // addiu t2, zero, 3
+          r_type(8, 10, 0, 0x1b),                                // divu t0, t2
+          r_type(0, 0, 9, 0x10),                                 // mfhi t1
+          i_type(0b001011, 9, 9, 1),                             // sltiu t1, t1, 1: every third round
+          test::sw(9, 16, 0),                                    // sw t1, doorbell
+          r_type(11, 8, 11, 0x21),                               // addu t3, t3, t0
+          i_type(0b000101, 8, 0, static_cast<uint32_t>(-8)),     // bne t0, zero, loop
+          r_type(12, 11, 12, 0x26),                              // xor t4, t4, t3 (delay slot)
+          test::beq(0, 0, -1), test::kNop},
+         0x80001000u);
+  DoorbellMemory memory(t.memory, t.v);
+  RunStats stats;
+  for (int k = 0; k < 100 && t.v.pc < 0x8000102cu; ++k) t.interpreter.run(t.v, memory, t.v.cycles + 10000, stats);
+  EXPECT_GE(t.v.pc, 0x8000102cu) << "the loop ran to its end";
+  uint32_t bytes = 0;
+  t.memory.load(kLog, 4, bytes);
+  std::vector<uint32_t> epcs;
+  for (uint32_t at = 4; at <= bytes; at += 4) t.memory.load(kLog + at, 4, epcs.emplace_back());
+  return epcs;
+}
+
+TEST(InterpreterRun, AnInterruptRaisedByACallInABlockIsTakenAtItsEnd) {
+  test::KsegCpu interpreted(StatusBits::IE | 1u << 10, false, 0x80001000u);  // IM2 on
+  test::KsegCpu compiled(StatusBits::IE | 1u << 10, false, 0x80001000u);
+  compiled.interpreter.set_compiling(true, 0);
+  const std::vector<uint32_t> want = ring_doorbell(interpreted);
+  EXPECT_EQ(want.size(), 100u);
+  EXPECT_EQ(ring_doorbell(compiled), want);
+  EXPECT_GT(compiled.interpreter.compiled_blocks(), 0u);
+  expect_same(compiled.v, interpreted.v, "compiled");
 }
 
 TEST(InterpreterRun, TakesAPendingInterruptBeforeTheNextBlock) {
