@@ -164,9 +164,8 @@ bool loops_to_start(uint32_t pc, const Decoded* insts, unsigned count) {
 class Emitter {
  public:
   static constexpr unsigned kCacheRegs = 6, kR12 = 4, kR13 = 5;  // cache_reg()'s r12d and r13d
-  // The frame below the pushes: [rsp] LWL/LWR's byte offset, [rsp + 8] an access group's
-  // address (kGroupAddress); 24 keeps calls 16-byte aligned.
-  static constexpr int32_t kFrame = 24, kGroupAddress = 8;
+  // The frame below the pushes: [rsp] LWL/LWR's byte offset; 8 keeps calls 16-byte aligned.
+  static constexpr int32_t kFrame = 8;
   // What the cache holds at one point of the block: the guest register in each host register
   // (-1: none), whether it changed since it was loaded, and when it was last used.
   struct Cache {
@@ -445,8 +444,9 @@ class Emitter {
   // base (so nothing that calls, leaves the block or accesses memory). They reach the same word,
   // so the first (the leader) does the checks for all (the soft TLB's store half and the write
   // tag when one of them stores) and keeps the line announced until the last is done; the others
-  // take its address from the frame. The window is straight-line code of at most kGroupWindow
-  // instructions, so a revocation waits for it about as long as for one access.
+  // take its address from rdx, which no in-line ALU instruction but DIV and DIVU writes (they end
+  // the window). The window is straight-line code of at most kGroupWindow instructions, so a
+  // revocation waits for it about as long as for one access.
   static constexpr unsigned kGroupWindow = 32;
   void find_access_groups() {
     const auto plain = [&](unsigned i) {
@@ -469,31 +469,30 @@ class Emitter {
           if (load_slot(b.op) >= 0 && b.rt == a.rs) break;
           continue;
         }
-        if (!BlockCompiler::inline_op(b.op) || b.rt == a.rs || b.rd == a.rs) break;
+        if (!BlockCompiler::inline_op(b.op) || b.rt == a.rs || b.rd == a.rs || b.op == Op::DIV || b.op == Op::DIVU) break;
       }
       group_writes_[i] = writes;
     }
   }
   bool leads_group(unsigned i) const { return group_last_[i] > i; }
 
-  // A member of an access group after its leader: the leader's address from the frame, unless
-  // the leader went through its cold path (which leaves nothing announced); then this one's own.
+  // A member of an access group after its leader: the leader's address from rdx, unless the
+  // leader went through its cold path (which leaves nothing announced); then this one's own.
   void group_member(const Decoded& d, unsigned i, const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call) {
     using namespace Xbyak::util;
     g_.cmp(announcement(), -1);
     g_.je(call, Xbyak::CodeGenerator::T_NEAR);
-    g_.mov(rax, qword[rsp + kGroupAddress]);
-    plain_access(d, r14 + rax * (1 << group_scale_), rt);
+    plain_access(d, r14 + rdx * (1 << group_scale_), rt);
     if (group_last_[static_cast<unsigned>(leader_of_[i])] == i) g_.mov(announcement(), -1);
   }
-  // A plain load or store at host address `at`, once its checks passed (rax may hold the
-  // address): rt from or into its host register when cached (a load's straight, no eax), else
-  // the Vcpu's.
+  // A plain load or store at host address `at`, once its checks passed (rax or rdx may hold
+  // the address): rt from or into its host register when cached (a load's straight, no eax),
+  // else the Vcpu's.
   void plain_access(const Decoded& d, const Xbyak::RegExp& at, const std::optional<Xbyak::Reg32>& rt) {
     using namespace Xbyak::util;
     if (store_slot(d.op) >= 0) {
-      const Xbyak::Reg32 value = rt.value_or(edx);
-      if (!rt) g_.mov(edx, gpr(d.rt));
+      const Xbyak::Reg32 value = rt.value_or(ecx);
+      if (!rt) g_.mov(ecx, gpr(d.rt));
       if (d.op == Op::SW) g_.mov(dword[at], value);
       if (d.op == Op::SH) g_.mov(word[at], value.cvt16());
       if (d.op == Op::SB) g_.mov(byte[at], value.cvt8());
@@ -529,7 +528,7 @@ class Emitter {
     std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
     unsigned hold = 0;
     if (member) {
-      // no address: the leader's is in the frame
+      // no address: the leader's is in rdx
     } else if (plain && d.rs != 0) {
       const Xbyak::Reg32 base = cached(d.rs, true, hold);
       if (d.simm == 0)
@@ -694,7 +693,7 @@ class Emitter {
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
   // plain access's rt is in `rt` when cached: a store's value, a load's destination. The
-  // `leader` of an access group checks for all of it, leaves its address in the frame and the
+  // `leader` of an access group checks for all of it, leaves its address in rdx and the
   // line announced. Clobbers rax, rcx and rdx.
   void direct(const Decoded& d, std::optional<unsigned> leader, const Xbyak::Reg32& vaddr,
               const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call, Xbyak::Label& miss) {
@@ -770,7 +769,7 @@ class Emitter {
     g_.cmp(qword[r10 + rdx * 8 + (write ? 8 : 0)], rcx);
     g_.jne(miss, far);
     if (leader) {
-      g_.mov(qword[rsp + kGroupAddress], rax);
+      g_.mov(rdx, rax);
       group_scale_ = scale_shift;
     }
     const Xbyak::RegExp at = r14 + rax * (1 << scale_shift);
@@ -1827,7 +1826,7 @@ class Emitter {
   std::vector<int> leader_of_ = std::vector<int>(count_, -1);
   std::vector<unsigned> group_last_ = std::vector<unsigned>(count_, 0);
   std::vector<bool> group_writes_ = std::vector<bool>(count_, false);
-  int group_scale_ = 0;  // how the leader's address in the frame is scaled (direct()'s scale_shift)
+  int group_scale_ = 0;  // how the leader's address in rdx is scaled (direct()'s scale_shift)
   std::deque<Xbyak::Label> labels_;  // the cold paths' labels (a deque keeps them in place)
   std::vector<std::function<void()>> cold_;  // emitted after the body
   Xbyak::Label exit_;

@@ -555,6 +555,7 @@ TEST(InterpreterRun, CompiledIntegerOperationsMatchTheInterpreterOnRandomCode) {
         const auto offset = static_cast<int16_t>((rng() % 64) * kAlign[kind]);
         code.push_back(test::i_type(kLoad[kind], kBase, value, offset));
         for (uint32_t k = rng() % 3; k > 0; --k) code.push_back(makers[rng() % makers.size()]());
+        if (rng() % 4 == 0) code.push_back(reg() << 21 | reg() << 16 | (0x1a + rng() % 2));  // DIV, DIVU: end the group
         if (rng() % 4 == 0) step_base();  // no group: the store goes elsewhere
         code.push_back(test::i_type(kStore[kind], kBase, rng() % 2 ? value : reg(), offset));
         if (rng() % 2) code.push_back(test::i_type(0b100100, kBase, reg(), offset));  // LBU: narrower still
