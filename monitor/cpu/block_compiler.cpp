@@ -720,13 +720,10 @@ class Emitter {
       g_.cmp(eax, ram_->ram_bytes >> k);
       g_.jae(call, far);
     } else {
-      if (size > 1) {  // the alignment; the soft TLB maps only pages of RAM (translate_mapped)
-        g_.test(vaddr, size - 1);
-        g_.jnz(call, far);
-      }
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
-      // and so do kernel addresses, whose keys never match: a user's address error, or kseg2)
-      soft_tlb_offset(vaddr, write, call);
+      // and so do kernel addresses and misaligned ones, whose keys never match: a user's
+      // address error, or kseg2); it maps only pages of RAM (translate_mapped)
+      soft_tlb_offset(vaddr, write, size, call);
       g_.add(eax, vaddr);  // physical
     }
     // A kernel store to a page with predecode calls, to drop it; a kuseg store need not look:
@@ -833,13 +830,14 @@ class Emitter {
   // run(), as Interpreter::ends_block() says, and so do exceptions; a kernel block goes on into a
   // kuseg one only after an ERET whose fallback found the soft TLB in step). r8 = the load half
   // (the store half follows it: BlockCompiler::set_soft_tlb). Clobbers ecx.
-  void soft_tlb_offset(const Xbyak::Reg32& vaddr, bool store, Xbyak::Label& miss) {
+  void soft_tlb_offset(const Xbyak::Reg32& vaddr, bool store, unsigned size, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const auto far = Xbyak::CodeGenerator::T_NEAR;
+    g_.mov(ecx, vaddr);
+    g_.and_(ecx, SoftTlbView::kPageMask | (size - 1));  // a misaligned address keeps bits an entry's key has not
+    g_.or_(ecx, dword[rbp + kCtxAsidKey]);  // the key
     g_.mov(eax, vaddr);
     g_.shr(eax, 12);
-    g_.mov(ecx, dword[rbp + kCtxAsidKey]);
-    g_.or_(ecx, eax);  // the key
     g_.and_(eax, SoftTlbView::kEntries - 1);
     const auto half = static_cast<int32_t>(reinterpret_cast<const char*>(soft_tlb_->store) -
                                            reinterpret_cast<const char*>(soft_tlb_->load));
@@ -1133,7 +1131,7 @@ class Emitter {
     using namespace Xbyak::util;
     // What kuseg blocks keep in r8 (a kernel block's code_pages is not needed on the way out)
     if (!user_) g_.mov(r8, reinterpret_cast<uintptr_t>(soft_tlb_->load));
-    soft_tlb_offset(esi, false, out);  // a fetch translates as a load does
+    soft_tlb_offset(esi, false, 4, out);  // a fetch translates as a word load does
     g_.mov(edx, eax);
     entry_for(esi, jumps_, jump_entries_);
     g_.cmp(dword[rax + kJumpOffset], edx);

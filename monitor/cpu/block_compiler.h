@@ -70,7 +70,7 @@ struct BlockContext {
   // the next pc (the store dropped predecoded code, perhaps this block's: leave now).
   uint32_t (*store[3])(BlockContext*, uint32_t vaddr, uint32_t value, uint32_t after) = {};
   uint32_t discard = 0;  // where a load into r0 goes
-  // The ASID << 20, as kuseg blocks key the soft TLB (SoftTlbView): run() sets it before it
+  // The ASID << 4, as kuseg blocks key the soft TLB (SoftTlbView): run() sets it before it
   // enters a block, and the fallback after every instruction it runs (the one way from a kernel
   // block into a kuseg one is an ERET's fallback; in a chain of kuseg blocks, whatever writes
   // EntryHi ends the block back in run()).
@@ -113,14 +113,16 @@ struct BlockSlot {
 };
 
 // The interpreter's soft TLB (interpreter.h), which compiled kuseg accesses look up in line:
-// 1024 entries per access kind, each {key = vaddr >> 12 | ASID << 20, physical - virtual address
-// (mod 2^32)}; a kseg2 page's key also has bit 31 set, so a kernel address never hits a key
-// computed this way and the code need not test the segment; only pages of RAM (DirectRam::
-// ram_bytes) are entered, so the code tests alignment only. The run loop enters a kuseg block
-// only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL clear), and nothing in
-// a chain of kuseg blocks changes either, so the code checks neither.
+// 1024 entries per access kind, each {key = the page's virtual address | ASID << 4, physical -
+// virtual address (mod 2^32)}; a kseg2 page's key also has bit 2 set. The code's key is the
+// address with its offset cleared but for the bits an access of its size must have clear, | ASID
+// << 4: a kernel address or a misaligned one never hits, so the code need not test the segment
+// or the alignment; only pages of RAM (DirectRam::ram_bytes) are entered. The run loop enters a
+// kuseg block only with the soft TLB in step with the vcpu's TLB and kuseg mapped (ERL clear),
+// and nothing in a chain of kuseg blocks changes either, so the code checks neither.
 struct SoftTlbView {
   static constexpr unsigned kEntries = 1024;
+  static constexpr uint32_t kPageMask = ~uint32_t{0xfff};  // a key's page address
   const uint32_t* load = nullptr;   // key, offset pairs
   const uint32_t* store = nullptr;  // within 2 GiB of `load`
 };

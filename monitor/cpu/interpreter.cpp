@@ -108,7 +108,7 @@ Interpreter::PredecodedPage* Interpreter::page_at(uint32_t number) {
     page = std::make_unique<PredecodedPage>();
     has_page_[number] = 1;
     for (SoftTlbEntry& e : soft_store_)  // stores to it must drop the predecode from now on
-      if (e.key != kNoKey && (((e.key & kSoftVpnMask) << kPageShift) + e.offset) >> kPageShift == number) e = {};
+      if (e.key != kNoKey && ((e.key & SoftTlbView::kPageMask) + e.offset) >> kPageShift == number) e = {};
   }
   return page.get();
 }
@@ -255,7 +255,7 @@ void Interpreter::forget_pages(const TlbEntry& e) {
   const auto [first, last] = pages_of(e);
   const uint32_t pages = last - first + 1;
   const auto forget = [&](SoftTlbEntry& slot) {
-    if (slot.key != kNoKey && (slot.key & kSoftVpnMask) - first < pages) slot = {};
+    if (slot.key != kNoKey && (slot.key >> kPageShift) - first < pages) slot = {};
   };
   if (pages < kSoftTlbEntries) {  // 4 KiB pairs (every user page of Linux): the two slots they hash to
     for (uint32_t p = first; p <= last; ++p) {

@@ -349,15 +349,15 @@ class Interpreter {
     uint32_t key = kNoKey;  // soft_key()
     uint32_t offset = 0;    // physical - virtual address (mod 2^32): a hit is one add
   };
-  // vaddr >> 12 | ASID << 20, and a kseg2 address's bit 31: a kuseg key (which compiled code
-  // computes without looking at the segment) never equals a kernel page's.
+  // The page's virtual address | ASID << 4, and bit 2 for a kseg2 page: a key that compiled
+  // code computes (SoftTlbView: without looking at the segment, bits 2-3 clear) never equals a
+  // kernel page's.
   static uint32_t soft_key(uint32_t vaddr, uint32_t asid) {
-    return vaddr >> kPageShift | asid << 20 | (vaddr & 0x80000000u);
+    return (vaddr & SoftTlbView::kPageMask) | asid << 4 | (vaddr >> 29 & 4);
   }
   // The ASID's part of a kuseg key (BlockContext::asid_key).
-  static uint32_t asid_key(const Vcpu& v) { return (v.cp0.raw(cp0::EntryHi) & kAsidMask) << 20; }
+  static uint32_t asid_key(const Vcpu& v) { return (v.cp0.raw(cp0::EntryHi) & kAsidMask) << 4; }
   static constexpr uint32_t kNoKey = ~0u;
-  static constexpr uint32_t kSoftVpnMask = (1u << 20) - 1;  // the key's vaddr >> 12
   static constexpr unsigned kSoftTlbEntries = SoftTlbView::kEntries;
   static constexpr uint64_t kNoGeneration = ~uint64_t{0};  // matches no Tlb::generation: refill first
   std::array<SoftTlbEntry, kSoftTlbEntries> soft_load_{}, soft_store_{};
