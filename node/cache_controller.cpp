@@ -38,11 +38,12 @@ CacheController::CacheController(NodeId self, const MachineGeometry& g, const Ca
   for (uint32_t p = 0; p < pcpus; ++p) filters_.push_back(std::make_unique<PcpuFilter>(c.filter_entries));
 }
 
-void CacheController::revoke(LineAddr line, bool keep_read) {
-  bool held = false;
-  for (auto& f : filters_) held |= f->revoke(line, keep_read);
+void CacheController::revoke(LineAddr line, bool keep_read, std::optional<PcpuId> quiet) {
+  bool held = false;  // by a filter whose pcpu may have read the tag and be accessing the line
+  for (PcpuId p = 0; p < filters_.size(); ++p) held |= filters_[p]->revoke(line, keep_read) && p != quiet;
   if (held) {
     barrier_all_threads();
+    stats_.revocation_barriers.add();
     for (auto& f : filters_)
       while (f->in_access(line)) std::this_thread::yield();
   }
@@ -96,7 +97,7 @@ void CacheController::install(PcpuId p, LineAddr line, LineState s, bool want_wr
   if (w == nullptr) {
     w = tags_.choose(line, [&](const LineCacheModel::Way& v) { return !mshrs_.count(v.line); });
     // CacheConfig::check keeps a way free: every other pinned way is another pcpu's miss.
-    if (w->line != LineCacheModel::kNoLine) evict(*w, out);
+    if (w->line != LineCacheModel::kNoLine) evict(*w, out, p);
     w->line = line;
   }
   w->state = s;
@@ -104,8 +105,8 @@ void CacheController::install(PcpuId p, LineAddr line, LineState s, bool want_wr
   filters_[p]->fill(line, want_write && s == LineState::M);
 }
 
-void CacheController::evict(LineCacheModel::Way& w, Sends& out) {
-  revoke(w.line, false);
+void CacheController::evict(LineCacheModel::Way& w, Sends& out, std::optional<PcpuId> quiet) {
+  revoke(w.line, false, quiet);
   evicting_[w.line] = w.state;
   Message put{.kind = put_kind(w.state), .src = self_, .line = w.line, .dirty = w.state == LineState::M};
   const NodeId home = geometry_.home_of_line(w.line);

@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -70,9 +71,12 @@ class CacheController {
   void serve_forward(const Message& m, Sends& out);  // under mu_, no MSHR for the line
   // Under mu_: ends a miss and runs the forwards that waited for it.
   void close_miss(std::unordered_map<LineAddr, Mshr>::iterator it, Sends& out);
-  void revoke(LineAddr line, bool keep_read);        // under mu_
+  // Under mu_: clears the line's tags in every filter, then waits for the accesses that may have
+  // read one before. `quiet`: a pcpu in no access (it waits for its miss, which this serves), so
+  // that its filter alone needs no barrier (a lone pcpu's own evictions cost no membarrier(2)).
+  void revoke(LineAddr line, bool keep_read, std::optional<PcpuId> quiet = std::nullopt);
   void install(PcpuId p, LineAddr line, LineState s, bool want_write, Sends& out);
-  void evict(LineCacheModel::Way& w, Sends& out);
+  void evict(LineCacheModel::Way& w, Sends& out, std::optional<PcpuId> quiet = std::nullopt);
   void reply_to_forward(const Message& f, LineState held, Sends& out);
 
   const NodeId self_;

@@ -14,10 +14,12 @@ namespace disco {
 struct CacheConfig {
   uint64_t size_bytes = 1 << 20;
   uint32_t ways = 8;
-  // Per pcpu, a power of two. 8192 took 2 % of cpuloop's host time off the miss path but doubled
-  // pagewalk's: a line the node's cache evicts while a pcpu's filter still holds it is revoked
-  // (membarrier(2)), and a larger filter holds more of them.
-  uint32_t filter_entries = 1024;
+  // Per pcpu, a power of two: 8192 lines are the default cache's 1 MiB, so the filter seldom
+  // forgets a line the cache holds (at 1024, cpuloop's ring and the guest's timer tick took
+  // each other's entries, some 45 refills a tick). Evicting a line that filters hold costs a
+  // membarrier(2) unless only the filter of the pcpu whose miss evicts it held the line
+  // (CacheController::revoke's `quiet`), as is always so for a node of one pcpu.
+  uint32_t filter_entries = 8192;
   std::string check(uint32_t line_bytes, uint32_t pcpus) const;  // empty if usable
 };
 

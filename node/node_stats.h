@@ -31,7 +31,7 @@ struct alignas(64) PcpuStats {
 // Counters of the node's cache controller and home directory (bumped under their locks).
 struct alignas(64) NodeStats {
   Counter invalidations, forwards, writebacks, evictions, stalls, stale_evictions, deferred_forwards,
-      protocol_errors, nacks, unheld_invalidations, lines_sent;
+      protocol_errors, nacks, unheld_invalidations, lines_sent, revocation_barriers;
 };
 
 template <class Stats>
@@ -67,6 +67,8 @@ inline constexpr CounterInfo<NodeStats> kNodeCounters[] = {
      &NodeStats::unheld_invalidations},
     {"lines_sent", "grants, writebacks and acks this node sent with a line's bytes (to and from other hosts)",
      &NodeStats::lines_sent},
+    {"revocation_barriers", "membarrier(2) calls: a line this node lost was in the filter of a pcpu that may be accessing it",
+     &NodeStats::revocation_barriers},
 };
 
 // Visits every counter with its name, description and value, in table order.

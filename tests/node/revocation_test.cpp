@@ -74,5 +74,36 @@ TEST(Revocation, NoStoreLandsAfterTheForwardThatTookTheLine) {
   EXPECT_EQ(landed_late, 0u) << "stores landed after the forward that took the line was served";
 }
 
+// A line a miss evicts costs a membarrier(2) only when a filter other than the missing pcpu's
+// holds it: that pcpu waits for its grant and accesses nothing, the others may be mid-access.
+TEST(Revocation, AnEvictionBarriersOnlyForTheFiltersOfOtherPcpus) {
+  const MachineGeometry g{.nodes = 2, .mem_per_node = 1 << 20, .line_bytes = 128};
+  const CacheConfig cache{.size_bytes = 4 * 128, .ways = 4, .filter_entries = 256};  // one set
+  NodeStats stats;
+  const LineData data(0, g, HostMap{}, nullptr);
+  CacheController cc(0, g, cache, 2, data, stats);
+  const LineAddr first = g.lines_per_node();  // homed on node 1
+  const auto miss = [&](PcpuId p, LineAddr line) {
+    Sends out;
+    ASSERT_EQ(cc.begin_miss(p, line, Access::Read, out), CacheController::Begin::Issued);
+    const Message grant{.kind = MsgKind::Grant, .src = 1, .line = line, .pcpu = p, .txn = out.back().msg.txn,
+                        .grant = GrantState::Exclusive};
+    ASSERT_EQ(cc.on_reply(p, grant, out), CacheController::Reply::Granted);
+    cc.finish_miss(p, line, out);
+  };
+  for (LineAddr l = first; l < first + 5; ++l) miss(0, l);  // the fifth evicts the first
+  EXPECT_EQ(stats.evictions.get(), 1u);
+  EXPECT_EQ(stats.revocation_barriers.get(), 0u) << "only the missing pcpu's filter held the line";
+  for (LineAddr l = first + 1; l < first + 5; ++l) {  // pcpu 1's filter takes every line the cache holds
+    Sends out;
+    ASSERT_EQ(cc.begin_miss(1, l, Access::Read, out), CacheController::Begin::Hit);
+  }
+  miss(0, first + 5);
+  EXPECT_EQ(stats.evictions.get(), 2u);
+  EXPECT_EQ(stats.revocation_barriers.get(), 1u) << "pcpu 1's filter held the line";
+  miss(1, first + 6);
+  EXPECT_EQ(stats.revocation_barriers.get(), 2u) << "pcpu 0's filter held the line";
+}
+
 }  // namespace
 }  // namespace disco
