@@ -25,7 +25,7 @@ namespace {
 // not guaranteed: measured on an instance instead).
 struct Layout {
   int32_t gpr, hi, lo, pc, next_pc, in_delay_slot, cycles, status, cause, hwrena,
-      user_local, fpr, count_base, cycles_base;
+      user_local, fpr, count_base, cycles_base, blocks;
 };
 Vcpu& layout_vcpu() {
   static Vcpu v;
@@ -42,7 +42,7 @@ const Layout& layout() {
                   at(&v.cycles), at(&v.cp0.raw(cp0::Status)), at(&v.cp0.raw(cp0::Cause)),
                   at(&v.cp0.raw(cp0::HWREna)),
                   at(&v.cp0.raw(cp0::UserLocal)), at(&v.fpu.fpr[0]),
-                  at(&v.cp0.count_base()),  at(&v.cp0.cycles_base())};
+                  at(&v.cp0.count_base()),  at(&v.cp0.cycles_base()), at(&v.blocks)};
   }();
   return l;
 }
@@ -149,21 +149,21 @@ bool loops_to_start(uint32_t pc, const Decoded* insts, unsigned count) {
   return count >= 2 && is_inline_branch(insts[count - 2].op) && taken_target(insts[count - 2], pc + 4 * (count - 2)) == pc;
 }
 
-// Emits one block. Registers: rbx = the Vcpu, rbp = the BlockContext, r12d = where control goes
-// after the delay slot (after a conditional branch, only where it is read: materialize_r12()),
-// r13b = whether the branch was taken (the delay slot's in_delay_slot, as
-// the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not yet
-// settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM path
-// r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r10 =
+// Emits one block. Registers: rbx = the Vcpu and, in it, the BlockContext (context()), r12d =
+// where control goes after the delay slot (after a conditional branch, only where it is read:
+// materialize_r12()), r13b = whether the branch was taken (the delay slot's in_delay_slot, as
+// the interpreter keeps it), r14 = DirectRam::host_base, r15 = the counts run in line and not
+// yet settled (BlockContext::pending: instructions low, RAM hits high), and for the in-line RAM
+// path r8 = DirectRam::code_pages in kernel blocks, SoftTlbView::load in kuseg ones, r10 =
 // DirectRam::tags (and DirectRam::active from it; caller-saved: set again after every call);
-// rax, rcx, rdx scratch. esi, edi, r9d, r11d, r12d and r13d hold guest
-// registers (cached(); from the branch on, r13d and perhaps r12d are the branch's; rsi and rdi
-// are scratch again where the cache is written back: at calls' arguments and the block's exits).
+// rax, rcx, rdx scratch. esi, edi, r9d, r11d, ebp, r12d and r13d hold guest registers
+// (cached(); from the branch on, r13d and perhaps r12d are the branch's; rsi and rdi are
+// scratch again where the cache is written back: at calls' arguments and the block's exits).
 // The guest registers live in the Vcpu. The same registers hold in every block, so a chained
 // block enters past the prologue.
 class Emitter {
  public:
-  static constexpr unsigned kCacheRegs = 6, kR12 = 4, kR13 = 5;  // cache_reg()'s r12d and r13d
+  static constexpr unsigned kCacheRegs = 7, kR12 = 5, kR13 = 6;  // cache_reg()'s r12d and r13d
   // The frame below the pushes: [rsp] LWL/LWR's byte offset; 8 keeps calls 16-byte aligned.
   static constexpr int32_t kFrame = 8;
   // What the cache holds at one point of the block: the guest register in each host register
@@ -217,8 +217,7 @@ class Emitter {
     g_.push(r14);
     g_.push(r15);
     g_.sub(rsp, kFrame);  // six pushes and this: the stack is 16-byte aligned for the calls
-    g_.mov(rbp, rdi);
-    g_.mov(rbx, qword[rbp + kCtxVcpu]);
+    g_.mov(rbx, qword[rdi + kCtxVcpu]);
     g_.mov(r14, reinterpret_cast<uintptr_t>(host_base_));
     g_.xor_(r15d, r15d);
     pinned();
@@ -341,6 +340,8 @@ class Emitter {
 
  private:
   Xbyak::Address gpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.gpr + 4 * static_cast<int32_t>(r))]; }
+  // A field of the BlockContext (Vcpu::blocks), at its offset `field` in it.
+  Xbyak::RegExp context(int32_t field) const { return Xbyak::util::rbx + (l_.blocks + field); }
   Xbyak::Address fpr(unsigned r) { return Xbyak::util::dword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r))]; }
   // An even-odd FPR pair as one doubleword (Fpu::read_double's layout: even = low word).
   Xbyak::Address fpr_pair(unsigned r) { return Xbyak::util::qword[Xbyak::util::rbx + (l_.fpr + 4 * static_cast<int32_t>(r & 30))]; }
@@ -353,10 +354,15 @@ class Emitter {
   // r13d serve until the branch (forget_branch_registers()).
   static const Xbyak::Reg32& cache_reg(unsigned k) {
     using namespace Xbyak::util;
-    static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r9d, r11d, r12d, r13d};
+    static const Xbyak::Reg32 regs[kCacheRegs] = {esi, edi, r9d, r11d, ebp, r12d, r13d};
     return regs[k];
   }
   Cache cache() const { return {cached_, dirty_, used_}; }
+  static std::array<int, kCacheRegs> no_guest_registers() {
+    std::array<int, kCacheRegs> none;
+    none.fill(-1);
+    return none;
+  }
   // The host register of `regs` that holds guest register r, or -1.
   static int holding(const std::array<int, kCacheRegs>& regs, int r) {
     for (unsigned k = 0; k < kCacheRegs; ++k)
@@ -424,16 +430,16 @@ class Emitter {
   }
   void call_fallback(unsigned i) {
     using namespace Xbyak::util;
-    g_.mov(rdi, rbp);
+    g_.lea(rdi, ptr[context(0)]);
     g_.mov(rsi, reinterpret_cast<uintptr_t>(&insts_[i]));
-    call(qword[rbp + kCtxFallback]);
+    call(qword[context(kCtxFallback)]);
     g_.test(eax, eax);
     g_.jnz(exit_, Xbyak::CodeGenerator::T_NEAR);
   }
   // A call out, r15 flushed (all counts settled by it): r15 = 0 after.
   void call(const Xbyak::Address& function) {
     using namespace Xbyak::util;
-    g_.mov(qword[rbp + kCtxPending], r15);
+    g_.mov(qword[context(kCtxPending)], r15);
     g_.call(function);
     g_.xor_(r15d, r15d);
     pinned();
@@ -569,14 +575,14 @@ class Emitter {
         const uint64_t counted = packed();
         add_r15(counted);
         address_from_vcpu(esi, d);  // again: the in-line path's registers are gone
-        g_.mov(rdi, rbp);
+        g_.lea(rdi, ptr[context(0)]);
         Xbyak::Label failed;
         if (load >= 0) {
           if (d.rt != 0)
             g_.lea(rdx, ptr[rbx + (l_.gpr + 4 * d.rt)]);
           else
-            g_.lea(rdx, ptr[rbp + kCtxDiscard]);
-          this->call(qword[rbp + (kCtxLoad + 8 * load)]);
+            g_.lea(rdx, ptr[context(kCtxDiscard)]);
+          this->call(qword[context(kCtxLoad + 8 * load)]);
           add_r15(-counted);
           g_.test(eax, eax);
           g_.jz(failed);
@@ -587,7 +593,7 @@ class Emitter {
             g_.mov(ecx, r12d);  // after a delay slot, the branch's choice
           else
             g_.mov(ecx, pc + 4);
-          this->call(qword[rbp + (kCtxStore + 8 * store_slot(d.op))]);
+          this->call(qword[context(kCtxStore + 8 * store_slot(d.op))]);
           g_.cmp(eax, 2);
           g_.je(exit_, Xbyak::CodeGenerator::T_NEAR);  // done and committed, r15 = 0
           add_r15(-counted);
@@ -835,7 +841,7 @@ class Emitter {
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     g_.mov(ecx, vaddr);
     g_.and_(ecx, SoftTlbView::kPageMask | (size - 1));  // a misaligned address keeps bits an entry's key has not
-    g_.or_(ecx, dword[rbp + kCtxAsidKey]);  // the key
+    g_.or_(ecx, dword[context(kCtxAsidKey)]);  // the key
     g_.mov(eax, vaddr);
     g_.shr(eax, 12);
     g_.and_(eax, SoftTlbView::kEntries - 1);
@@ -884,15 +890,15 @@ class Emitter {
     const auto far = Xbyak::CodeGenerator::T_NEAR;
     Xbyak::Label& check = labels_.emplace_back();
     Xbyak::Label& go_on = labels_.emplace_back();
-    g_.cmp(r15d, dword[rbp + kCtxLimit]);
+    g_.cmp(r15d, dword[context(kCtxLimit)]);
     g_.jae(check, far);
     g_.L(go_on);
     cold_.push_back([=, this, &check, &go_on, &out] {
       g_.L(check);
-      g_.mov(eax, dword[rbp + kCtxBudget]);
+      g_.mov(eax, dword[context(kCtxBudget)]);
       g_.cmp(r15d, eax);  // the clock: it has run its budget in line
       g_.jae(out, far);
-      g_.mov(dword[rbp + kCtxLimit], eax);
+      g_.mov(dword[context(kCtxLimit)], eax);
       g_.mov(eax, dword[rbx + l_.status]);  // Interpreter::interrupt_pending()
       g_.mov(ecx, eax);
       g_.and_(ecx, 7);  // IE, EXL, ERL
@@ -1147,7 +1153,7 @@ class Emitter {
   void leave() {
     using namespace Xbyak::util;
     g_.L(exit_);
-    g_.mov(qword[rbp + kCtxPending], r15);
+    g_.mov(qword[context(kCtxPending)], r15);
     g_.add(rsp, kFrame);
     g_.pop(r15);
     g_.pop(r14);
@@ -1267,13 +1273,13 @@ class Emitter {
   void cache_op(uint32_t pc) {
     using namespace Xbyak::util;
     Xbyak::Label bare;
-    g_.cmp(qword[rbp + kCtxCache], 0);
+    g_.cmp(qword[context(kCtxCache)], 0);
     g_.je(bare, Xbyak::CodeGenerator::T_NEAR);
     const uint64_t counted = packed();  // the call sees the counts before it; after it r15 takes them back
     add_r15(counted);
-    g_.mov(rdi, rbp);
+    g_.lea(rdi, ptr[context(0)]);
     g_.mov(esi, pc);
-    call(qword[rbp + kCtxCache]);
+    call(qword[context(kCtxCache)]);
     add_r15(-counted);
     g_.L(bare);
   }
@@ -1305,7 +1311,7 @@ class Emitter {
     g_.je(cold, far);
     g_.L(kernel);
     g_.mov(dword[rbx + l_.status], ecx);
-    g_.mov(dword[rbp + kCtxLimit], 0);
+    g_.mov(dword[context(kCtxLimit)], 0);
     const uint32_t pending = pending_, pending_hits = pending_hits_;
     cold_.push_back([=, this, &cold] {
       pending_ = pending;  // as at the instruction
@@ -1344,7 +1350,7 @@ class Emitter {
         g_.and_(eax, ~StatusBits::IE);
       } else {
         g_.or_(eax, StatusBits::IE);
-        g_.mov(dword[rbp + kCtxLimit], 0);  // an interrupt it unmasks is taken at the block's end
+        g_.mov(dword[context(kCtxLimit)], 0);  // an interrupt it unmasks is taken at the block's end
       }
       g_.mov(dword[rbx + l_.status], eax);
     } else {
@@ -1359,7 +1365,7 @@ class Emitter {
         g_.mov(dword[rbx + value], written(d, id));
       }
     }
-    g_.add(qword[rbp + kCtxCp0Moves], 1);
+    g_.add(qword[context(kCtxCp0Moves)], 1);
   }
 
   // The host register holding guest register `r`, brought in (loaded when `load`) and kept from
@@ -1801,9 +1807,9 @@ class Emitter {
   const uint64_t* code_generation_;
   static constexpr uint32_t jump_entries_ = BlockCompiler::kJumpEntries;
   std::size_t& prologue_bytes_;
-  std::array<int, kCacheRegs> cached_ = {-1, -1, -1, -1, -1, -1};  // cached_alu(): the guest register in each
-  std::array<bool, kCacheRegs> dirty_{};                         // changed since it was loaded
-  std::array<uint32_t, kCacheRegs> used_{};                      // when it was last used
+  std::array<int, kCacheRegs> cached_ = no_guest_registers();  // cached_alu(): the guest register in each
+  std::array<bool, kCacheRegs> dirty_{};                        // changed since it was loaded
+  std::array<uint32_t, kCacheRegs> used_{};                     // when it was last used
   uint32_t tick_ = 0;
   unsigned at_ = 0;  // the instruction being emitted, by its index in insts_
   // The last SLTU or SLTIU compiled in line (its index, its destination): the host's carry flag

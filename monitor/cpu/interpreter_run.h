@@ -707,8 +707,9 @@ uint32_t Interpreter::compiled_store(BlockContext* c, uint32_t vaddr, uint32_t v
 
 template <class Memory>
 RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) {
-  // What compiled blocks call back into: one context for the whole run.
-  BlockContext context{.vcpu = &v, .interpreter = this, .memory = &mem, .until = until,
+  // What compiled blocks call back into: one context for the whole run, in the Vcpu.
+  BlockContext& context = v.blocks;
+  context = {.vcpu = &v, .interpreter = this, .memory = &mem, .until = until,
                        .fallback = &compiled_fallback<Memory>,
                        .load = {&compiled_load<Memory, Op::LB>, &compiled_load<Memory, Op::LBU>,
                                 &compiled_load<Memory, Op::LH>, &compiled_load<Memory, Op::LHU>,

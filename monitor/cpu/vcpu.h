@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 
+#include "monitor/cpu/block_context.h"
 #include "monitor/cpu/cp0.h"
 #include "monitor/cpu/fpu.h"
 #include "monitor/cpu/l2tlb.h"
@@ -36,6 +37,10 @@ struct Vcpu {
   L2Tlb l2tlb{0};  // the JTLB's second level (l2tlb.h), sized by whoever builds the vcpu
   Fpu fpu;
   uint64_t cycles = 0;  // virtual cycles; one per executed instruction for now (Count = cycles / 2)
+
+  // Not architectural: the context of the run in progress for its compiled blocks, here so that
+  // they reach it through the register that holds the Vcpu (block_context.h).
+  BlockContext blocks;
 
   // Starts execution at `address`, outside any delay slot (reset, ERET, a test's entry point).
   void jump_to(uint32_t address) {
