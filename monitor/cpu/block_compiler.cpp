@@ -531,16 +531,19 @@ class Emitter {
     if (!plain) write_back();  // (in a delay slot, the branch holds r13d and perhaps r12d: no cached())
     const bool member = plain && leader_of_[i] >= 0;
     Xbyak::Reg32 vaddr = edx;
+    int32_t displacement = 0;  // vaddr's offset still to add (direct()'s kseg0 path adds it)
     std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
     unsigned hold = 0;
     if (member) {
       // no address: the leader's is in rdx
     } else if (plain && d.rs != 0) {
       const Xbyak::Reg32 base = cached(d.rs, true, hold);
-      if (d.simm == 0)
+      if (d.simm == 0 || (!user_ && ram_ != nullptr)) {
         vaddr = base;
-      else
+        displacement = d.simm;
+      } else {
         g_.lea(edx, ptr[base.cvt64() + d.simm]);
+      }
     } else {
       address_from_vcpu(edx, d);
     }
@@ -553,7 +556,7 @@ class Emitter {
     if (member)
       group_member(d, i, rt, call);
     else if (ram_ != nullptr)
-      direct(d, plain && leads_group(i) ? std::optional<unsigned>(i) : std::nullopt, vaddr, rt, call, miss);
+      direct(d, plain && leads_group(i) ? std::optional<unsigned>(i) : std::nullopt, vaddr, displacement, rt, call, miss);
     else
       g_.jmp(call, Xbyak::CodeGenerator::T_NEAR);
     g_.L(done);
@@ -694,14 +697,15 @@ class Emitter {
   }
 
   // The in-line path of access() for the address in `vaddr` (edx or a cached guest register, which
-  // it keeps): on to the cold `call` unless it is
+  // it keeps) + `displacement` (nonzero only in kernel blocks, whose one lea adds it): on to the
+  // cold `call` unless it is
   // aligned, in kseg0 and RAM (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
   // plain access's rt is in `rt` when cached: a store's value, a load's destination. The
   // `leader` of an access group checks for all of it, leaves its address in rdx and the
   // line announced. Clobbers rax, rcx and rdx.
-  void direct(const Decoded& d, std::optional<unsigned> leader, const Xbyak::Reg32& vaddr,
+  void direct(const Decoded& d, std::optional<unsigned> leader, const Xbyak::Reg32& vaddr, int32_t displacement,
               const std::optional<Xbyak::Reg32>& rt, Xbyak::Label& call, Xbyak::Label& miss) {
     using namespace Xbyak::util;
     const bool fpu = is_fpu_access(d.op);
@@ -718,7 +722,8 @@ class Emitter {
     // eax (zero-extended in rax) = physical >> k from here on
     int k = 0;
     if (!user_) {
-      g_.lea(eax, ptr[vaddr.cvt64() - 0x80000000]);  // kseg0: physical = vaddr - 0x80000000 (kseg1 calls)
+      // kseg0: physical = vaddr + displacement - 0x80000000 (kseg1 calls), one displacement mod 2^32
+      g_.lea(eax, ptr[vaddr.cvt64() + static_cast<int32_t>(static_cast<uint32_t>(displacement) - 0x80000000u)]);
       // One check for alignment and RAM: rotated right by log2(size), an aligned address is
       // physical >> k, a misaligned one has its top bits set and fails the compare.
       k = std::countr_zero(size);
