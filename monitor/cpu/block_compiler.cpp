@@ -531,19 +531,14 @@ class Emitter {
     if (!plain) write_back();  // (in a delay slot, the branch holds r13d and perhaps r12d: no cached())
     const bool member = plain && leader_of_[i] >= 0;
     Xbyak::Reg32 vaddr = edx;
-    int32_t displacement = 0;  // vaddr's offset still to add (direct()'s kseg0 path adds it)
+    int32_t displacement = 0;  // vaddr's offset still to add (direct() adds it)
     std::optional<Xbyak::Reg32> rt;  // a plain access's rt in the cache
     unsigned hold = 0;
     if (member) {
       // no address: the leader's is in rdx
     } else if (plain && d.rs != 0) {
-      const Xbyak::Reg32 base = cached(d.rs, true, hold);
-      if (d.simm == 0 || (!user_ && ram_ != nullptr)) {
-        vaddr = base;
-        displacement = d.simm;
-      } else {
-        g_.lea(edx, ptr[base.cvt64() + d.simm]);
-      }
+      vaddr = cached(d.rs, true, hold);
+      displacement = d.simm;
     } else {
       address_from_vcpu(edx, d);
     }
@@ -697,8 +692,8 @@ class Emitter {
   }
 
   // The in-line path of access() for the address in `vaddr` (edx or a cached guest register, which
-  // it keeps) + `displacement` (nonzero only in kernel blocks, whose one lea adds it): on to the
-  // cold `call` unless it is
+  // it keeps) + `displacement` (a kernel block adds it in the lea that takes kseg0's base off):
+  // on to the cold `call` unless it is
   // aligned, in kseg0 and RAM (kernel blocks) or mapped by the soft TLB (user blocks), in placed RAM, not
   // (for a store) on a predecoded page, and (else `miss`, announced) a hit of the pcpu's cache
   // check; then the access as MemoryPort's hit path does it, its hit counted by flush(). A
@@ -731,11 +726,13 @@ class Emitter {
       g_.cmp(eax, ram_->ram_bytes >> k);
       g_.jae(call, far);
     } else {
+      const Xbyak::Reg32& address = displacement == 0 ? vaddr : edx;
+      if (displacement != 0) g_.lea(edx, ptr[vaddr.cvt64() + displacement]);
       // kuseg through the soft TLB, as Interpreter::translate() (its misses and faults call,
       // and so do kernel addresses and misaligned ones, whose keys never match: a user's
       // address error, or kseg2); it maps only pages of RAM (translate_mapped)
-      soft_tlb_offset(vaddr, write, size, call);
-      g_.add(eax, vaddr);  // physical
+      soft_tlb_offset(address, write, size, call);
+      g_.add(eax, address);  // physical
     }
     // A kernel store to a page with predecode calls, to drop it; a kuseg store need not look:
     // the soft TLB's store half never maps such a page (Interpreter::translate_mapped, page_at).
