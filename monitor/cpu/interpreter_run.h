@@ -710,12 +710,12 @@ RunExit Interpreter::run(Vcpu& v, Memory& mem, uint64_t until, RunStats& stats) 
   // What compiled blocks call back into: one context for the whole run, in the Vcpu.
   BlockContext& context = v.blocks;
   context = {.vcpu = &v, .interpreter = this, .memory = &mem, .until = until,
-                       .fallback = &compiled_fallback<Memory>,
-                       .load = {&compiled_load<Memory, Op::LB>, &compiled_load<Memory, Op::LBU>,
-                                &compiled_load<Memory, Op::LH>, &compiled_load<Memory, Op::LHU>,
-                                &compiled_load<Memory, Op::LW>},
-                       .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
-                                 &compiled_store<Memory, Op::SW>}};
+             .fallback = &compiled_fallback<Memory>,
+             .load = {&compiled_load<Memory, Op::LB>, &compiled_load<Memory, Op::LBU>,
+                      &compiled_load<Memory, Op::LH>, &compiled_load<Memory, Op::LHU>,
+                      &compiled_load<Memory, Op::LW>},
+             .store = {&compiled_store<Memory, Op::SB>, &compiled_store<Memory, Op::SH>,
+                       &compiled_store<Memory, Op::SW>}};
   if (compiler_ != nullptr) context.hits = compiler_->hits();
   if (trap_ != nullptr) context.cache = &compiled_cache;
   const auto take = [&](const StepResult& r) { this->take(v, r, stats.exceptions); };
